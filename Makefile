@@ -1,0 +1,44 @@
+# log-gardener: `make demo` runs the main job on sample data; `make test` runs the suite.
+# Both set up what they need (a Python virtualenv with DuckDB under .venv/).
+
+CARGO ?= cargo
+PY := .venv/bin/python
+WEEK := data/generated/netra-week
+RATE ?= 1
+
+.PHONY: build test lint demo bench venv clean
+
+build:
+	$(CARGO) build --release
+
+$(PY):
+	python3 -m venv .venv
+	$(PY) -m pip install --quiet --disable-pip-version-check duckdb
+
+venv: $(PY)
+
+# The whole suite. DuckDB is required here (tests that need it fail, not skip, without it).
+test: $(PY)
+	GARDENER_PYTHON=$(CURDIR)/$(PY) GARDENER_REQUIRE_DUCKDB=1 $(CARGO) test --all-targets
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+# Generates the synth netra-staging week (once), ingests it, prints the summary and a first
+# query over the lake.
+demo: build $(PY)
+	@test -d $(WEEK) || ./target/release/gardener synth --scenario netra-staging --days 7 \
+		--rate $(RATE) --gzip --out $(WEEK)
+	rm -rf out/lake
+	./target/release/gardener ingest $(WEEK) --lake out/lake
+	@echo
+	@echo "Entries per day and severity (DuckDB over the lake):"
+	@$(PY) scripts/first_query.py out/lake
+
+bench: build $(PY)
+	GARDENER_PYTHON=$(CURDIR)/$(PY) $(CARGO) bench --bench ingest
+	$(PY) scripts/bench_ingest.py
+
+clean:
+	rm -rf out data/generated

@@ -1,0 +1,2 @@
+//! Placeholder until the ingest benchmark lands; `make bench` documents the figures.
+fn main() {}

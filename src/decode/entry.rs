@@ -1,0 +1,784 @@
+//! The LogEntry model: one raw record in, one normalized [`Row`] (or a [`Rejection`]) out.
+//!
+//! Faithful to Google's LogEntry JSON, with the leniency proto3 JSON parsers allow: int64 as
+//! strings (`"responseSize": "754"`), enums as numbers (`"severity": 400`), `null` as absent,
+//! and the Python client's shape (snake_case aliases, both text and JSON payloads).
+//! Unknown top-level fields are ignored.
+//!
+//! Failure modes: every problem is a [`Rejection`] with a [`Reason`] and a detail naming the
+//! field, so the quarantine says exactly what to fix.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::quarantine::{Reason, Rejection};
+use super::time::{Nanos, parse_duration_ms, parse_rfc3339};
+
+/// Cloud Logging severities with their numbers (`LogSeverity`).
+pub const SEVERITIES: [(&str, i32); 9] = [
+    ("DEFAULT", 0),
+    ("DEBUG", 100),
+    ("INFO", 200),
+    ("NOTICE", 300),
+    ("WARNING", 400),
+    ("ERROR", 500),
+    ("CRITICAL", 600),
+    ("ALERT", 700),
+    ("EMERGENCY", 800),
+];
+
+#[derive(Deserialize)]
+struct RawEntry<'a> {
+    #[serde(borrow, rename = "logName", alias = "log_name")]
+    log_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    resource: Option<&'a RawValue>,
+    #[serde(borrow)]
+    timestamp: Option<&'a RawValue>,
+    #[serde(borrow, rename = "receiveTimestamp", alias = "receive_timestamp")]
+    receive_timestamp: Option<&'a RawValue>,
+    #[serde(borrow)]
+    severity: Option<&'a RawValue>,
+    #[serde(borrow, rename = "insertId", alias = "insert_id")]
+    insert_id: Option<&'a RawValue>,
+    #[serde(borrow, rename = "httpRequest", alias = "http_request")]
+    http_request: Option<&'a RawValue>,
+    #[serde(borrow)]
+    labels: Option<&'a RawValue>,
+    #[serde(borrow)]
+    operation: Option<&'a RawValue>,
+    #[serde(borrow)]
+    trace: Option<&'a RawValue>,
+    #[serde(borrow, rename = "spanId", alias = "span_id")]
+    span_id: Option<&'a RawValue>,
+    #[serde(borrow, rename = "traceSampled", alias = "trace_sampled")]
+    trace_sampled: Option<&'a RawValue>,
+    #[serde(borrow, rename = "sourceLocation", alias = "source_location")]
+    source_location: Option<&'a RawValue>,
+    #[serde(borrow, rename = "textPayload", alias = "text_payload")]
+    text_payload: Option<&'a RawValue>,
+    #[serde(borrow, rename = "jsonPayload", alias = "json_payload")]
+    json_payload: Option<&'a RawValue>,
+    #[serde(borrow, rename = "protoPayload", alias = "proto_payload")]
+    proto_payload: Option<&'a RawValue>,
+    /// Not LogEntry, but hand-written exports put the line here.
+    #[serde(borrow)]
+    message: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawResource<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow)]
+    labels: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RawHttp<'a> {
+    #[serde(borrow, rename = "requestMethod", alias = "request_method")]
+    method: Option<&'a RawValue>,
+    #[serde(borrow, rename = "requestUrl", alias = "request_url")]
+    url: Option<&'a RawValue>,
+    #[serde(borrow)]
+    status: Option<&'a RawValue>,
+    #[serde(borrow)]
+    latency: Option<&'a RawValue>,
+    #[serde(borrow, rename = "userAgent", alias = "user_agent")]
+    user_agent: Option<&'a RawValue>,
+    #[serde(borrow, rename = "remoteIp", alias = "remote_ip")]
+    remote_ip: Option<&'a RawValue>,
+    #[serde(borrow, rename = "serverIp", alias = "server_ip")]
+    server_ip: Option<&'a RawValue>,
+    #[serde(borrow)]
+    referer: Option<&'a RawValue>,
+    #[serde(borrow)]
+    protocol: Option<&'a RawValue>,
+    #[serde(borrow, rename = "requestSize", alias = "request_size")]
+    request_size: Option<&'a RawValue>,
+    #[serde(borrow, rename = "responseSize", alias = "response_size")]
+    response_size: Option<&'a RawValue>,
+}
+
+/// Payload fields that carry the human line, in order of preference.
+#[derive(Deserialize)]
+struct PayloadMessage<'a> {
+    #[serde(borrow)]
+    message: Option<&'a RawValue>,
+    #[serde(borrow)]
+    msg: Option<&'a RawValue>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+    #[serde(borrow)]
+    err: Option<&'a RawValue>,
+    #[serde(borrow)]
+    text: Option<&'a RawValue>,
+    #[serde(borrow)]
+    log: Option<&'a RawValue>,
+    #[serde(borrow)]
+    event: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ProtoMessage<'a> {
+    #[serde(borrow, rename = "methodName")]
+    method_name: Option<&'a RawValue>,
+    #[serde(borrow, rename = "resourceName")]
+    resource_name: Option<&'a RawValue>,
+}
+
+/// The `httpRequest` of an entry, normalized.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Http<'a> {
+    pub method: Option<Cow<'a, str>>,
+    pub url: Option<Cow<'a, str>>,
+    pub status: Option<i32>,
+    pub latency_ms: Option<f64>,
+    pub user_agent: Option<Cow<'a, str>>,
+    pub remote_ip: Option<Cow<'a, str>>,
+    pub server_ip: Option<Cow<'a, str>>,
+    pub referer: Option<Cow<'a, str>>,
+    pub protocol: Option<Cow<'a, str>>,
+    pub request_size: Option<i64>,
+    pub response_size: Option<i64>,
+}
+
+/// One LogEntry, normalized to the lake's columns. Borrows from the raw record.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Row<'a> {
+    pub timestamp: Nanos,
+    /// The entry had no `timestamp`; `timestamp` holds its `receiveTimestamp`.
+    pub timestamp_missing: bool,
+    pub receive_timestamp: Option<Nanos>,
+    pub severity: &'static str,
+    pub severity_number: i32,
+    pub log_name: Option<Cow<'a, str>>,
+    pub log_id: Option<String>,
+    pub insert_id: Option<Cow<'a, str>>,
+    pub resource_type: Option<Cow<'a, str>>,
+    pub resource_labels: Option<String>,
+    pub project_id: Option<String>,
+    pub service: Option<String>,
+    pub revision: Option<String>,
+    pub location: Option<String>,
+    pub labels: Option<String>,
+    pub trace: Option<Cow<'a, str>>,
+    pub span_id: Option<Cow<'a, str>>,
+    pub trace_sampled: Option<bool>,
+    pub http: Http<'a>,
+    pub text_payload: Option<Cow<'a, str>>,
+    pub json_payload: Option<String>,
+    pub proto_payload: Option<String>,
+    pub operation: Option<String>,
+    pub source_location: Option<String>,
+    pub message: String,
+}
+
+type Result<T> = std::result::Result<T, Rejection>;
+
+fn wrong(field: &str, want: &str, raw: &RawValue) -> Rejection {
+    Rejection::new(
+        Reason::WrongType,
+        format!("{field}: expected {want}, found {}", kind_of(raw)),
+    )
+}
+
+fn kind_of(raw: &RawValue) -> &'static str {
+    match raw.get().as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+fn present(raw: Option<&RawValue>) -> Option<&RawValue> {
+    raw.filter(|r| r.get() != "null")
+}
+
+/// A JSON string's content, borrowed when it has no escapes.
+fn string<'a>(field: &str, raw: &'a RawValue) -> Result<Cow<'a, str>> {
+    let s = raw.get();
+    if !s.starts_with('"') {
+        return Err(wrong(field, "a string", raw));
+    }
+    let inner = &s[1..s.len() - 1];
+    if !inner.contains('\\') {
+        return Ok(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(s)
+        .map(Cow::Owned)
+        .map_err(|e| Rejection::new(Reason::InvalidJson, format!("{field}: {e}")))
+}
+
+fn opt_string<'a>(field: &str, raw: Option<&'a RawValue>) -> Result<Option<Cow<'a, str>>> {
+    present(raw).map(|r| string(field, r)).transpose()
+}
+
+/// An int64 as proto3 JSON allows: a number or a decimal string.
+fn int64(field: &str, raw: &RawValue) -> Result<i64> {
+    let s = raw.get();
+    let digits = s
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(s);
+    digits
+        .parse::<i64>()
+        .or_else(|_| {
+            digits
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.fract() == 0.0 && f.is_finite())
+                .map(|f| f as i64)
+                .ok_or(())
+        })
+        .map_err(|()| wrong(field, "an integer (number or decimal string)", raw))
+}
+
+fn opt_int64(field: &str, raw: Option<&RawValue>) -> Result<Option<i64>> {
+    present(raw).map(|r| int64(field, r)).transpose()
+}
+
+fn timestamp(field: &str, raw: &RawValue) -> Result<Nanos> {
+    if raw.get().starts_with('{') {
+        // `{"seconds": .., "nanos": ..}` as some clients serialize google.protobuf.Timestamp.
+        #[derive(Deserialize)]
+        struct Parts<'a> {
+            #[serde(borrow)]
+            seconds: Option<&'a RawValue>,
+            #[serde(borrow)]
+            nanos: Option<&'a RawValue>,
+        }
+        let parts: Parts = serde_json::from_str(raw.get())
+            .map_err(|e| Rejection::new(Reason::BadTimestamp, format!("{field}: {e}")))?;
+        let secs = opt_int64(field, parts.seconds)?.unwrap_or(0);
+        let nanos = opt_int64(field, parts.nanos)?.unwrap_or(0);
+        return secs
+            .checked_mul(1_000_000_000)
+            .and_then(|s| s.checked_add(nanos))
+            .ok_or_else(|| Rejection::new(Reason::BadTimestamp, format!("{field}: out of range")));
+    }
+    let s = string(field, raw).map_err(|_| {
+        Rejection::new(
+            Reason::BadTimestamp,
+            format!(
+                "{field}: expected an RFC 3339 string, found {}",
+                kind_of(raw)
+            ),
+        )
+    })?;
+    parse_rfc3339(&s)
+        .map_err(|e| Rejection::new(Reason::BadTimestamp, format!("{field}: {e}: {s:?}")))
+}
+
+fn severity(raw: Option<&RawValue>) -> Result<(&'static str, i32)> {
+    let Some(raw) = present(raw) else {
+        return Ok(SEVERITIES[0]);
+    };
+    let text = raw.get();
+    if let Ok(n) = text.parse::<i64>() {
+        // An enum by number; values between levels fall to the level below.
+        let idx = (n.clamp(0, 800) / 100) as usize;
+        return Ok(SEVERITIES[idx]);
+    }
+    let name = string("severity", raw)?;
+    let upper = name.trim().to_ascii_uppercase();
+    if let Some(&found) = SEVERITIES.iter().find(|(n, _)| *n == upper) {
+        return Ok(found);
+    }
+    match upper.as_str() {
+        "WARN" => Ok(SEVERITIES[4]),
+        "FATAL" => Ok(SEVERITIES[6]),
+        "" => Ok(SEVERITIES[0]),
+        _ => upper
+            .parse::<i64>()
+            .map(|n| SEVERITIES[(n.clamp(0, 800) / 100) as usize])
+            .map_err(|_| {
+                Rejection::new(
+                    Reason::BadSeverity,
+                    format!("severity: {name:?} is not a LogSeverity name or number"),
+                )
+            }),
+    }
+}
+
+/// Whitespace outside strings removed, so the same entry pretty-printed by gcloud and compact
+/// in a sink file stores the same text.
+pub fn compact_json(raw: &str) -> String {
+    let b = raw.as_bytes();
+    if !b.iter().any(|&c| matches!(c, b' ' | b'\n' | b'\t' | b'\r')) {
+        return raw.to_owned();
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut in_string = false;
+    let mut escape = false;
+    for &c in b {
+        if in_string {
+            out.push(c);
+            if escape {
+                escape = false;
+            } else if c == b'\\' {
+                escape = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+        } else if !matches!(c, b' ' | b'\n' | b'\t' | b'\r') {
+            if c == b'"' {
+                in_string = true;
+            }
+            out.push(c);
+        }
+    }
+    // Only ASCII whitespace outside strings was removed from valid UTF-8.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// A JSON object field kept as compact text; anything but an object is a wrong type.
+fn object_text(field: &str, raw: Option<&RawValue>) -> Result<Option<String>> {
+    match present(raw) {
+        None => Ok(None),
+        Some(r) if r.get().starts_with('{') => Ok(Some(compact_json(r.get()))),
+        Some(r) => Err(wrong(field, "an object", r)),
+    }
+}
+
+/// A `map<string, string>` such as labels: values must be strings (numbers and booleans are
+/// accepted as their text, as lenient clients send them).
+fn string_map<'a>(field: &str, raw: &'a RawValue) -> Result<BTreeMap<String, Cow<'a, str>>> {
+    if !raw.get().starts_with('{') {
+        return Err(wrong(field, "an object of strings", raw));
+    }
+    let map: BTreeMap<String, &RawValue> = serde_json::from_str(raw.get())
+        .map_err(|e| Rejection::new(Reason::WrongType, format!("{field}: {e}")))?;
+    map.into_iter()
+        .filter(|(_, v)| v.get() != "null")
+        .map(|(k, v)| {
+            let value = match v.get().as_bytes().first() {
+                Some(b'"') => string(field, v)?,
+                Some(b'{' | b'[') => {
+                    return Err(wrong(&format!("{field}.{k}"), "a string", v));
+                }
+                _ => Cow::Borrowed(v.get()),
+            };
+            Ok((k, value))
+        })
+        .collect()
+}
+
+/// Decodes one raw record. `bytes` must be a complete JSON value.
+pub fn decode(bytes: &[u8]) -> Result<Row<'_>> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Rejection::new(
+            Reason::InvalidUtf8,
+            format!("invalid UTF-8 at byte {} of the record", e.valid_up_to()),
+        )
+    })?;
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => {}
+        Some(b'[') => {
+            return Err(Rejection::new(
+                Reason::NotAnObject,
+                "a JSON array where a LogEntry object belongs",
+            ));
+        }
+        _ => {
+            return Err(match serde_json::from_str::<&RawValue>(text) {
+                Ok(v) => Rejection::new(
+                    Reason::NotAnObject,
+                    format!("{} where a LogEntry object belongs", kind_of(v)),
+                ),
+                Err(e) => Rejection::from_json_error(&e),
+            });
+        }
+    }
+    let raw: RawEntry = serde_json::from_str(text).map_err(|e| Rejection::from_json_error(&e))?;
+    normalize(raw)
+}
+
+fn normalize(raw: RawEntry<'_>) -> Result<Row<'_>> {
+    let receive_timestamp = present(raw.receive_timestamp)
+        .map(|r| timestamp("receiveTimestamp", r))
+        .transpose()?;
+    let (timestamp, timestamp_missing) = match present(raw.timestamp) {
+        Some(r) => (timestamp("timestamp", r)?, false),
+        None => match receive_timestamp {
+            Some(t) => (t, true),
+            None => {
+                return Err(Rejection::new(
+                    Reason::MissingTimestamp,
+                    "neither timestamp nor receiveTimestamp is set",
+                ));
+            }
+        },
+    };
+    let (severity, severity_number) = severity(raw.severity)?;
+    let log_name = opt_string("logName", raw.log_name)?;
+    let log_id = log_name.as_deref().map(log_id_of);
+
+    let mut row = Row {
+        timestamp,
+        timestamp_missing,
+        receive_timestamp,
+        severity,
+        severity_number,
+        log_id,
+        insert_id: opt_string("insertId", raw.insert_id)?,
+        trace: opt_string("trace", raw.trace)?,
+        span_id: opt_string("spanId", raw.span_id)?,
+        trace_sampled: match present(raw.trace_sampled) {
+            None => None,
+            Some(r) => Some(match r.get() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(wrong("traceSampled", "a boolean", r)),
+            }),
+        },
+        operation: object_text("operation", raw.operation)?,
+        source_location: object_text("sourceLocation", raw.source_location)?,
+        text_payload: opt_string("textPayload", raw.text_payload)?,
+        json_payload: object_text("jsonPayload", raw.json_payload)?,
+        proto_payload: object_text("protoPayload", raw.proto_payload)?,
+        ..Row::default()
+    };
+    if let Some(r) = present(raw.labels) {
+        string_map("labels", r)?;
+        row.labels = Some(compact_json(r.get()));
+    }
+    if let Some(r) = present(raw.http_request) {
+        row.http = http(r)?;
+    }
+    resource(&mut row, raw.resource)?;
+    if row.project_id.is_none() {
+        row.project_id = log_name.as_deref().and_then(project_of_log_name);
+    }
+    row.log_name = log_name;
+    row.message = message(&row, raw.json_payload, raw.proto_payload, raw.message)?;
+    Ok(row)
+}
+
+/// `projects/p/logs/run.googleapis.com%2Fstderr` -> `run.googleapis.com/stderr`.
+fn log_id_of(log_name: &str) -> String {
+    let id = log_name.split_once("/logs/").map_or(log_name, |(_, id)| id);
+    percent_encoding::percent_decode_str(id)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn project_of_log_name(log_name: &str) -> Option<String> {
+    let rest = log_name.strip_prefix("projects/")?;
+    let (project, _) = rest.split_once('/')?;
+    Some(project.to_owned())
+}
+
+fn http<'a>(raw: &'a RawValue) -> Result<Http<'a>> {
+    if !raw.get().starts_with('{') {
+        return Err(wrong("httpRequest", "an object", raw));
+    }
+    let h: RawHttp = serde_json::from_str(raw.get())
+        .map_err(|e| Rejection::new(Reason::WrongType, format!("httpRequest: {e}")))?;
+    let latency_ms = match present(h.latency) {
+        None => None,
+        Some(r) if r.get().starts_with('{') => {
+            let nanos = timestamp("httpRequest.latency", r)?;
+            Some(nanos as f64 / 1e6)
+        }
+        Some(r) => {
+            let s = string("httpRequest.latency", r)?;
+            Some(parse_duration_ms(&s).map_err(|e| {
+                Rejection::new(
+                    Reason::WrongType,
+                    format!("httpRequest.latency: {e}: {s:?}"),
+                )
+            })?)
+        }
+    };
+    let status = opt_int64("httpRequest.status", h.status)?
+        .map(|s| {
+            i32::try_from(s).map_err(|_| {
+                wrong(
+                    "httpRequest.status",
+                    "an HTTP status",
+                    h.status.unwrap_or(raw),
+                )
+            })
+        })
+        .transpose()?;
+    Ok(Http {
+        method: opt_string("httpRequest.requestMethod", h.method)?,
+        url: opt_string("httpRequest.requestUrl", h.url)?,
+        status,
+        latency_ms,
+        user_agent: opt_string("httpRequest.userAgent", h.user_agent)?,
+        remote_ip: opt_string("httpRequest.remoteIp", h.remote_ip)?,
+        server_ip: opt_string("httpRequest.serverIp", h.server_ip)?,
+        referer: opt_string("httpRequest.referer", h.referer)?,
+        protocol: opt_string("httpRequest.protocol", h.protocol)?,
+        request_size: opt_int64("httpRequest.requestSize", h.request_size)?,
+        response_size: opt_int64("httpRequest.responseSize", h.response_size)?,
+    })
+}
+
+/// Resource type and labels, and the columns derived from the common resource types.
+fn resource<'a>(row: &mut Row<'a>, raw: Option<&'a RawValue>) -> Result<()> {
+    let Some(raw) = present(raw) else {
+        return Ok(());
+    };
+    if !raw.get().starts_with('{') {
+        return Err(wrong("resource", "an object", raw));
+    }
+    let r: RawResource = serde_json::from_str(raw.get())
+        .map_err(|e| Rejection::new(Reason::WrongType, format!("resource: {e}")))?;
+    row.resource_type = opt_string("resource.type", r.kind)?;
+    let Some(labels_raw) = present(r.labels) else {
+        return Ok(());
+    };
+    let labels = string_map("resource.labels", labels_raw)?;
+    row.resource_labels = Some(compact_json(labels_raw.get()));
+    let get = |k: &str| {
+        labels
+            .get(k)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.clone().into_owned())
+    };
+    let (service, revision, location) = match row.resource_type.as_deref().unwrap_or("") {
+        "cloud_run_revision" => ("service_name", "revision_name", "location"),
+        "cloud_run_job" => ("job_name", "execution_name", "location"),
+        "k8s_container" | "k8s_pod" => ("container_name", "pod_name", "location"),
+        "gce_instance" => ("instance_id", "", "zone"),
+        "cloud_function" => ("function_name", "", "region"),
+        "gae_app" => ("module_id", "version_id", "zone"),
+        // Unknown or missing type: the Cloud Run names are the common case in exports.
+        _ => ("service_name", "revision_name", "location"),
+    };
+    row.project_id = get("project_id");
+    row.service = get(service);
+    row.revision = if revision.is_empty() {
+        None
+    } else {
+        get(revision)
+    };
+    row.location = get(location)
+        .or_else(|| get("location"))
+        .or_else(|| get("region"))
+        .or_else(|| get("zone"));
+    if row.resource_type.as_deref() == Some("k8s_container") && row.service.is_none() {
+        row.service = get("namespace_name");
+    }
+    Ok(())
+}
+
+/// The human line of an entry.
+fn message(
+    row: &Row<'_>,
+    json_payload: Option<&RawValue>,
+    proto_payload: Option<&RawValue>,
+    top_message: Option<&RawValue>,
+) -> Result<String> {
+    if let Some(t) = &row.text_payload {
+        return Ok(t.clone().into_owned());
+    }
+    if let Some(m) = present(json_payload).and_then(payload_message) {
+        return Ok(m);
+    }
+    if let Some(m) = present(top_message) {
+        return Ok(string("message", m)?.into_owned());
+    }
+    if let Some(m) = request_line(&row.http) {
+        return Ok(m);
+    }
+    if let Some(m) = present(proto_payload).and_then(proto_line) {
+        return Ok(m);
+    }
+    Ok(row.json_payload.clone().unwrap_or_default())
+}
+
+fn payload_message(raw: &RawValue) -> Option<String> {
+    let p: PayloadMessage = serde_json::from_str(raw.get()).ok()?;
+    let text =
+        |r: Option<&RawValue>| present(r).and_then(|r| string("", r).ok().map(Cow::into_owned));
+    text(p.message)
+        .or_else(|| text(p.msg))
+        .or_else(|| {
+            let e = present(p.error)?;
+            if e.get().starts_with('{') {
+                let inner: PayloadMessage = serde_json::from_str(e.get()).ok()?;
+                text(inner.message)
+            } else {
+                text(Some(e))
+            }
+        })
+        .or_else(|| text(p.err))
+        .or_else(|| text(p.text))
+        .or_else(|| text(p.log))
+        .or_else(|| text(p.event))
+}
+
+/// `GET /ws 500` for request logs: method, path without query string, status.
+fn request_line(http: &Http<'_>) -> Option<String> {
+    let url = http.url.as_deref()?;
+    let path = url_path(url);
+    let mut line = String::with_capacity(path.len() + 12);
+    if let Some(m) = &http.method {
+        line.push_str(m);
+        line.push(' ');
+    }
+    line.push_str(path);
+    if let Some(s) = http.status {
+        line.push(' ');
+        line.push_str(&s.to_string());
+    }
+    Some(line)
+}
+
+/// The path of a URL, query string and fragment dropped.
+pub fn url_path(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = if url.contains("://") {
+        after_scheme.find('/').map_or("/", |i| &after_scheme[i..])
+    } else {
+        after_scheme
+    };
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    &path[..end]
+}
+
+fn proto_line(raw: &RawValue) -> Option<String> {
+    let p: ProtoMessage = serde_json::from_str(raw.get()).ok()?;
+    let method = string("", present(p.method_name)?).ok()?;
+    match present(p.resource_name).and_then(|r| string("", r).ok()) {
+        Some(res) => Some(format!("{method} {res}")),
+        None => Some(method.into_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(json: &str) -> Row<'_> {
+        match decode(json.as_bytes()) {
+            Ok(r) => r,
+            Err(e) => panic!("{json}: {e:?}"),
+        }
+    }
+
+    fn reason(json: &[u8]) -> Reason {
+        match decode(json) {
+            Ok(r) => panic!("accepted: {r:?}"),
+            Err(e) => e.reason,
+        }
+    }
+
+    #[test]
+    fn cloud_run_request_log() {
+        let r = ok(
+            r#"{"httpRequest":{"latency":"0.003185s","protocol":"HTTP/1.1","remoteIp":"1.2.3.4","requestMethod":"GET","requestSize":"754","requestUrl":"https://x.a.run.app/ws?token=abc","responseSize":"120","status":500,"userAgent":"Mozilla/5.0 Chrome/140.0.0.0"},"insertId":"abc","logName":"projects/netra-staging/logs/run.googleapis.com%2Frequests","receiveTimestamp":"2025-09-12T03:50:39.1Z","resource":{"labels":{"configuration_name":"c","location":"us-central1","project_id":"netra-staging","revision_name":"rev-1","service_name":"netra-backend-staging"},"type":"cloud_run_revision"},"severity":"ERROR","timestamp":"2025-09-12T03:50:38.971441Z","trace":"projects/netra-staging/traces/t1","spanId":"s1","traceSampled":true}"#,
+        );
+        assert_eq!(r.message, "GET /ws 500");
+        assert_eq!(r.log_id.as_deref(), Some("run.googleapis.com/requests"));
+        assert_eq!(r.http.request_size, Some(754));
+        assert!((r.http.latency_ms.unwrap_or_default() - 3.185).abs() < 1e-9);
+        assert_eq!(r.service.as_deref(), Some("netra-backend-staging"));
+        assert_eq!(r.revision.as_deref(), Some("rev-1"));
+        assert_eq!(r.location.as_deref(), Some("us-central1"));
+        assert_eq!(r.project_id.as_deref(), Some("netra-staging"));
+        assert_eq!((r.severity, r.severity_number), ("ERROR", 500));
+        assert_eq!(r.trace_sampled, Some(true));
+    }
+
+    #[test]
+    fn message_extraction_order() {
+        assert_eq!(
+            ok(r#"{"timestamp":"2025-01-01T00:00:00Z","jsonPayload":{"msg":"m1"}}"#).message,
+            "m1"
+        );
+        assert_eq!(
+            ok(
+                r#"{"timestamp":"2025-01-01T00:00:00Z","jsonPayload":{"error":{"message":"boom"}}}"#
+            )
+            .message,
+            "boom"
+        );
+        assert_eq!(ok(r#"{"timestamp":"2025-01-01T00:00:00Z","jsonPayload":{"message":"a\nb"},"textPayload":"t"}"#).message, "t");
+        assert_eq!(
+            ok(r#"{"timestamp":"2025-01-01T00:00:00Z","message":"top"}"#).message,
+            "top"
+        );
+        assert_eq!(
+            ok(r#"{"timestamp":"2025-01-01T00:00:00Z","jsonPayload":{"k": 1}}"#).message,
+            r#"{"k":1}"#
+        );
+        assert_eq!(ok(r#"{"timestamp":"2025-01-01T00:00:00Z","protoPayload":{"methodName":"m","resourceName":"r"}}"#).message, "m r");
+    }
+
+    #[test]
+    fn severity_leniency() {
+        let sev = |s: &str| {
+            ok(&format!(
+                r#"{{"timestamp":"2025-01-01T00:00:00Z","severity":{s}}}"#
+            ))
+            .severity
+        };
+        assert_eq!(sev("400"), "WARNING");
+        assert_eq!(sev("\"warning\""), "WARNING");
+        assert_eq!(sev("\"WARN\""), "WARNING");
+        assert_eq!(sev("null"), "DEFAULT");
+        assert_eq!(
+            ok(r#"{"timestamp":"2025-01-01T00:00:00Z"}"#).severity,
+            "DEFAULT"
+        );
+        assert_eq!(
+            reason(br#"{"timestamp":"2025-01-01T00:00:00Z","severity":"LOUD"}"#),
+            Reason::BadSeverity
+        );
+    }
+
+    #[test]
+    fn missing_timestamp_uses_receive_timestamp() {
+        let r = ok(r#"{"receiveTimestamp":"2025-01-01T00:00:01Z","textPayload":"x"}"#);
+        assert!(r.timestamp_missing);
+        assert_eq!(Some(r.timestamp), r.receive_timestamp);
+        assert_eq!(reason(br#"{"textPayload":"x"}"#), Reason::MissingTimestamp);
+    }
+
+    #[test]
+    fn rejections() {
+        assert_eq!(reason(b"[1,2]"), Reason::NotAnObject);
+        assert_eq!(reason(b"42"), Reason::NotAnObject);
+        assert_eq!(reason(b"not json"), Reason::InvalidJson);
+        assert_eq!(
+            reason(b"{\"timestamp\": \"2025-01-01T00:00:00Z\""),
+            Reason::TruncatedJson
+        );
+        assert_eq!(reason(b"{\"textPayload\":\"\xff\"}"), Reason::InvalidUtf8);
+        assert_eq!(reason(br#"{"timestamp":1757648773}"#), Reason::BadTimestamp);
+        assert_eq!(
+            reason(br#"{"timestamp":"2025-01-01T00:00:00Z","labels":["a"]}"#),
+            Reason::WrongType
+        );
+        assert_eq!(
+            reason(br#"{"timestamp":"2025-01-01T00:00:00Z","resource":{"labels":{"a":{"b":1}}}}"#),
+            Reason::WrongType
+        );
+    }
+
+    #[test]
+    fn url_paths() {
+        assert_eq!(url_path("https://h.run.app/ws?x=1"), "/ws");
+        assert_eq!(url_path("https://h.run.app"), "/");
+        assert_eq!(url_path("/health#frag"), "/health");
+    }
+
+    #[test]
+    fn compacting_keeps_strings() {
+        assert_eq!(
+            compact_json("{ \"a b\" : [ 1, \"x \\\" y\" ] }"),
+            "{\"a b\":[1,\"x \\\" y\"]}"
+        );
+    }
+}

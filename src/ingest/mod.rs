@@ -1,0 +1,418 @@
+//! The ingest pipeline: sources -> frame -> decode -> lake, joined by bounded channels.
+//!
+//! ```text
+//! framers (blocking, up to 4 sources at once) --chunks--> decoders (one per core)
+//!     --rows+keys--> writer (async: dedup, per-day buffers, Parquet, publish)
+//! ```
+//! Memory stays bounded whatever the input size: chunks are ~2 MiB, the channels hold a few
+//! of them, and the writer's day buffers are capped (see [`WriterOptions`]). Only the dedup
+//! keys (16 bytes per row) grow with the input.
+//!
+//! Shutdown: SIGINT (or [`Stop::stop`]) stops reading; what was read is decoded, written
+//! and recorded in the ledger as `interrupted`. A SIGKILL leaves the ledger `running`; the
+//! next run reports it and its deduplication makes the rerun complete the work exactly.
+
+pub mod summary;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::decode::frame::{Chunk, FrameOptions, Framer, Layout};
+use crate::decode::{Decoded, decode_chunk};
+use crate::lake::writer::{LakeWriter, WriterOptions};
+use crate::lake::{Lake, LakeError, ledger};
+use crate::source::{self, Input, SourceError};
+pub use summary::Summary;
+
+/// Errors that stop an ingest run (bad records never do: they go to the quarantine).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("no sources given")]
+    NoSources,
+}
+
+/// Options for one ingest run.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub sources: Vec<String>,
+    pub lake: String,
+    pub flush_interval: Duration,
+    /// Decoder threads; 0 means one per core.
+    pub threads: usize,
+    /// Suppress warnings and the progress bar.
+    pub quiet: bool,
+    /// How many quarantined records to describe on stderr before summarizing the rest.
+    pub max_warnings: usize,
+    pub writer: WriterOptions,
+    pub frame: FrameOptions,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            sources: Vec::new(),
+            lake: String::new(),
+            flush_interval: Duration::from_secs(60),
+            threads: 0,
+            quiet: false,
+            max_warnings: 20,
+            writer: WriterOptions::default(),
+            frame: FrameOptions::default(),
+        }
+    }
+}
+
+/// A handle to stop a run gracefully.
+#[derive(Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What a framer reports about its source when it is done.
+struct SourceReport {
+    name: String,
+    empty: bool,
+    read_error: Option<String>,
+}
+
+fn warn(quiet: bool, msg: impl std::fmt::Display) {
+    if !quiet {
+        eprintln!("warning: {msg}");
+    }
+}
+
+fn new_run_id() -> String {
+    let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    // Distinct per process and instant; no need for cryptographic randomness.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tag = (nanos ^ std::process::id().rotate_left(16)) & 0xff_ffff;
+    format!("{now}-{tag:06x}")
+}
+
+/// Runs one ingest to completion (or until `stop`).
+pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError> {
+    let started = Instant::now();
+    if opts.sources.is_empty() {
+        return Err(IngestError::NoSources);
+    }
+    let inputs = source::expand(&opts.sources)?;
+    let lake = Lake::open(&opts.lake)?;
+    let run_id = new_run_id();
+
+    let interrupted = ledger::interrupted_runs(&lake).await?;
+    let interrupted_ids: Vec<String> = interrupted.iter().map(|r| r.run_id.clone()).collect();
+    for r in &interrupted {
+        warn(
+            opts.quiet,
+            format_args!(
+                "run {} (started {}) did not finish; its published files are kept and its rows will not be counted twice",
+                r.run_id, r.started_at
+            ),
+        );
+    }
+    let swept = ledger::sweep_staging(&lake, &interrupted_ids);
+    let mut record = ledger::RunRecord {
+        run_id: run_id.clone(),
+        status: "running".into(),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        finished_at: None,
+        pid: std::process::id(),
+        sources: inputs.iter().map(Input::name).collect(),
+        summary: None,
+    };
+    ledger::write(&lake, &record).await?;
+
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(2, usize::from)
+    } else {
+        opts.threads
+    };
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let progress = progress_bar(&opts, &inputs);
+
+    // Framers -> decoders.
+    let (chunk_tx, chunk_rx) = async_channel::bounded::<(Arc<str>, Chunk)>(threads * 2);
+    let framers = {
+        let inputs = inputs.clone();
+        let stop = stop.clone();
+        let frame_opts = opts.frame.clone();
+        let bytes_read = bytes_read.clone();
+        tokio::spawn(async move {
+            futures::stream::iter(inputs)
+                .map(|input| {
+                    let tx = chunk_tx.clone();
+                    let stop = stop.clone();
+                    let frame_opts = frame_opts.clone();
+                    let bytes_read = bytes_read.clone();
+                    tokio::task::spawn_blocking(move || {
+                        frame_source(&input, frame_opts, &tx, &stop, bytes_read)
+                    })
+                })
+                .buffer_unordered(4)
+                .collect::<Vec<_>>()
+                .await
+        })
+    };
+
+    // Decoders -> writer.
+    let (decoded_tx, mut decoded_rx) = tokio::sync::mpsc::channel::<Decoded>(threads * 2);
+    for _ in 0..threads {
+        let rx = chunk_rx.clone();
+        let tx = decoded_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            while let Ok((source, chunk)) = rx.recv_blocking() {
+                if tx.blocking_send(decode_chunk(&chunk, &source)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(decoded_tx);
+    drop(chunk_rx);
+
+    let mut writer = LakeWriter::new(lake.clone(), run_id.clone(), opts.writer.clone());
+    let mut counts = Counts::default();
+    let mut flush = tokio::time::interval(opts.flush_interval);
+    flush.tick().await;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut interrupted_run = false;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            msg = decoded_rx.recv() => {
+                let Some(d) = msg else { break };
+                counts.absorb(&d, opts.quiet, opts.max_warnings);
+                writer.add_quarantined(d.quarantined).await?;
+                writer.add(d.batch, &d.keys, &d.days).await?;
+            }
+            _ = flush.tick() => writer.flush_all().await?,
+            _ = tick.tick() => {
+                if let Some(pb) = &progress {
+                    pb.set_position(bytes_read.load(Ordering::Relaxed));
+                    let secs = started.elapsed().as_secs_f64().max(1e-3);
+                    pb.set_message(format!("{:.0} entries/s", counts.records as f64 / secs));
+                }
+                if stop.is_stopped() && !interrupted_run {
+                    interrupted_run = true;
+                }
+            }
+            _ = &mut ctrl_c, if !interrupted_run => {
+                stop.stop();
+                interrupted_run = true;
+                warn(false, "interrupted: finishing what was read; run again to complete");
+            }
+        }
+        if interrupted_run {
+            // Drain what is already decoded, without waiting on a source that may block.
+            while let Ok(Some(d)) =
+                tokio::time::timeout(Duration::from_millis(500), decoded_rx.recv()).await
+            {
+                counts.absorb(&d, opts.quiet, opts.max_warnings);
+                writer.add_quarantined(d.quarantined).await?;
+                writer.add(d.batch, &d.keys, &d.days).await?;
+            }
+            break;
+        }
+    }
+    writer.flush_all().await?;
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+
+    let mut empty_sources = Vec::new();
+    let mut source_errors = Vec::new();
+    if !interrupted_run && let Ok(reports) = framers.await {
+        for report in reports.into_iter().flatten() {
+            let report = match report {
+                Ok(r) => r,
+                Err(e) => {
+                    warn(opts.quiet, &e);
+                    source_errors.push(e.to_string());
+                    continue;
+                }
+            };
+            if report.empty {
+                warn(
+                    opts.quiet,
+                    format_args!("{}: empty input, no records", report.name),
+                );
+                empty_sources.push(report.name.clone());
+            }
+            if let Some(e) = report.read_error {
+                warn(opts.quiet, &e);
+                source_errors.push(e);
+            }
+        }
+    }
+    if counts.quarantined > opts.max_warnings as u64 && !opts.quiet {
+        eprintln!(
+            "warning: {} more quarantined records not shown; see {}/_quarantine/run={run_id}/",
+            counts.quarantined - opts.max_warnings as u64,
+            lake.display
+        );
+    }
+
+    let summary = Summary {
+        run_id: run_id.clone(),
+        lake: lake.display.clone(),
+        status: if interrupted_run {
+            "interrupted"
+        } else {
+            "complete"
+        }
+        .into(),
+        sources: inputs.len(),
+        records: counts.records,
+        rows: writer.rows,
+        duplicates: writer.duplicates,
+        quarantined: counts.quarantined,
+        quarantine_reasons: counts.reasons,
+        blank_lines: counts.blank_lines,
+        timestamp_fallbacks: counts.timestamp_fallbacks,
+        bytes: bytes_read.load(Ordering::Relaxed),
+        seconds: started.elapsed().as_secs_f64(),
+        files: writer.published.len(),
+        days: writer
+            .published
+            .iter()
+            .filter_map(|p| day_of_path(&p.path))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        empty_sources,
+        source_errors,
+        interrupted_runs: interrupted_ids,
+        staging_files_removed: swept,
+        quarantine_dir: (counts.quarantined > 0)
+            .then(|| format!("{}/_quarantine/run={run_id}/", lake.display)),
+    };
+    record.status = summary.status.clone();
+    record.finished_at = Some(chrono::Utc::now().to_rfc3339());
+    record.summary = serde_json::to_value(&summary).ok();
+    if let Some(serde_json::Value::Object(m)) = &mut record.summary {
+        m.insert(
+            "published".into(),
+            serde_json::to_value(&writer.published).unwrap_or_default(),
+        );
+    }
+    ledger::write(&lake, &record).await?;
+    Ok(summary)
+}
+
+fn day_of_path(path: &str) -> Option<String> {
+    path.split('/')
+        .find_map(|p| p.strip_prefix("dt="))
+        .map(str::to_owned)
+}
+
+#[derive(Default)]
+struct Counts {
+    records: u64,
+    quarantined: u64,
+    blank_lines: u64,
+    timestamp_fallbacks: u64,
+    reasons: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    fn absorb(&mut self, d: &Decoded, quiet: bool, max_warnings: usize) {
+        self.records += d.records;
+        self.blank_lines += d.blank_lines;
+        self.timestamp_fallbacks += d.timestamp_fallbacks;
+        for q in &d.quarantined {
+            if self.quarantined < max_warnings as u64 {
+                warn(quiet, format_args!("{q} (quarantined)"));
+            }
+            self.quarantined += 1;
+            *self
+                .reasons
+                .entry(q.reason.as_str().to_owned())
+                .or_default() += 1;
+        }
+    }
+}
+
+/// Reads one source to its end, sending chunks of records to the decoders.
+fn frame_source(
+    input: &Input,
+    opts: FrameOptions,
+    tx: &async_channel::Sender<(Arc<str>, Chunk)>,
+    stop: &Stop,
+    bytes_read: Arc<AtomicU64>,
+) -> Result<SourceReport, SourceError> {
+    let name: Arc<str> = input.name().into();
+    let reader = source::open(input, bytes_read)?;
+    let opts = FrameOptions {
+        interactive: *input == Input::Stdin,
+        ..opts
+    };
+    let mut framer = Framer::new(reader, opts);
+    let mut any = false;
+    while !stop.is_stopped() {
+        let chunk = match framer.next_chunk() {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(source) => {
+                return Err(SourceError::Io {
+                    arg: name.to_string(),
+                    source,
+                });
+            }
+        };
+        any |= !chunk.spans.is_empty() || chunk.blank_lines > 0;
+        if tx.send_blocking((name.clone(), chunk)).is_err() {
+            break;
+        }
+    }
+    let read_error = framer.take_read_error().map(|e| {
+        format!(
+            "{name}: reading stopped at byte {} of the decoded stream: {e}; records before it were kept",
+            framer.bytes()
+        )
+    });
+    Ok(SourceReport {
+        name: name.to_string(),
+        empty: !any && framer.layout() == Layout::Unknown && read_error.is_none(),
+        read_error,
+    })
+}
+
+fn progress_bar(opts: &IngestOptions, inputs: &[Input]) -> Option<ProgressBar> {
+    if opts.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: Option<u64> = inputs.iter().map(Input::size).sum();
+    let pb = match total {
+        Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+    };
+    let template = if total.is_some() {
+        "{spinner} {bytes}/{total_bytes} ({bytes_per_sec}, {msg}) [{bar:30}] ETA {eta}"
+    } else {
+        "{spinner} {bytes} ({bytes_per_sec}, {msg})"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    Some(pb)
+}

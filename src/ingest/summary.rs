@@ -1,0 +1,133 @@
+//! The ingest summary: JSON for tools (`--output json`), words for people.
+//! `records == rows + duplicates + quarantined` always holds; blank lines are counted apart.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub run_id: String,
+    pub lake: String,
+    /// `complete` or `interrupted`.
+    pub status: String,
+    pub sources: usize,
+    pub records: u64,
+    pub rows: u64,
+    pub duplicates: u64,
+    pub quarantined: u64,
+    pub quarantine_reasons: BTreeMap<String, u64>,
+    pub blank_lines: u64,
+    /// Rows whose `timestamp` was missing and taken from `receiveTimestamp`.
+    pub timestamp_fallbacks: u64,
+    /// Bytes read from the sources (compressed size for gzip).
+    pub bytes: u64,
+    pub seconds: f64,
+    pub files: usize,
+    /// `dt=` partitions written.
+    pub days: Vec<String>,
+    pub empty_sources: Vec<String>,
+    pub source_errors: Vec<String>,
+    /// Earlier runs found killed before they finished.
+    pub interrupted_runs: Vec<String>,
+    pub staging_files_removed: usize,
+    pub quarantine_dir: Option<String>,
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mb = self.bytes as f64 / 1e6;
+        writeln!(
+            f,
+            "{} {} from {} ({mb:.1} MB) in {:.1} s into {}",
+            if self.status == "complete" {
+                "ingested"
+            } else {
+                "interrupted after"
+            },
+            plural(self.records, "record", "records"),
+            plural(self.sources as u64, "source", "sources"),
+            self.seconds,
+            self.lake
+        )?;
+        let days = match (self.days.first(), self.days.last()) {
+            (Some(a), Some(b)) if a != b => format!(", days {a} .. {b}"),
+            (Some(a), _) => format!(", day {a}"),
+            _ => String::new(),
+        };
+        writeln!(
+            f,
+            "  {} written in {}{days}",
+            plural(self.rows, "row", "rows"),
+            plural(self.files as u64, "file", "files")
+        )?;
+        writeln!(
+            f,
+            "  {} dropped (same log_name, insert_id and timestamp)",
+            plural(self.duplicates, "duplicate", "duplicates")
+        )?;
+        let reasons: Vec<String> = self
+            .quarantine_reasons
+            .iter()
+            .map(|(r, n)| format!("{r} {}", thousands(*n)))
+            .collect();
+        match &self.quarantine_dir {
+            Some(dir) => writeln!(
+                f,
+                "  {} quarantined ({}) in {dir}",
+                plural(self.quarantined, "record", "records"),
+                reasons.join(", ")
+            )?,
+            None => writeln!(f, "  0 records quarantined")?,
+        }
+        if self.blank_lines > 0 {
+            writeln!(
+                f,
+                "  {} skipped",
+                plural(self.blank_lines, "blank line", "blank lines")
+            )?;
+        }
+        if self.timestamp_fallbacks > 0 {
+            writeln!(
+                f,
+                "  {} without timestamp took receiveTimestamp (timestamp_missing = true)",
+                plural(self.timestamp_fallbacks, "row", "rows")
+            )?;
+        }
+        for e in &self.source_errors {
+            writeln!(f, "  source error: {e}")?;
+        }
+        if self.status != "complete" {
+            writeln!(f, "  run the same command again to complete the ingest")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(151_200), "151,200");
+        assert_eq!(super::thousands(1_234_567), "1,234,567");
+    }
+}

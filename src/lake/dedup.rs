@@ -1,0 +1,95 @@
+//! Deduplication keys: an entry is the same entry when (`log_name`, `insert_id`, `timestamp`)
+//! match, as Cloud Logging itself deduplicates. Entries without an `insertId` (hand-made
+//! exports) fall back to the message text in place of the id.
+//!
+//! Keys are 128-bit xxh3 hashes (16 bytes per row held in memory during a run); the keys of
+//! rows already in the lake are read back from the Parquet files of each day the run touches.
+
+use std::collections::HashSet;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::TimestampNanosecondType;
+use futures::TryStreamExt;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use xxhash_rust::xxh3::Xxh3;
+
+use super::reader::ObjectReader;
+use super::{Lake, LakeError};
+
+/// The dedup key of one entry.
+pub fn key(log_name: Option<&str>, insert_id: Option<&str>, timestamp: i64, message: &str) -> u128 {
+    let mut h = Xxh3::new();
+    h.update(log_name.unwrap_or("").as_bytes());
+    match insert_id {
+        Some(id) => {
+            h.update(b"\x1fi");
+            h.update(id.as_bytes());
+        }
+        None => {
+            h.update(b"\x1fm");
+            h.update(message.as_bytes());
+        }
+    }
+    h.update(b"\x1f");
+    h.update(&timestamp.to_le_bytes());
+    h.digest128()
+}
+
+/// Keys of every row already published for one day.
+pub async fn existing_keys(lake: &Lake, day: &str) -> Result<HashSet<u128>, LakeError> {
+    let prefix = lake.path(&["logs", &format!("dt={day}")]);
+    let objects: Vec<_> = lake
+        .store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|source| LakeError::Store {
+            location: prefix.to_string(),
+            source,
+        })?;
+    let mut keys = HashSet::new();
+    for meta in objects
+        .into_iter()
+        .filter(|m| m.location.as_ref().ends_with(".parquet"))
+    {
+        let path = meta.location.to_string();
+        let pq = |source| LakeError::Parquet {
+            path: path.clone(),
+            source,
+        };
+        let reader = ObjectReader::new(lake.store.clone(), meta.location.clone());
+        let builder = ParquetRecordBatchStreamBuilder::new(reader)
+            .await
+            .map_err(pq)?;
+        let names = ["timestamp", "log_name", "insert_id", "message"];
+        let mask = ProjectionMask::columns(builder.parquet_schema(), names);
+        let mut stream = builder.with_projection(mask).build().map_err(pq)?;
+        while let Some(batch) = stream.try_next().await.map_err(pq)? {
+            add_batch_keys(&batch, &mut keys);
+        }
+    }
+    Ok(keys)
+}
+
+fn add_batch_keys(batch: &RecordBatch, keys: &mut HashSet<u128>) {
+    let (Some(ts), Some(log), Some(id), Some(msg)) = (
+        batch.column_by_name("timestamp"),
+        batch.column_by_name("log_name"),
+        batch.column_by_name("insert_id"),
+        batch.column_by_name("message"),
+    ) else {
+        return;
+    };
+    let ts = ts.as_primitive::<TimestampNanosecondType>();
+    let (log, id, msg) = (
+        log.as_string::<i32>(),
+        id.as_string::<i32>(),
+        msg.as_string::<i32>(),
+    );
+    for i in 0..batch.num_rows() {
+        let log = log.is_valid(i).then(|| log.value(i));
+        let id = id.is_valid(i).then(|| id.value(i));
+        keys.insert(key(log, id, ts.value(i), msg.value(i)));
+    }
+}

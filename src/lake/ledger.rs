@@ -1,0 +1,113 @@
+//! The run ledger: `<lake>/_ledger/run-<run>.json`, written `running` when a run starts and
+//! rewritten `complete` (or `interrupted`) with its summary and files when it ends.
+//!
+//! A run killed outright stays `running` in the ledger; the next run reports it, and sweeps
+//! the staging files it left (they were never visible to readers). Its published files stay:
+//! they are whole, and the rerun's deduplication skips their rows.
+//!
+//! Failure modes: unreadable ledger files are reported and skipped, never fatal.
+
+use futures::TryStreamExt;
+use object_store::{ObjectStoreExt, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use super::{Lake, LakeError};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub pid: u32,
+    pub sources: Vec<String>,
+    /// The ingest summary, once finished.
+    pub summary: Option<serde_json::Value>,
+}
+
+fn path_of(lake: &Lake, run_id: &str) -> object_store::path::Path {
+    lake.path(&["_ledger", &format!("run-{run_id}.json")])
+}
+
+/// Writes (or rewrites) a run's record.
+pub async fn write(lake: &Lake, rec: &RunRecord) -> Result<(), LakeError> {
+    let path = path_of(lake, &rec.run_id);
+    let body = serde_json::to_vec_pretty(rec).map_err(|e| LakeError::Ledger {
+        path: path.to_string(),
+        detail: e.to_string(),
+    })?;
+    lake.store
+        .put(&path, PutPayload::from(body))
+        .await
+        .map(|_| ())
+        .map_err(|source| LakeError::Store {
+            location: path.to_string(),
+            source,
+        })
+}
+
+/// Runs recorded as `running` whose process is gone: killed before they finished.
+pub async fn interrupted_runs(lake: &Lake) -> Result<Vec<RunRecord>, LakeError> {
+    let prefix = lake.path(&["_ledger"]);
+    let objects: Vec<_> = lake
+        .store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|source| LakeError::Store {
+            location: prefix.to_string(),
+            source,
+        })?;
+    let mut out = Vec::new();
+    for meta in objects {
+        let Ok(got) = lake.store.get(&meta.location).await else {
+            continue;
+        };
+        let Ok(bytes) = got.bytes().await else {
+            continue;
+        };
+        match serde_json::from_slice::<RunRecord>(&bytes) {
+            Ok(rec) if rec.status == "running" && !process_alive(rec.pid) => out.push(rec),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("skipping unreadable ledger file {}: {e}", meta.location),
+        }
+    }
+    Ok(out)
+}
+
+fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Removes staging files (`<name>.parquet#<n>`) that an interrupted run left on local disk.
+/// They are invisible to readers; this only reclaims space. Returns how many were removed.
+pub fn sweep_staging(lake: &Lake, run_ids: &[String]) -> usize {
+    let Some(dir) = &lake.local_dir else {
+        return 0;
+    };
+    let mut removed = 0;
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            let staging = name
+                .split_once('#')
+                .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if staging
+                && run_ids.iter().any(|r| name.contains(r.as_str()))
+                && std::fs::remove_file(&p).is_ok()
+            {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}

@@ -1,0 +1,56 @@
+//! The Parquet lake: schema, partitioned writing with deduplication, atomic publish, the
+//! quarantine and the run ledger.
+//!
+//! Layout under `<lake>`:
+//! - `logs/dt=YYYY-MM-DD/part-<run>-<seq>.parquet`: rows, sorted by `timestamp` in each file;
+//! - `_quarantine/run=<run>/part-<seq>.parquet`: refused records with source, position,
+//!   reason and raw bytes;
+//! - `_ledger/run-<run>.json`: one file per run, `running` until it finishes.
+//!
+//! Failure modes: any store error is a [`LakeError`] naming the object; files are only ever
+//! published whole (object_store writes to a staging name and renames, or uploads in one
+//! request), so a killed run leaves no partial file visible to readers.
+
+pub mod dedup;
+pub mod ledger;
+pub mod reader;
+pub mod schema;
+pub mod store;
+pub mod writer;
+
+pub use store::Lake;
+
+/// Errors from reading or writing the lake.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("cannot use lake {location}: {source}")]
+    Io {
+        location: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("lake {location}: {source}")]
+    Store {
+        location: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("lake {location}: '{scheme}://' lakes are not supported yet; use a local directory")]
+    Unsupported { location: String, scheme: String },
+    #[error("writing Parquet {path}: {source}")]
+    Parquet {
+        path: String,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error("preparing rows for {path}: {source}")]
+    Arrow {
+        path: String,
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+    #[error("encoding {path}: {detail}")]
+    Task { path: String, detail: String },
+    #[error("ledger {path}: {detail}")]
+    Ledger { path: String, detail: String },
+}

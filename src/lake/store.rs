@@ -1,0 +1,63 @@
+//! Where the lake lives: a local directory today, `gs://bucket/prefix` through the same
+//! `object_store` seam later. Everything below the lake root goes through [`Lake`].
+//!
+//! Failure modes: a lake path that cannot be created, or a URL scheme we do not serve, is a
+//! [`LakeError`] naming the location.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+
+use super::LakeError;
+
+/// An opened lake: its store, and the prefix of the lake inside it.
+#[derive(Clone, Debug)]
+pub struct Lake {
+    pub store: Arc<dyn ObjectStore>,
+    pub root: Path,
+    /// The directory on disk for a local lake (used to sweep leftovers of killed runs).
+    pub local_dir: Option<PathBuf>,
+    /// How the user named the lake, for messages.
+    pub display: String,
+}
+
+impl Lake {
+    /// Opens (and for a local path, creates) the lake at `location`.
+    pub fn open(location: &str) -> Result<Lake, LakeError> {
+        if let Some((scheme, _)) = location.split_once("://") {
+            return Err(LakeError::Unsupported {
+                location: location.to_owned(),
+                scheme: scheme.to_owned(),
+            });
+        }
+        let dir = PathBuf::from(location);
+        std::fs::create_dir_all(&dir).map_err(|source| LakeError::Io {
+            location: location.to_owned(),
+            source,
+        })?;
+        let abs = dir.canonicalize().map_err(|source| LakeError::Io {
+            location: location.to_owned(),
+            source,
+        })?;
+        let store = LocalFileSystem::new_with_prefix(&abs).map_err(|source| LakeError::Store {
+            location: location.to_owned(),
+            source,
+        })?;
+        Ok(Lake {
+            store: Arc::new(store),
+            root: Path::default(),
+            local_dir: Some(abs),
+            display: location.to_owned(),
+        })
+    }
+
+    /// A path below the lake root, e.g. `lake.path(&["logs", "dt=2025-09-12"])`.
+    pub fn path(&self, parts: &[&str]) -> Path {
+        parts
+            .iter()
+            .fold(self.root.clone(), |p, part| p.join(*part))
+    }
+}

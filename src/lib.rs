@@ -1,0 +1,30 @@
+//! log-gardener: streams Google Cloud Logging exports into a Parquet lake, gives every
+//! message a stable signature, answers with SQL, and writes the weekly triage report.
+//!
+//! # Layout
+//!
+//! The modules mirror the data flow, one direction only:
+//!
+//! ```text
+//! source ──► decode::frame ──► decode::entry ──► lake::schema ──► lake::writer ──► lake
+//! ```
+//!
+//! - [`source`]: where bytes come from (files, directories, globs, stdin) and gzip.
+//! - [`decode`]: framing records out of the byte stream ([`decode::frame`]), the LogEntry
+//!   model and its normalization ([`decode::entry`], [`decode::time`]), quarantine reasons.
+//! - [`lake`]: the Arrow schema, deduplication, partitioned Parquet writing with atomic
+//!   publish, the quarantine files and the run ledger.
+//! - [`ingest`]: the pipeline wiring sources, decoders and the writer with bounded
+//!   channels, and the run summary.
+//! - [`synth`]: deterministic generators of realistic exports for demos and tests.
+//! - [`cli`]: the clap definitions; `main.rs` only parses and dispatches.
+//!
+//! Errors are `thiserror` enums per module with the input named in each message; `anyhow`
+//! appears only in `main.rs`.
+
+pub mod cli;
+pub mod decode;
+pub mod ingest;
+pub mod lake;
+pub mod source;
+pub mod synth;

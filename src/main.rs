@@ -1,0 +1,92 @@
+//! `gardener`: parse arguments, run, map errors to exit codes. Everything else is in the library.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use log_gardener::cli::{Cli, Command, OutputFormat};
+use log_gardener::ingest::{self, IngestOptions, Stop};
+use log_gardener::lake::writer::WriterOptions;
+use log_gardener::synth;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Ingest {
+            sources,
+            lake,
+            flush_interval,
+            threads,
+            rows_per_file,
+            output,
+            quiet,
+        } => {
+            let opts = IngestOptions {
+                sources,
+                lake,
+                flush_interval: Duration::from_secs_f64(flush_interval.max(0.1)),
+                threads,
+                // Not a terminal: nothing but the summary on stdout; warnings stay on stderr.
+                quiet,
+                writer: WriterOptions {
+                    rows_per_file: rows_per_file.max(1),
+                    ..WriterOptions::default()
+                },
+                ..IngestOptions::default()
+            };
+            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let summary = rt.block_on(ingest::run(opts, Stop::default()))?;
+            match output {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+                OutputFormat::Text => print!("{summary}"),
+            }
+            // A source blocked on stdin must not keep the process alive after an interrupt.
+            rt.shutdown_timeout(Duration::from_millis(100));
+            Ok(if summary.status == "complete" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(130)
+            })
+        }
+        Command::Synth {
+            scenario,
+            days,
+            out,
+            format,
+            gzip,
+            rate,
+            seed,
+        } => {
+            let opts = synth::SynthOptions {
+                days,
+                rate,
+                seed,
+                gzip,
+                format,
+            };
+            let report = synth::generate(&scenario, &out, &opts).with_context(|| {
+                format!("generating scenario {scenario} into {}", out.display())
+            })?;
+            println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Helpers shared by the end-to-end tests: run the real binary, read the lake back.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use arrow::array::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::Value;
+
+pub fn gardener() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gardener"))
+}
+
+pub fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if p.join("netra_real/entries.jsonl").exists() {
+        Some(p)
+    } else {
+        eprintln!(
+            "skipping: ../shared/netra_real is absent (third-party data is never copied into the repo)"
+        );
+        None
+    }
+}
+
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.stdin(Stdio::null()).output().expect("run gardener");
+    assert!(
+        out.status.success(),
+        "gardener failed: {}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `gardener ingest ARGS --lake LAKE --output json`, returning the summary.
+pub fn ingest(lake: &Path, args: &[&str]) -> Value {
+    let out = run_ok(
+        gardener()
+            .arg("ingest")
+            .args(args)
+            .arg("--lake")
+            .arg(lake)
+            .args(["--output", "json"]),
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("summary is JSON");
+    assert_reconciles(&summary);
+    summary
+}
+
+pub fn assert_reconciles(s: &Value) {
+    let n = |k: &str| {
+        s[k].as_u64()
+            .unwrap_or_else(|| panic!("summary lacks {k}: {s}"))
+    };
+    assert_eq!(
+        n("records"),
+        n("rows") + n("duplicates") + n("quarantined"),
+        "records must equal rows + duplicates + quarantined: {s}"
+    );
+    let reasons: u64 = s["quarantine_reasons"]
+        .as_object()
+        .map(|m| m.values().filter_map(Value::as_u64).sum())
+        .unwrap_or(0);
+    assert_eq!(reasons, n("quarantined"), "reasons add up: {s}");
+}
+
+pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
+    let file = File::open(path).expect("open parquet");
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .build()
+        .expect("reader")
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every row of the lake's `logs/` as batches.
+pub fn read_logs(lake: &Path) -> Vec<RecordBatch> {
+    parquet_files(&lake.join("logs"))
+        .iter()
+        .flat_map(|p| read_parquet(p))
+        .collect()
+}
+
+pub fn strings(batches: &[RecordBatch], column: &str) -> Vec<Option<String>> {
+    use arrow::array::{Array, AsArray};
+    let mut out = Vec::new();
+    for b in batches {
+        let col = b
+            .column_by_name(column)
+            .unwrap_or_else(|| panic!("no column {column}"));
+        let col = col.as_string::<i32>();
+        for i in 0..col.len() {
+            out.push(col.is_valid(i).then(|| col.value(i).to_owned()));
+        }
+    }
+    out
+}
+
+pub fn int64s(batches: &[RecordBatch], column: &str) -> Vec<i64> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name(column)
+                .unwrap_or_else(|| panic!("no column {column}"))
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect()
+}
+
+pub fn synth(out: &Path, extra: &[&str]) {
+    run_ok(
+        gardener()
+            .args(["synth", "--scenario", "netra-staging", "--out"])
+            .arg(out)
+            .args(extra),
+    );
+}
