@@ -202,27 +202,28 @@ impl LakeWriter {
         if rows == 0 {
             return Ok(());
         }
-        let name = self.next_name();
-        let path = self
-            .lake
-            .path(&["logs", &format!("dt={}", day_string(day)), &name]);
-        let display = path.to_string();
         let level = self.opts.zstd_level;
-        let encoded = tokio::task::spawn_blocking(move || encode_sorted(&batches, level, rows))
+        let per_file = self.opts.rows_per_file;
+        let dt = format!("dt={}", day_string(day));
+        let encoded = tokio::task::spawn_blocking(move || encode_sorted(&batches, level, per_file))
             .await
             .map_err(|e| LakeError::Task {
-                path: display.clone(),
+                path: dt.clone(),
                 detail: e.to_string(),
             })?
-            .map_err(|e| e.at(&display))?;
-        let bytes = encoded.len();
-        self.put(&path, encoded).await?;
-        self.rows += rows as u64;
-        self.published.push(Published {
-            path: display,
-            rows,
-            bytes,
-        });
+            .map_err(|e| e.at(&dt))?;
+        for (bytes, rows) in encoded {
+            let name = self.next_name();
+            let path = self.lake.path(&["logs", &dt, &name]);
+            let size = bytes.len();
+            self.put(&path, bytes).await?;
+            self.rows += rows as u64;
+            self.published.push(Published {
+                path: path.to_string(),
+                rows,
+                bytes: size,
+            });
+        }
         Ok(())
     }
 
@@ -278,8 +279,13 @@ impl EncodeError {
     }
 }
 
-/// Concatenates, sorts by timestamp and encodes one file.
-fn encode_sorted(batches: &[RecordBatch], level: i32, rows: usize) -> Result<Vec<u8>, EncodeError> {
+/// Concatenates and sorts by timestamp, then encodes files of at most `per_file` rows, each
+/// one row group. Returns each file's bytes and row count.
+fn encode_sorted(
+    batches: &[RecordBatch],
+    level: i32,
+    per_file: usize,
+) -> Result<Vec<(Vec<u8>, usize)>, EncodeError> {
     let schema = logs_schema();
     let all = concat_batches(&schema, batches).map_err(EncodeError::Arrow)?;
     let order = sort_to_indices(all.column(0), None, None).map_err(EncodeError::Arrow)?;
@@ -296,14 +302,21 @@ fn encode_sorted(batches: &[RecordBatch], level: i32, rows: usize) -> Result<Vec
         "source_offset",
         "source_line",
     ];
-    let mut p = props(level, &plain, true);
-    p = p.set_max_row_group_row_count(Some(rows.max(1)));
-    for col in ["insert_id", "trace"] {
-        p = p
-            .set_column_bloom_filter_enabled(ColumnPath::from(col), true)
-            .set_column_bloom_filter_max_ndv(ColumnPath::from(col), rows as u64);
+    let per_file = per_file.max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < sorted.num_rows() {
+        let rows = per_file.min(sorted.num_rows() - start);
+        let mut p = props(level, &plain, true).set_max_row_group_row_count(Some(rows));
+        for col in ["insert_id", "trace"] {
+            p = p
+                .set_column_bloom_filter_enabled(ColumnPath::from(col), true)
+                .set_column_bloom_filter_max_ndv(ColumnPath::from(col), rows as u64);
+        }
+        out.push((write_parquet(&sorted.slice(start, rows), p)?, rows));
+        start += rows;
     }
-    write_parquet(&sorted, p)
+    Ok(out)
 }
 
 fn props(

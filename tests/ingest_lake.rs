@@ -1,0 +1,203 @@
+//! End to end: what lands in the lake — deduplication, partitioning, sort order, Parquet
+//! settings — and that DuckDB reads it as it is.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use arrow::array::AsArray;
+use arrow::datatypes::TimestampNanosecondType;
+use common::*;
+use parquet::basic::Compression;
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn duplicates_are_dropped_within_and_across_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let sink = d.join("sink");
+    synth(&sink, &["--days", "2", "--rate", "0.05"]);
+    let lake = d.join("lake");
+    let first = ingest(&lake, &[sink.to_str().expect("utf8")]);
+    let n = first["rows"].as_u64().expect("rows");
+    assert!(n > 1000);
+    assert_eq!(first["duplicates"], 0);
+
+    // The same export again: every record is a duplicate.
+    let again = ingest(&lake, &[sink.to_str().expect("utf8")]);
+    assert_eq!(again["rows"], 0, "{again}");
+    assert_eq!(again["duplicates"].as_u64(), Some(n));
+
+    // Two overlapping sinks in one run into a fresh lake: the overlap counts once.
+    let overlap = d.join("overlap");
+    let day = std::fs::read_dir(sink.join("run.googleapis.com/stderr/2025/09"))
+        .expect("days")
+        .flatten()
+        .map(|e| e.path())
+        .max()
+        .expect("a day");
+    copy_dir(&day, &overlap);
+    let overlap_entries: u64 = ndjson_entries(&overlap);
+    let lake2 = d.join("lake2");
+    let both = ingest(
+        &lake2,
+        &[
+            sink.to_str().expect("utf8"),
+            overlap.to_str().expect("utf8"),
+        ],
+    );
+    assert_eq!(both["rows"].as_u64(), Some(n), "{both}");
+    assert_eq!(both["duplicates"].as_u64(), Some(overlap_entries), "{both}");
+
+    let ids = strings(&read_logs(&lake2), "insert_id");
+    let distinct: BTreeSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "no insert_id twice in the lake");
+}
+
+fn ndjson_entries(dir: &Path) -> u64 {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let text = std::fs::read_to_string(e.path()).expect("ndjson");
+        n += text.lines().filter(|l| !l.trim().is_empty()).count() as u64;
+    }
+    n
+}
+
+#[test]
+fn files_are_partitioned_sorted_and_zstd() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let export = d.join("gcloud");
+    synth(
+        &export,
+        &["--days", "3", "--rate", "0.05", "--format", "gcloud-json"],
+    );
+    let lake = d.join("lake");
+    let s = ingest(
+        &lake,
+        &[
+            export.join("export.json").to_str().expect("utf8"),
+            "--rows-per-file",
+            "2000",
+        ],
+    );
+    let files = parquet_files(&lake.join("logs"));
+    assert_eq!(files.len() as u64, s["files"].as_u64().expect("files"));
+    assert!(
+        files.len() > 3,
+        "several files per day with --rows-per-file 2000"
+    );
+    let mut total = 0;
+    for f in &files {
+        let dt = f
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("dt="))
+            .expect("dt= directory")
+            .to_owned();
+        let reader =
+            SerializedFileReader::new(std::fs::File::open(f).expect("open")).expect("parquet");
+        let meta = reader.metadata();
+        assert_eq!(meta.num_row_groups(), 1);
+        let rg = meta.row_group(0);
+        assert!(rg.num_rows() <= 2000);
+        assert!(matches!(rg.column(0).compression(), Compression::ZSTD(_)));
+        assert!(
+            rg.sorting_columns()
+                .is_some_and(|c| c[0].column_idx == 0 && !c[0].descending)
+        );
+        let batches = read_parquet(f);
+        let mut prev = i64::MIN;
+        for b in &batches {
+            let ts = b.column(0).as_primitive::<TimestampNanosecondType>();
+            for &t in ts.values() {
+                assert!(t >= prev, "{} not sorted by timestamp", f.display());
+                prev = t;
+                let day =
+                    log_gardener::decode::time::day_string(log_gardener::decode::time::day_of(t));
+                assert_eq!(day, dt, "row in the wrong partition");
+                total += 1;
+            }
+        }
+    }
+    assert_eq!(Some(total), s["rows"].as_u64());
+}
+
+/// DuckDB reads the lake as it is, with Hive partitioning, and agrees on the counts.
+#[test]
+fn duckdb_reads_the_lake() {
+    let python = std::env::var("GARDENER_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_duckdb = Command::new(&python)
+        .args(["-c", "import duckdb"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_duckdb {
+        assert!(
+            std::env::var_os("GARDENER_REQUIRE_DUCKDB").is_none(),
+            "DuckDB is required (make test installs it into .venv/)"
+        );
+        eprintln!("skipping: no DuckDB for {python}; `make test` installs it");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = dir.path().join("lake");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/netra-staging-sample.json.gz");
+    let s = ingest(&lake, &[sample.to_str().expect("utf8")]);
+    let script = format!(
+        r#"
+import duckdb, json
+r = duckdb.sql("""
+  SELECT count(*), count(DISTINCT insert_id), min(dt), max(dt),
+         count(*) FILTER (WHERE message = 'GET /ws 500'),
+         typeof(any_value(timestamp)), typeof(any_value(http_request_latency_ms)),
+         count(DISTINCT severity)
+  FROM read_parquet('{}/logs/**/*.parquet', hive_partitioning = true)
+""").fetchall()[0]
+print(json.dumps([str(x) for x in r]))
+"#,
+        lake.display()
+    );
+    let out = Command::new(&python)
+        .args(["-c", &script])
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<String> = serde_json::from_slice(&out.stdout).expect("json");
+    let rows = s["rows"].as_u64().expect("rows").to_string();
+    assert_eq!(got[0], rows);
+    assert_eq!(got[1], rows, "insert ids distinct");
+    let days = s["days"].as_array().expect("days");
+    assert_eq!(Some(got[2].as_str()), days.first().and_then(|v| v.as_str()));
+    assert_eq!(Some(got[3].as_str()), days.last().and_then(|v| v.as_str()));
+    assert!(
+        got[4].parse::<u64>().expect("count") > 0,
+        "request logs become 'GET /ws 500'"
+    );
+    // UTC instants with nanoseconds: TIMESTAMPTZ_NS (DuckDB 2), TIMESTAMP WITH TIME ZONE (1.x).
+    assert!(
+        got[5] == "TIMESTAMPTZ_NS" || got[5] == "TIMESTAMP WITH TIME ZONE",
+        "{}",
+        got[5]
+    );
+    assert_eq!(got[6], "DOUBLE");
+    assert!(got[7].parse::<u64>().expect("count") >= 4);
+}
