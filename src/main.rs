@@ -10,7 +10,20 @@ use log_gardener::ingest::{self, IngestOptions, Stop};
 use log_gardener::lake::writer::WriterOptions;
 use log_gardener::synth;
 
+/// mimalloc returns freed chunk buffers to the threads that reuse them, which keeps peak RSS
+/// down and avoids page-fault storms from glibc's per-thread arenas (see docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc v2's `mi_option_e` (include/mimalloc.h).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> ExitCode {
+    // Keep freed pages instead of returning them to the OS after 10 ms: ingest frees and
+    // re-allocates multi-MiB buffers all the time, and re-faulting them cost 45% of the CPU
+    // (clear_page in perf). Peak RSS is unchanged (docs/BENCHMARKS.md).
+    // SAFETY: sets a global option before any thread exists; mimalloc reads it atomically.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

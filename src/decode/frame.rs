@@ -228,7 +228,11 @@ impl<R: Read> Framer<R> {
     /// Hands over the framed records; the record in progress moves to a fresh buffer.
     fn take_chunk(&mut self) -> Chunk {
         let keep_from = self.rec.map_or(self.pos, |(s, _)| s);
-        let tail = self.buf[keep_from..].to_vec();
+        // Sized for a whole chunk up front: growing it read by read would reallocate and copy.
+        let mut tail = Vec::with_capacity(
+            (self.buf.len() - keep_from).max(self.opts.chunk_bytes) + 2 * self.opts.read_size,
+        );
+        tail.extend_from_slice(&self.buf[keep_from..]);
         let mut data = std::mem::replace(&mut self.buf, tail);
         data.truncate(keep_from);
         self.base += keep_from as u64;

@@ -11,12 +11,14 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use arrow::array::AsArray;
 use arrow::array::{
     ArrayRef, BinaryBuilder, BooleanArray, Int64Builder, RecordBatch, StringBuilder,
 };
-use arrow::compute::{concat_batches, filter_record_batch, sort_to_indices, take_record_batch};
+use arrow::compute::{filter_record_batch, interleave_record_batch};
+use arrow::datatypes::TimestampNanosecondType;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
@@ -37,14 +39,17 @@ pub struct WriterOptions {
     /// Memory the per-day buffers may hold together before the largest is written out.
     pub buffer_bytes: usize,
     pub zstd_level: i32,
+    /// Files encoded in the background at once.
+    pub max_inflight: usize,
 }
 
 impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
             rows_per_file: 262_144,
-            buffer_bytes: 256 << 20,
+            buffer_bytes: 160 << 20,
             zstd_level: 1,
+            max_inflight: 1,
         }
     }
 }
@@ -75,6 +80,7 @@ pub struct LakeWriter {
     quarantine: Vec<Quarantined>,
     quarantine_bytes: usize,
     seq: u64,
+    inflight: tokio::task::JoinSet<Result<Vec<Published>, LakeError>>,
     pub published: Vec<Published>,
     pub rows: u64,
     pub duplicates: u64,
@@ -91,6 +97,7 @@ impl LakeWriter {
             quarantine: Vec::new(),
             quarantine_bytes: 0,
             seq: 0,
+            inflight: tokio::task::JoinSet::new(),
             published: Vec::new(),
             rows: 0,
             duplicates: 0,
@@ -184,6 +191,9 @@ impl LakeWriter {
         for day in days {
             self.flush_day(day).await?;
         }
+        while !self.inflight.is_empty() {
+            self.join_one().await?;
+        }
         self.flush_quarantine().await
     }
 
@@ -202,41 +212,59 @@ impl LakeWriter {
         if rows == 0 {
             return Ok(());
         }
-        let level = self.opts.zstd_level;
-        let per_file = self.opts.rows_per_file;
-        let dt = format!("dt={}", day_string(day));
-        let encoded = tokio::task::spawn_blocking(move || encode_sorted(&batches, level, per_file))
-            .await
-            .map_err(|e| LakeError::Task {
-                path: dt.clone(),
-                detail: e.to_string(),
-            })?
-            .map_err(|e| e.at(&dt))?;
-        for (bytes, rows) in encoded {
-            let name = self.next_name();
-            let path = self.lake.path(&["logs", &dt, &name]);
-            let size = bytes.len();
-            self.put(&path, bytes).await?;
-            self.rows += rows as u64;
-            self.published.push(Published {
-                path: path.to_string(),
-                rows,
-                bytes: size,
-            });
+        // Encode and publish in the background so decoding goes on meanwhile; at most
+        // `max_inflight` files are being encoded at once, which bounds memory.
+        while self.inflight.len() >= self.opts.max_inflight.max(1) {
+            self.join_one().await?;
         }
+        let level = self.opts.zstd_level;
+        let per_file = self.opts.rows_per_file.max(1);
+        let dt = format!("dt={}", day_string(day));
+        let paths: Vec<_> = (0..rows.div_ceil(per_file))
+            .map(|_| {
+                let name = self.next_name();
+                self.lake.path(&["logs", &dt, &name])
+            })
+            .collect();
+        let store = self.lake.store.clone();
+        self.inflight.spawn(async move {
+            let encoded =
+                tokio::task::spawn_blocking(move || encode_sorted(&batches, level, per_file))
+                    .await
+                    .map_err(|e| LakeError::Task {
+                        path: dt.clone(),
+                        detail: e.to_string(),
+                    })?
+                    .map_err(|e| e.at(&dt))?;
+            let mut published = Vec::with_capacity(encoded.len());
+            for ((bytes, rows), path) in encoded.into_iter().zip(paths) {
+                let size = bytes.len();
+                put(&store, &path, bytes).await?;
+                published.push(Published {
+                    path: path.to_string(),
+                    rows,
+                    bytes: size,
+                });
+            }
+            Ok(published)
+        });
         Ok(())
     }
 
-    async fn put(&self, path: &object_store::path::Path, bytes: Vec<u8>) -> Result<(), LakeError> {
-        self.lake
-            .store
-            .put(path, PutPayload::from(bytes))
-            .await
-            .map(|_| ())
-            .map_err(|source| LakeError::Store {
-                location: path.to_string(),
-                source,
-            })
+    /// Waits for one background file to be published.
+    async fn join_one(&mut self) -> Result<(), LakeError> {
+        let Some(joined) = self.inflight.join_next().await else {
+            return Ok(());
+        };
+        let published = joined.map_err(|e| LakeError::Task {
+            path: "logs".into(),
+            detail: e.to_string(),
+        })??;
+        for p in published {
+            self.rows += p.rows as u64;
+            self.published.push(p);
+        }
+        Ok(())
     }
 
     async fn flush_quarantine(&mut self) -> Result<(), LakeError> {
@@ -255,8 +283,23 @@ impl LakeWriter {
             source,
         })?;
         let encoded = write_parquet(&batch, props(1, &[], false)).map_err(|e| e.at(&display))?;
-        self.put(&path, encoded).await
+        put(&self.lake.store, &path, encoded).await
     }
+}
+
+async fn put(
+    store: &Arc<dyn ObjectStore>,
+    path: &object_store::path::Path,
+    bytes: Vec<u8>,
+) -> Result<(), LakeError> {
+    store
+        .put(path, PutPayload::from(bytes))
+        .await
+        .map(|_| ())
+        .map_err(|source| LakeError::Store {
+            location: path.to_string(),
+            source,
+        })
 }
 
 enum EncodeError {
@@ -286,38 +329,65 @@ fn encode_sorted(
     level: i32,
     per_file: usize,
 ) -> Result<Vec<(Vec<u8>, usize)>, EncodeError> {
-    let schema = logs_schema();
-    let all = concat_batches(&schema, batches).map_err(EncodeError::Arrow)?;
-    let order = sort_to_indices(all.column(0), None, None).map_err(EncodeError::Arrow)?;
-    let sorted = take_record_batch(&all, &order).map_err(EncodeError::Arrow)?;
-    drop(all);
+    // One gather from all buffered batches in timestamp order (no concat-then-take copy).
+    let stamps: Vec<&[i64]> = batches
+        .iter()
+        .map(|b| {
+            b.column(0)
+                .as_primitive::<TimestampNanosecondType>()
+                .values()
+                .as_ref()
+        })
+        .collect();
+    let mut order: Vec<(usize, usize)> = stamps
+        .iter()
+        .enumerate()
+        .flat_map(|(b, ts)| (0..ts.len()).map(move |r| (b, r)))
+        .collect();
+    order.sort_by_key(|&(b, r)| stamps[b][r]);
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
+    // High-cardinality columns: a dictionary would only be built to be abandoned.
     let plain = [
         "timestamp",
         "receive_timestamp",
         "insert_id",
+        "trace",
         "span_id",
+        "http_request_url",
+        "http_request_remote_ip",
         "text_payload",
         "json_payload",
         "proto_payload",
+        "message",
         "source_offset",
         "source_line",
     ];
-    let per_file = per_file.max(1);
     let mut out = Vec::new();
-    let mut start = 0;
-    while start < sorted.num_rows() {
-        let rows = per_file.min(sorted.num_rows() - start);
+    for file in order.chunks(per_file.max(1)) {
+        let rows = file.len();
         let mut p = props(level, &plain, true).set_max_row_group_row_count(Some(rows));
         for col in ["insert_id", "trace"] {
             p = p
                 .set_column_bloom_filter_enabled(ColumnPath::from(col), true)
                 .set_column_bloom_filter_max_ndv(ColumnPath::from(col), rows as u64);
         }
-        out.push((write_parquet(&sorted.slice(start, rows), p)?, rows));
-        start += rows;
+        // Gather and encode the file's rows a slice at a time: the writer keeps only encoded
+        // pages, so no sorted copy of the whole file is ever alive.
+        let mut buf = Vec::with_capacity(rows * 96);
+        let mut w = ArrowWriter::try_new(&mut buf, logs_schema(), Some(p.build()))
+            .map_err(EncodeError::Parquet)?;
+        for piece in file.chunks(ENCODE_SLICE_ROWS) {
+            let sorted = interleave_record_batch(&refs, piece).map_err(EncodeError::Arrow)?;
+            w.write(&sorted).map_err(EncodeError::Parquet)?;
+        }
+        w.close().map_err(EncodeError::Parquet)?;
+        out.push((buf, rows));
     }
     Ok(out)
 }
+
+/// Rows gathered at once while encoding a file.
+const ENCODE_SLICE_ROWS: usize = 16_384;
 
 fn props(
     level: i32,

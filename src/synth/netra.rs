@@ -128,7 +128,7 @@ impl Netra {
         let hour_of_day = hour.rem_euclid(24) as f64;
         let shape =
             0.35 + 0.65 * (0.5 - 0.5 * ((hour_of_day - 9.0) / 24.0 * std::f64::consts::TAU).cos());
-        h.poisson(start, 0.24 * r * shape / 0.675, |h, t| h.user_request(t));
+        h.poisson(start, 0.335 * r * shape / 0.675, |h, t| h.user_request(t));
         // Service-to-service calls failing auth: every ~300 s at rate 2.
         h.poisson(start, r / 600.0, |h, t| h.service_auth_failure(t));
         // Background app chatter.

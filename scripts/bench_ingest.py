@@ -1,0 +1,106 @@
+"""Ingest throughput and peak RSS: gardener versus DuckDB on the same generated export.
+
+Generates (once) a ~SIZE MB NDJSON export of the synth netra-staging week and the same
+entries as one gcloud JSON array, then times, best of RUNS:
+  - gardener ingest on the NDJSON file and on the JSON array (fresh lake each run);
+  - DuckDB converting the NDJSON file to one zstd Parquet file with an explicit LogEntry
+    schema (scripts/duckdb_convert.py).
+Peak RSS comes from wait4's rusage of each child. Prints a table and the ratio.
+
+Usage: bench_ingest.py [--size-mb 1000] [--runs 3] [--dir data/generated/bench]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GARDENER = ROOT / "target" / "release" / "gardener"
+BYTES_PER_ENTRY_PER_RATE = 0.93e3 * 604800  # one --rate unit over 7 days, in bytes
+
+
+def run(cmd):
+    """Runs cmd; returns (seconds, peak RSS in MiB, stdout)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, rusage = os.wait4(p.pid, 0)
+    secs = time.perf_counter() - t0
+    if status != 0:
+        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{err.decode()}")
+    return secs, rusage.ru_maxrss / 1024, out
+
+
+def generate(d: Path, size_mb: float):
+    ndjson, array = d / "bench.ndjson", d / "bench.json"
+    if ndjson.exists() and array.exists():
+        return ndjson, array
+    d.mkdir(parents=True, exist_ok=True)
+    rate = size_mb * 1e6 / BYTES_PER_ENTRY_PER_RATE
+    common = ["synth", "--scenario", "netra-staging", "--days", "7", "--rate", f"{rate:.4f}"]
+    sink = d / "sink"
+    subprocess.run([GARDENER, *common, "--out", sink], check=True)
+    with open(ndjson, "wb") as out:
+        for f in sorted(p for p in sink.rglob("*") if p.is_file()):
+            out.write(f.read_bytes())
+    shutil.rmtree(sink)
+    gc = d / "gcloud"
+    subprocess.run([GARDENER, *common, "--format", "gcloud-json", "--out", gc], check=True)
+    (gc / "export.json").rename(array)
+    shutil.rmtree(gc)
+    return ndjson, array
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size-mb", type=float, default=1000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dir", default=str(ROOT / "data" / "generated" / "bench"))
+    args = ap.parse_args()
+    d = Path(args.dir)
+    ndjson, array = generate(d, args.size_mb)
+    entries = sum(1 for _ in open(ndjson, "rb"))
+    lake = d / "lake"
+    results = []
+
+    def measure(name, path, cmd_of):
+        best, rss = None, 0.0
+        for _ in range(args.runs):
+            shutil.rmtree(lake, ignore_errors=True)
+            (d / "duck.parquet").unlink(missing_ok=True)
+            secs, peak, _ = run(cmd_of(path))
+            best = secs if best is None else min(best, secs)
+            rss = max(rss, peak)
+        mb = path.stat().st_size / 1e6
+        results.append(
+            dict(tool=name, input=path.name, mb=round(mb, 1), seconds=round(best, 3),
+                 mb_per_s=round(mb / best, 1), entries_per_s=round(entries / best),
+                 peak_rss_mib=round(rss))
+        )
+
+    ingest = lambda p: [GARDENER, "ingest", p, "--lake", lake, "--quiet", "--output", "json"]
+    duck = lambda p: [sys.executable, ROOT / "scripts" / "duckdb_convert.py", p, d / "duck.parquet"]
+    measure("gardener", ndjson, ingest)
+    measure("gardener", array, ingest)
+    measure("duckdb", ndjson, duck)
+    shutil.rmtree(lake, ignore_errors=True)
+    (d / "duck.parquet").unlink(missing_ok=True)
+
+    print(f"\n{entries:,} entries; best of {args.runs} runs; {os.cpu_count()} cores")
+    print(f"{'tool':10} {'input':13} {'MB':>8} {'s':>7} {'MB/s':>7} {'entries/s':>10} {'RSS MiB':>8}")
+    for r in results:
+        print(f"{r['tool']:10} {r['input']:13} {r['mb']:8.1f} {r['seconds']:7.2f} "
+              f"{r['mb_per_s']:7.1f} {r['entries_per_s']:10,} {r['peak_rss_mib']:8}")
+    ratio = results[2]["seconds"] / results[0]["seconds"]
+    print(f"gardener / DuckDB throughput on the same NDJSON: {ratio:.2f}x")
+    out = ROOT / "out"
+    out.mkdir(exist_ok=True)
+    (out / "bench_ingest.json").write_text(json.dumps(dict(entries=entries, results=results, ratio=ratio), indent=2))
+
+
+main()
