@@ -33,7 +33,7 @@ demo: build $(PY)
 	rm -rf out/lake
 	./target/release/gardener ingest $(WEEK) --lake out/lake
 	@echo
-	@echo "Entries per day and severity (DuckDB over the lake):"
+	@echo "Entries, warnings or worse, and HTTP 5xx per day (DuckDB over the lake):"
 	@$(PY) scripts/first_query.py out/lake
 
 bench: build $(PY)

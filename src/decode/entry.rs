@@ -815,6 +815,47 @@ mod tests {
     }
 
     #[test]
+    fn resource_types_map_to_service_revision_location() {
+        let with = |kind: &str, labels: &str| {
+            let json = format!(
+                r#"{{"timestamp":"2025-01-01T00:00:00Z","logName":"projects/from-log/logs/x","resource":{{"type":"{kind}","labels":{labels}}}}}"#
+            );
+            let r = ok(&json);
+            (r.project_id, r.service, r.revision, r.location)
+        };
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            with(
+                "k8s_container",
+                r#"{"project_id":"p","location":"europe-west1","cluster_name":"c","namespace_name":"ns","pod_name":"api-7d9f","container_name":"api"}"#
+            ),
+            (s("p"), s("api"), s("api-7d9f"), s("europe-west1"))
+        );
+        assert_eq!(
+            with(
+                "gce_instance",
+                r#"{"project_id":"p","instance_id":"123","zone":"us-east1-b"}"#
+            ),
+            (s("p"), s("123"), None, s("us-east1-b"))
+        );
+        assert_eq!(
+            with(
+                "cloud_function",
+                r#"{"project_id":"p","function_name":"f","region":"us-central1"}"#
+            ),
+            (s("p"), s("f"), None, s("us-central1"))
+        );
+        // No project label: taken from logName.
+        assert_eq!(
+            with(
+                "cloud_run_revision",
+                r#"{"service_name":"svc","revision_name":"svc-1","location":"l"}"#
+            ),
+            (s("from-log"), s("svc"), s("svc-1"), s("l"))
+        );
+    }
+
+    #[test]
     fn url_paths() {
         assert_eq!(url_path("https://h.run.app/ws?x=1"), "/ws");
         assert_eq!(url_path("https://h.run.app"), "/");
