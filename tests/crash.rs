@@ -115,7 +115,7 @@ fn stdin_stream_lands_rows_every_flush_interval_and_sigint_stops_gracefully() {
     let d = dir.path();
     synth(&d.join("sink"), &["--days", "1", "--rate", "0.01"]);
     let mut lines = Vec::new();
-    for f in sink_files(&d.join("sink")) {
+    for f in files_under(&d.join("sink")) {
         let text = std::fs::read_to_string(f).expect("ndjson");
         lines.extend(text.lines().map(str::to_owned));
     }
@@ -165,20 +165,4 @@ fn stdin_stream_lands_rows_every_flush_interval_and_sigint_stops_gracefully() {
     assert_eq!(s["status"], "interrupted");
     assert_eq!(s["rows"].as_u64(), Some(half as u64), "{s}");
     assert_eq!(assert_clean(&lake).len(), half);
-}
-
-fn sink_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("dir").flatten() {
-            if e.path().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    out.sort();
-    out
 }

@@ -38,16 +38,7 @@ pub fn key(log_name: Option<&str>, insert_id: Option<&str>, timestamp: i64, mess
 
 /// Keys of every row already published for one day.
 pub async fn existing_keys(lake: &Lake, day: &str) -> Result<HashSet<u128>, LakeError> {
-    let prefix = lake.path(&["logs", &format!("dt={day}")]);
-    let objects: Vec<_> = lake
-        .store
-        .list(Some(&prefix))
-        .try_collect()
-        .await
-        .map_err(|source| LakeError::Store {
-            location: prefix.to_string(),
-            source,
-        })?;
+    let objects = lake.list(&["logs", &format!("dt={day}")]).await?;
     let mut keys = HashSet::new();
     for meta in objects
         .into_iter()

@@ -7,7 +7,6 @@
 //!
 //! Failure modes: unreadable ledger files are reported and skipped, never fatal.
 
-use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 
@@ -48,16 +47,7 @@ pub async fn write(lake: &Lake, rec: &RunRecord) -> Result<(), LakeError> {
 
 /// Runs recorded as `running` whose process is gone: killed before they finished.
 pub async fn interrupted_runs(lake: &Lake) -> Result<Vec<RunRecord>, LakeError> {
-    let prefix = lake.path(&["_ledger"]);
-    let objects: Vec<_> = lake
-        .store
-        .list(Some(&prefix))
-        .try_collect()
-        .await
-        .map_err(|source| LakeError::Store {
-            location: prefix.to_string(),
-            source,
-        })?;
+    let objects = lake.list(&["_ledger"]).await?;
     let mut out = Vec::new();
     for meta in objects {
         let Ok(got) = lake.store.get(&meta.location).await else {

@@ -7,9 +7,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use object_store::ObjectStore;
+use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore};
 
 use super::LakeError;
 
@@ -52,6 +53,19 @@ impl Lake {
             local_dir: Some(abs),
             display: location.to_owned(),
         })
+    }
+
+    /// Every object below `parts` (recursively).
+    pub async fn list(&self, parts: &[&str]) -> Result<Vec<ObjectMeta>, LakeError> {
+        let prefix = self.path(parts);
+        self.store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|source| LakeError::Store {
+                location: prefix.to_string(),
+                source,
+            })
     }
 
     /// A path below the lake root, e.g. `lake.path(&["logs", "dt=2025-09-12"])`.

@@ -69,7 +69,8 @@ pub fn assert_reconciles(s: &Value) {
     assert_eq!(reasons, n("quarantined"), "reasons add up: {s}");
 }
 
-pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+/// Every file below `dir`, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -80,13 +81,20 @@ pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "parquet") {
+            } else {
                 out.push(p);
             }
         }
     }
     out.sort();
     out
+}
+
+pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect()
 }
 
 pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
