@@ -61,6 +61,18 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Sign plain messages, one per line: CSV `line_id,signature_id,template` on stdout.
+    ///
+    /// Reads FILE (or stdin for '-' or no argument); invalid UTF-8 is replaced. Templates
+    /// write variable parts as `<*>`; the same template always has the same signature_id.
+    Mine {
+        /// The messages, one per line.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Threads for masking (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
     /// Generate realistic sample exports for demos and tests (deterministic per seed).
     Synth {
         /// The scenario to generate.

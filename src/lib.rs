@@ -26,5 +26,6 @@ pub mod cli;
 pub mod decode;
 pub mod ingest;
 pub mod lake;
+pub mod signature;
 pub mod source;
 pub mod synth;

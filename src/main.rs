@@ -79,6 +79,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(130)
             })
         }
+        Command::Mine { file, threads } => {
+            let input: Box<dyn std::io::Read> = if file == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                Box::new(std::fs::File::open(&file).with_context(|| format!("opening {file}"))?)
+            };
+            let stdout = std::io::stdout().lock();
+            log_gardener::signature::mine_csv(input, stdout, threads)
+                .with_context(|| format!("mining {file}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Synth {
             scenario,
             days,

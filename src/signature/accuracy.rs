@@ -1,0 +1,94 @@
+//! The four standard template-extraction metrics, as the Loghub-2.0 evaluation defines them
+//! (see `../shared/loghub2k/README.md`). Lines with identical predicted templates form one
+//! predicted group.
+
+use std::collections::HashMap;
+
+/// GA, PA, FGA, FTA for one dataset.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Scores {
+    pub ga: f64,
+    pub pa: f64,
+    pub fga: f64,
+    pub fta: f64,
+}
+
+fn f1(p: f64, r: f64) -> f64 {
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
+}
+
+/// Scores predicted templates against the truth, line by line (`predicted[i]` and
+/// `truth[i]` belong to line `i`).
+pub fn score(predicted: &[String], truth: &[String]) -> Scores {
+    let n = truth.len().min(predicted.len());
+    if n == 0 {
+        return Scores::default();
+    }
+    let mut pred_groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut true_groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for i in 0..n {
+        pred_groups.entry(&predicted[i]).or_default().push(i);
+        true_groups.entry(&truth[i]).or_default().push(i);
+    }
+    // GA: lines whose predicted group is exactly their true group.
+    let mut ga_lines = 0;
+    let mut found_groups = 0;
+    let mut correct_templates = 0;
+    for (tmpl, lines) in &pred_groups {
+        let t = truth[lines[0]].as_str();
+        let all_same_truth = lines.iter().all(|&i| truth[i] == t);
+        if all_same_truth && true_groups.get(t).is_some_and(|g| g.len() == lines.len()) {
+            ga_lines += lines.len();
+            found_groups += 1;
+        }
+        if all_same_truth && *tmpl == t {
+            correct_templates += 1;
+        }
+    }
+    let pa_lines = (0..n).filter(|&i| predicted[i] == truth[i]).count();
+    let (np, nt) = (pred_groups.len() as f64, true_groups.len() as f64);
+    Scores {
+        ga: ga_lines as f64 / n as f64,
+        pa: pa_lines as f64 / n as f64,
+        fga: f1(found_groups as f64 / np, found_groups as f64 / nt),
+        fta: f1(correct_templates as f64 / np, correct_templates as f64 / nt),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(x: &[&str]) -> Vec<String> {
+        x.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn perfect_and_split_groups() {
+        let truth = v(&["a <*>", "a <*>", "b"]);
+        let s = score(&truth, &truth);
+        assert_eq!(
+            s,
+            Scores {
+                ga: 1.0,
+                pa: 1.0,
+                fga: 1.0,
+                fta: 1.0
+            }
+        );
+        // One true group split in two predicted groups, with wrong strings.
+        let s = score(&v(&["a 1", "a 2", "b"]), &truth);
+        assert!((s.ga - 1.0 / 3.0).abs() < 1e-9);
+        assert!((s.pa - 1.0 / 3.0).abs() < 1e-9);
+        // found 1 of 3 predicted, 1 of 2 true.
+        assert!((s.fga - f1(1.0 / 3.0, 0.5)).abs() < 1e-9);
+        assert!((s.fta - f1(1.0 / 3.0, 0.5)).abs() < 1e-9);
+        // Merged groups: right strings do not help when the group is wrong.
+        let s = score(&v(&["x", "x", "x"]), &truth);
+        assert_eq!((s.ga, s.pa, s.fga, s.fta), (0.0, 0.0, 0.0, 0.0));
+    }
+}

@@ -1,0 +1,230 @@
+//! Step 2 of signing, over the distinct shapes (thousands, not millions): shapes that differ
+//! only in a few unmasked tokens become one template (Drain-like positional similarity).
+//!
+//! Order-independent by construction: the shapes are sorted before clustering, so the same
+//! set of shapes gives the same templates whatever order the lines came in and however
+//! they were split across threads.
+
+use std::collections::BTreeMap;
+
+use super::mask::VAR;
+
+/// Share of positions that must agree for two shapes of equal length to be one template.
+pub const SIMILARITY: f64 = 0.6;
+
+struct Cluster {
+    template: Vec<String>,
+}
+
+fn is_var(t: &str) -> bool {
+    t.contains(VAR)
+}
+
+/// Tokens agree at a position: equal, or the template already generalizes it.
+fn similarity(template: &[String], tokens: &[&str]) -> f64 {
+    let same = template
+        .iter()
+        .zip(tokens)
+        .filter(|(a, b)| a.as_str() == **b || (is_var(a) && merge_token(a, b) == **a))
+        .count();
+    same as f64 / template.len().max(1) as f64
+}
+
+/// The generalization of two tokens: equal tokens stay; otherwise the common prefix and
+/// suffix up to a delimiter are kept around one `<*>` (`user=root`, `user=guest` ->
+/// `user=<*>`).
+fn merge_token(a: &str, b: &str) -> String {
+    if a == b {
+        return a.to_owned();
+    }
+    let delim = |c: u8| {
+        matches!(
+            c,
+            b'=' | b':' | b'(' | b')' | b'[' | b']' | b',' | b'\'' | b'"'
+        )
+    };
+    let (ab, bb) = (a.as_bytes(), b.as_bytes());
+    let mut prefix = ab.iter().zip(bb).take_while(|(x, y)| x == y).count();
+    while prefix > 0 && !delim(ab[prefix - 1]) {
+        prefix -= 1;
+    }
+    let max_suffix = ab.len().min(bb.len()) - prefix;
+    let mut suffix = ab
+        .iter()
+        .rev()
+        .zip(bb.iter().rev())
+        .take(max_suffix)
+        .take_while(|(x, y)| x == y)
+        .count();
+    while suffix > 0 && !delim(ab[ab.len() - suffix]) {
+        suffix -= 1;
+    }
+    let mut out = String::with_capacity(prefix + VAR.len() + suffix);
+    out.push_str(&a[..prefix]);
+    out.push_str(VAR);
+    out.push_str(&a[a.len() - suffix..]);
+    out
+}
+
+/// Templates for `shapes` (any order, no duplicates needed): `result[i]` is the template
+/// of `shapes[i]`.
+pub fn cluster(shapes: &[&str]) -> Vec<String> {
+    let tokens: Vec<Vec<&str>> = shapes.iter().map(|s| s.split(' ').collect()).collect();
+    let mut order: Vec<usize> = (0..shapes.len()).collect();
+    order.sort_by(|&a, &b| {
+        tokens[a]
+            .len()
+            .cmp(&tokens[b].len())
+            .then(shapes[a].cmp(shapes[b]))
+    });
+
+    // Bucket by length and first token (as Drain's tree does): a first word that differs
+    // names a different statement.
+    let mut buckets: BTreeMap<(usize, &str), Vec<Cluster>> = BTreeMap::new();
+    let mut assigned = vec![(0usize, "", 0usize); shapes.len()];
+    for &i in &order {
+        let toks = &tokens[i];
+        let first = toks.first().copied().filter(|t| !is_var(t)).unwrap_or(VAR);
+        let key = (toks.len(), first);
+        let clusters = buckets.entry(key).or_default();
+        let best = clusters
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (k, similarity(&c.template, toks)))
+            .filter(|(_, s)| *s >= SIMILARITY)
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        let k = match best {
+            Some((k, _)) => {
+                let c = &mut clusters[k];
+                for (t, new) in c.template.iter_mut().zip(toks) {
+                    if t != new {
+                        *t = merge_token(t, new);
+                    }
+                }
+                k
+            }
+            None => {
+                clusters.push(Cluster {
+                    template: toks.iter().map(|t| (*t).to_owned()).collect(),
+                });
+                clusters.len() - 1
+            }
+        };
+        assigned[i] = (toks.len(), first, k);
+    }
+    // Members of each cluster, then split where a merged column takes only a few values.
+    let mut members: BTreeMap<(usize, &str, usize), Vec<usize>> = BTreeMap::new();
+    for &i in &order {
+        members.entry(assigned[i]).or_default().push(i);
+    }
+    let mut out = vec![String::new(); shapes.len()];
+    for group in members.into_values() {
+        for part in split_by_columns(&tokens, group) {
+            let template = merge_all(&tokens, &part);
+            for i in part {
+                out[i] = template.clone();
+            }
+        }
+    }
+    out
+}
+
+/// Most distinct values a merged column may take and still be split into one template per
+/// value: two values in a column are two statements (`HTTPS`/`SOCKS5`,
+/// `startup`/`shutdown`), many are a variable (user names, reasons).
+pub const SPLIT_MAX_VALUES: usize = 3;
+
+/// Splits a cluster on a column whose tokens differ but take few distinct values.
+fn split_by_columns(tokens: &[Vec<&str>], group: Vec<usize>) -> Vec<Vec<usize>> {
+    if group.len() < 2 {
+        return vec![group];
+    }
+    let width = tokens[group[0]].len();
+    let mut best: Option<(usize, usize)> = None; // (distinct, column)
+    #[allow(clippy::needless_range_loop)] // `col` indexes every member's token list
+    for col in 0..width {
+        let mut values: Vec<&str> = group.iter().map(|&i| tokens[i][col]).collect();
+        values.sort_unstable();
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for v in values {
+            match counts.last_mut() {
+                Some((last, n)) if *last == v => *n += 1,
+                _ => counts.push((v, 1)),
+            }
+        }
+        let distinct = counts.len();
+        if !(2..=SPLIT_MAX_VALUES).contains(&distinct) || counts.iter().any(|(v, _)| is_var(v)) {
+            continue;
+        }
+        if best.is_none_or(|(d, _)| distinct < d) {
+            best = Some((distinct, col));
+        }
+    }
+    let Some((_, col)) = best else {
+        return vec![group];
+    };
+    let mut parts: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for i in group {
+        parts.entry(tokens[i][col]).or_default().push(i);
+    }
+    parts
+        .into_values()
+        .flat_map(|p| split_by_columns(tokens, p))
+        .collect()
+}
+
+/// The template of a set of equal-length shapes: positions that differ become variables.
+fn merge_all(tokens: &[Vec<&str>], part: &[usize]) -> String {
+    let Some(&first) = part.first() else {
+        return String::new();
+    };
+    let mut template: Vec<String> = tokens[first].iter().map(|t| (*t).to_owned()).collect();
+    for &i in &part[1..] {
+        for (t, new) in template.iter_mut().zip(&tokens[i]) {
+            if t != new {
+                *t = merge_token(t, new);
+            }
+        }
+    }
+    template.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merges_values_and_keeps_keys() {
+        assert_eq!(merge_token("user=root", "user=guest"), "user=<*>");
+        assert_eq!(merge_token("(root)", "(guest)"), "(<*>)");
+        assert_eq!(merge_token("root", "guest"), "<*>");
+        let users = ["admin", "test", "oracle", "pi"].map(|u| format!("Invalid user {u} from <*>"));
+        let mut shapes: Vec<&str> = users.iter().map(String::as_str).collect();
+        shapes.push("Accepted password for <*>");
+        let t = cluster(&shapes);
+        assert!(
+            t[..4].iter().all(|x| x == "Invalid user <*> from <*>"),
+            "{t:?}"
+        );
+        assert_eq!(t[4], "Accepted password for <*>");
+        // Few values in a column are statements of their own, not a variable.
+        let t = cluster(&[
+            "<*> open through proxy <*> HTTPS",
+            "<*> open through proxy <*> SOCKS5",
+        ]);
+        assert_eq!(t[0], "<*> open through proxy <*> HTTPS");
+        assert_eq!(t[1], "<*> open through proxy <*> SOCKS5");
+    }
+
+    #[test]
+    fn order_does_not_matter() {
+        let a = ["x a b c", "x a b d", "x q r d", "y a b c"];
+        let b = ["y a b c", "x q r d", "x a b d", "x a b c"];
+        let ta = cluster(&a);
+        let tb = cluster(&b);
+        for (i, s) in a.iter().enumerate() {
+            let j = b.iter().position(|x| x == s).expect("same set");
+            assert_eq!(ta[i], tb[j]);
+        }
+    }
+}
