@@ -6,14 +6,18 @@
 //! The modules mirror the data flow, one direction only:
 //!
 //! ```text
-//! source ──► decode::frame ──► decode::entry ──► lake::schema ──► lake::writer ──► lake
+//! source ──► decode::frame ──► decode::entry ──► signature::mask ──► lake::writer ──► lake
+//!                                                   (shape per row)      (per day, sorted)
+//! lake/logs ──► signature::cluster ──► lake/signatures (after every run)
 //! ```
 //!
 //! - [`source`]: where bytes come from (files, directories, globs, stdin) and gzip.
 //! - [`decode`]: framing records out of the byte stream ([`decode::frame`]), the LogEntry
 //!   model and its normalization ([`decode::entry`], [`decode::time`]), quarantine reasons.
+//! - [`signature`]: masking a message into its shape (per line), clustering shapes into
+//!   templates (over the distinct shapes), stable signature ids, the Loghub metrics.
 //! - [`lake`]: the Arrow schema, deduplication, partitioned Parquet writing with atomic
-//!   publish, the quarantine files and the run ledger.
+//!   publish, the quarantine files, the run ledger and the signatures tables.
 //! - [`ingest`]: the pipeline wiring sources, decoders and the writer with bounded
 //!   channels, and the run summary.
 //! - [`synth`]: deterministic generators of realistic exports for demos and tests.

@@ -15,6 +15,7 @@ use arrow::array::RecordBatch;
 
 use crate::lake::dedup;
 use crate::lake::schema::RowsBuilder;
+use crate::signature;
 use frame::{Chunk, FrameError};
 use quarantine::{Quarantined, Reason, Rejection};
 
@@ -39,6 +40,8 @@ pub fn decode_chunk(chunk: &Chunk, source: &Arc<str>) -> Decoded {
     let mut days = Vec::with_capacity(chunk.spans.len());
     let mut quarantined = Vec::new();
     let mut timestamp_fallbacks = 0;
+    let mut shape = String::new();
+    let mut shape_id = String::new();
     for span in &chunk.spans {
         let bytes = chunk.record(span);
         let result = match span.error {
@@ -65,7 +68,8 @@ pub fn decode_chunk(chunk: &Chunk, source: &Arc<str>) -> Decoded {
                     &row.message,
                 ));
                 days.push(time::day_of(row.timestamp));
-                rows.append(&row, source, span.offset, span.line);
+                signature::shape_cached(&row.message, &mut shape, &mut shape_id);
+                rows.append(&row, &shape, &shape_id, source, span.offset, span.line);
             }
             Err(rej) => quarantined.push(Quarantined {
                 source: source.clone(),

@@ -272,6 +272,13 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
         );
     }
 
+    // Step 2 of signing runs over every shape in the lake, so templates and counts never
+    // depend on how the data was split across runs (or on a run that was killed).
+    let signatures = if writer.published.is_empty() && interrupted_ids.is_empty() {
+        None
+    } else {
+        Some(crate::lake::signatures::rebuild(&lake).await?)
+    };
     let summary = Summary {
         run_id: run_id.clone(),
         lake: lake.display.clone(),
@@ -303,6 +310,7 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
         source_errors,
         interrupted_runs: interrupted_ids,
         staging_files_removed: swept,
+        signatures,
         quarantine_dir: (counts.quarantined > 0)
             .then(|| format!("{}/_quarantine/run={run_id}/", lake.display)),
     };

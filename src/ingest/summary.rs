@@ -33,6 +33,8 @@ pub struct Summary {
     pub interrupted_runs: Vec<String>,
     pub staging_files_removed: usize,
     pub quarantine_dir: Option<String>,
+    /// The signatures tables after this run (absent when nothing was written).
+    pub signatures: Option<crate::lake::signatures::SignatureSummary>,
 }
 
 fn thousands(n: u64) -> String {
@@ -96,6 +98,15 @@ impl fmt::Display for Summary {
                 reasons.join(", ")
             )?,
             None => writeln!(f, "  0 records quarantined")?,
+        }
+        if let Some(s) = &self.signatures {
+            writeln!(
+                f,
+                "  lake now holds {} in {} ({} distinct shapes)",
+                plural(s.rows, "row", "rows"),
+                plural(s.signatures as u64, "signature", "signatures"),
+                thousands(s.shapes as u64)
+            )?;
         }
         if self.blank_lines > 0 {
             writeln!(

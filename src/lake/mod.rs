@@ -15,6 +15,7 @@ pub mod dedup;
 pub mod ledger;
 pub mod reader;
 pub mod schema;
+pub mod signatures;
 pub mod store;
 pub mod writer;
 

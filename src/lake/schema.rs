@@ -58,6 +58,8 @@ pub fn logs_schema() -> SchemaRef {
             f("operation", Utf8, true),
             f("source_location", Utf8, true),
             f("message", Utf8, false),
+            f("shape_id", Utf8, false),
+            f("shape", Utf8, false),
             f("source", Utf8, false),
             f("source_offset", Int64, false),
             f("source_line", Int64, false),
@@ -103,6 +105,8 @@ pub struct RowsBuilder {
     operation: StringBuilder,
     source_location: StringBuilder,
     message: StringBuilder,
+    shape_id: StringBuilder,
+    shape: StringBuilder,
     source: StringBuilder,
     source_offset: Int64Builder,
     source_line: Int64Builder,
@@ -147,6 +151,8 @@ impl Default for RowsBuilder {
             operation: StringBuilder::new(),
             source_location: StringBuilder::new(),
             message: StringBuilder::new(),
+            shape_id: StringBuilder::new(),
+            shape: StringBuilder::new(),
             source: StringBuilder::new(),
             source_offset: Int64Builder::new(),
             source_line: Int64Builder::new(),
@@ -164,7 +170,16 @@ impl RowsBuilder {
         self.len == 0
     }
 
-    pub fn append(&mut self, row: &Row<'_>, source: &str, offset: u64, line: u64) {
+    /// Appends one row; `shape` and `shape_id` are its message's signature shape.
+    pub fn append(
+        &mut self,
+        row: &Row<'_>,
+        shape: &str,
+        shape_id: &str,
+        source: &str,
+        offset: u64,
+        line: u64,
+    ) {
         let h = &row.http;
         self.timestamp.append_value(row.timestamp);
         self.receive_timestamp.append_option(row.receive_timestamp);
@@ -205,6 +220,8 @@ impl RowsBuilder {
         self.source_location
             .append_option(row.source_location.as_deref());
         self.message.append_value(&row.message);
+        self.shape_id.append_value(shape_id);
+        self.shape.append_value(shape);
         self.source.append_value(source);
         self.source_offset.append_value(offset as i64);
         self.source_line.append_value(line as i64);
@@ -248,6 +265,8 @@ impl RowsBuilder {
             Arc::new(self.operation.finish()),
             Arc::new(self.source_location.finish()),
             Arc::new(self.message.finish()),
+            Arc::new(self.shape_id.finish()),
+            Arc::new(self.shape.finish()),
             Arc::new(self.source.finish()),
             Arc::new(self.source_offset.finish()),
             Arc::new(self.source_line.finish()),

@@ -66,6 +66,14 @@ fn merge_token(a: &str, b: &str) -> String {
     out
 }
 
+fn is_request_line(toks: &[&str]) -> bool {
+    matches!(toks, [method, path, status]
+        if super::mask::HTTP_METHODS.contains(method)
+            && path.starts_with('/')
+            && status.len() == 3
+            && status.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Templates for `shapes` (any order, no duplicates needed): `result[i]` is the template
 /// of `shapes[i]`.
 pub fn cluster(shapes: &[&str]) -> Vec<String> {
@@ -85,6 +93,18 @@ pub fn cluster(shapes: &[&str]) -> Vec<String> {
     for &i in &order {
         let toks = &tokens[i];
         let first = toks.first().copied().filter(|t| !is_var(t)).unwrap_or(VAR);
+        if is_request_line(toks) {
+            // `GET /ws 500`: endpoint and status already are the template; merging request
+            // lines would fold every endpoint and status into `GET <*> <*>`.
+            let clusters = buckets.entry((toks.len(), shapes[i])).or_default();
+            if clusters.is_empty() {
+                clusters.push(Cluster {
+                    template: toks.iter().map(|t| (*t).to_owned()).collect(),
+                });
+            }
+            assigned[i] = (toks.len(), shapes[i], 0);
+            continue;
+        }
         let key = (toks.len(), first);
         let clusters = buckets.entry(key).or_default();
         let best = clusters

@@ -82,7 +82,7 @@ fn is_delim(b: u8) -> bool {
     )
 }
 
-const HTTP_METHODS: [&str; 9] = [
+pub(crate) const HTTP_METHODS: [&str; 9] = [
     "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
 ];
 

@@ -29,6 +29,41 @@ pub fn signature_id(template: &str) -> String {
     format!("{:016x}", xxh3_64(&bytes))
 }
 
+/// The id of a shape (step 1's output): 16 hex digits of its hash, written into `out`.
+pub fn shape_id_into(shape: &str, out: &mut String) {
+    use std::fmt::Write;
+    out.clear();
+    let _ = write!(out, "{:016x}", xxh3_64(shape.as_bytes()));
+}
+
+/// Most messages repeat verbatim (health checks, fixed warnings): each thread remembers
+/// the shapes of recent messages. Keyed by a 64-bit hash of the message.
+const SHAPE_CACHE_ENTRIES: usize = 8192;
+
+thread_local! {
+    static SHAPE_CACHE: std::cell::RefCell<HashMap<u64, (String, String)>> =
+        std::cell::RefCell::new(HashMap::with_capacity(SHAPE_CACHE_ENTRIES));
+}
+
+/// The shape of `msg` and its id, written into `shape` and `id`; cached per thread.
+pub fn shape_cached(msg: &str, shape: &mut String, id: &mut String) {
+    let key = xxh3_64(msg.as_bytes());
+    SHAPE_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((s, i)) = cache.get(&key) {
+            shape.clone_from(s);
+            id.clone_from(i);
+            return;
+        }
+        mask::shape_into(msg, shape);
+        shape_id_into(shape, id);
+        if cache.len() >= SHAPE_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, (shape.clone(), id.clone()));
+    });
+}
+
 /// `gardener mine`: messages one per line in, CSV `line_id,signature_id,template` out.
 pub fn mine_csv(
     mut input: impl std::io::Read,
