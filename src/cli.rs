@@ -61,6 +61,49 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run DataFusion SQL over the lake: tables `logs` and `signatures`.
+    ///
+    /// `logs` has every lake column plus `signature_id` and `template`; JSON text columns work
+    /// with the datafusion-functions-json functions (json_get_str(json_payload, 'k'), ...).
+    /// --since/--until take RFC 3339 times, dates, or spans (7d, 36h, 90m); spans count back
+    /// from --now, or else from the NEWEST ENTRY IN THE LAKE (exports are often old). Other
+    /// days' files are not read. Read-only unless --allow-write.
+    Query {
+        /// The SQL to run (or use -f FILE or --named NAME).
+        #[arg(value_name = "SQL")]
+        sql: Option<String>,
+        #[arg(long, value_name = "LAKE", env = "GARDENER_LAKE")]
+        lake: String,
+        /// Read the SQL from FILE ('-' for stdin).
+        #[arg(
+            short = 'f',
+            long = "file",
+            value_name = "FILE",
+            conflicts_with = "sql"
+        )]
+        file: Option<String>,
+        /// Run a named query from sql/ (see --list).
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["sql", "file"])]
+        named: Option<String>,
+        /// A parameter of the named query or file, `${name}` in its SQL.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// What relative times count back from (default: the newest entry in the lake).
+        #[arg(long, value_name = "T")]
+        now: Option<String>,
+        #[arg(long, value_enum, default_value_t = crate::engine::output::Format::Table)]
+        format: crate::engine::output::Format,
+        /// Allow statements that write or change state (COPY, INSERT, CREATE, DROP, SET).
+        #[arg(long)]
+        allow_write: bool,
+        /// List the named queries and exit.
+        #[arg(long)]
+        list: bool,
+    },
     /// Sign plain messages, one per line: CSV `line_id,signature_id,template` on stdout.
     ///
     /// Reads FILE (or stdin for '-' or no argument); invalid UTF-8 is replaced. Templates

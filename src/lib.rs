@@ -18,6 +18,8 @@
 //!   templates (over the distinct shapes), stable signature ids, the Loghub metrics.
 //! - [`lake`]: the Arrow schema, deduplication, partitioned Parquet writing with atomic
 //!   publish, the quarantine files, the run ledger and the signatures tables.
+//! - [`engine`]: the DataFusion session over a lake (`logs`, `signatures`), time ranges that
+//!   prune `dt=` partitions, the named queries of `sql/`, output formats.
 //! - [`ingest`]: the pipeline wiring sources, decoders and the writer with bounded
 //!   channels, and the run summary.
 //! - [`synth`]: deterministic generators of realistic exports for demos and tests.
@@ -28,6 +30,7 @@
 
 pub mod cli;
 pub mod decode;
+pub mod engine;
 pub mod ingest;
 pub mod lake;
 pub mod signature;

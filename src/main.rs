@@ -79,6 +79,64 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(130)
             })
         }
+        Command::Query {
+            sql,
+            lake,
+            file,
+            named,
+            params,
+            since,
+            until,
+            now,
+            format,
+            allow_write,
+            list,
+        } => {
+            if list {
+                for (name, text) in log_gardener::engine::named::QUERIES {
+                    let purpose = text.lines().next().unwrap_or("").trim_start_matches("-- ");
+                    println!("{purpose}");
+                    let _ = name;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let params = params
+                .iter()
+                .map(|p| {
+                    p.split_once('=')
+                        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                        .with_context(|| format!("--param {p:?}: expected NAME=VALUE"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let text = match (sql, file, named) {
+                (Some(s), _, _) => log_gardener::engine::named::substitute(&s, &params)?,
+                (_, Some(f), _) => {
+                    let raw = if f == "-" {
+                        std::io::read_to_string(std::io::stdin())?
+                    } else {
+                        std::fs::read_to_string(&f).with_context(|| format!("reading {f}"))?
+                    };
+                    log_gardener::engine::named::substitute(&raw, &params)?
+                }
+                (_, _, Some(n)) => log_gardener::engine::named::render(&n, &params)?,
+                _ => anyhow::bail!("give the SQL, -f FILE or --named NAME (see --list)"),
+            };
+            if !std::path::Path::new(&lake).exists() {
+                anyhow::bail!(
+                    "lake {lake} does not exist: run `gardener ingest SOURCE --lake {lake}` first"
+                );
+            }
+            let range = log_gardener::engine::range::RangeSpec { since, until, now };
+            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let batches = rt.block_on(async {
+                let lake = log_gardener::lake::Lake::open(&lake)?;
+                let engine = log_gardener::engine::Engine::open(&lake, &range).await?;
+                engine.query(&text, allow_write).await
+            })?;
+            let mut out = std::io::stdout().lock();
+            log_gardener::engine::output::write(&batches, format, &mut out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Mine { file, threads } => {
             let input: Box<dyn std::io::Read> = if file == "-" {
                 Box::new(std::io::stdin().lock())

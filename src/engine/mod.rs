@@ -1,0 +1,163 @@
+//! The DataFusion session over a lake: tables `logs` (every lake column plus
+//! `signature_id` and `template`) and `signatures`, the JSON functions of
+//! `datafusion-functions-json`, named queries from `sql/`, and output formats.
+//!
+//! `--since`/`--until` restrict `logs` by `timestamp` and by the `dt=` partition, so the
+//! files of other days are never opened (EXPLAIN shows the pruned file list).
+//!
+//! Failure modes: an empty or missing lake, a bad time, an unknown named query or a missing
+//! parameter are [`EngineError`]s saying what to do; SQL errors keep DataFusion's message,
+//! which gives the line and column. Statements that write or change state are refused unless
+//! the caller allows them.
+
+pub mod named;
+pub mod output;
+pub mod range;
+
+use std::sync::Arc;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::ListingOptions;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
+
+use crate::lake::Lake;
+use crate::lake::schema::logs_schema;
+pub use range::TimeRange;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("lake {lake} has no rows yet: run `gardener ingest SOURCE --lake {lake}` first")]
+    EmptyLake { lake: String },
+    /// DataFusion's own message (it already names the SQL line and column); the nested
+    /// errors are not repeated.
+    #[error("{}", .0.find_root().message())]
+    DataFusion(datafusion::error::DataFusionError),
+    #[error(
+        "this statement writes or changes state ({detail}); queries are read-only unless --allow-write"
+    )]
+    ReadOnly { detail: String },
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Lake(#[from] crate::lake::LakeError),
+}
+
+impl From<datafusion::error::DataFusionError> for EngineError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        EngineError::DataFusion(e)
+    }
+}
+
+/// Memory DataFusion may use before it spills to disk (sorts, joins, aggregations).
+pub const MEMORY_LIMIT: usize = 1 << 30;
+
+/// A session with the lake's tables registered.
+pub struct Engine {
+    pub ctx: SessionContext,
+    /// The range `logs` is restricted to, resolved to absolute times.
+    pub range: TimeRange,
+}
+
+impl Engine {
+    /// Opens `lake`, restricting `logs` to `range` (relative times resolved against `now`,
+    /// or the newest entry in the lake).
+    pub async fn open(lake: &Lake, range: &range::RangeSpec) -> Result<Engine, EngineError> {
+        let dir = lake.local_dir.clone().ok_or_else(|| {
+            EngineError::Usage(format!(
+                "lake {}: only local lakes can be queried yet",
+                lake.display
+            ))
+        })?;
+        let logs_dir = dir.join("logs");
+        let sig_dir = dir.join("signatures");
+        if !sig_dir.join("shapes.parquet").exists() || !logs_dir.exists() {
+            return Err(EngineError::EmptyLake {
+                lake: lake.display.clone(),
+            });
+        }
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(MEMORY_LIMIT, 1.0)
+            .build_arc()?;
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .set_bool("datafusion.execution.parquet.pushdown_filters", true);
+        let mut ctx = SessionContext::new_with_config_rt(config, runtime);
+        datafusion_functions_json::register_all(&mut ctx)?;
+
+        let schema = logs_schema();
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_table_partition_cols(vec![(
+                "dt".to_owned(),
+                datafusion::arrow::datatypes::DataType::Utf8,
+            )]);
+        ctx.register_listing_table(
+            "logs_files",
+            format!("{}/", logs_dir.display()),
+            options,
+            Some(schema),
+            None,
+        )
+        .await?;
+        for table in ["shapes", "signatures"] {
+            ctx.register_parquet(
+                table,
+                sig_dir
+                    .join(format!("{table}.parquet"))
+                    .display()
+                    .to_string(),
+                ParquetReadOptions::default(),
+            )
+            .await?;
+        }
+        let newest = newest_entry(&ctx).await?;
+        let resolved = range.resolve(newest)?;
+        let filter = resolved.sql_filter("l");
+        ctx.sql(&format!(
+            "CREATE VIEW logs AS SELECT l.*, s.signature_id, s.template \
+             FROM logs_files l LEFT JOIN shapes s ON l.shape_id = s.shape_id{filter}"
+        ))
+        .await?;
+        Ok(Engine {
+            ctx,
+            range: resolved,
+        })
+    }
+
+    /// Runs one SQL statement and collects the result.
+    pub async fn query(
+        &self,
+        sql: &str,
+        allow_write: bool,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(allow_write)
+            .with_allow_dml(allow_write)
+            .with_allow_statements(allow_write);
+        let plan = self.ctx.state().create_logical_plan(sql).await?;
+        if let Err(e) = options.verify_plan(&plan) {
+            return Err(EngineError::ReadOnly {
+                detail: e.message().to_string(),
+            });
+        }
+        let df = self.ctx.execute_logical_plan(plan).await?;
+        Ok(df.collect().await?)
+    }
+}
+
+/// The newest `last_seen` in the lake: what relative times count back from.
+async fn newest_entry(ctx: &SessionContext) -> Result<Option<i64>, EngineError> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::TimestampNanosecondType;
+    let batches = ctx
+        .sql("SELECT max(last_seen) FROM shapes")
+        .await?
+        .collect()
+        .await?;
+    Ok(batches.first().and_then(|b| {
+        let col = b.column(0).as_primitive_opt::<TimestampNanosecondType>()?;
+        (!col.is_empty() && col.is_valid(0)).then(|| col.value(0))
+    }))
+}

@@ -1,0 +1,142 @@
+//! `--since`, `--until`, `--now`: RFC 3339 times, dates, or relative spans (`7d`, `36h`,
+//! `90m`) that count back from `--now`, or else from the newest entry in the lake (exports
+//! are often old, so "the last 7 days" means the export's last 7 days).
+
+use crate::decode::time::{Nanos, day_of, day_string, format_rfc3339, parse_rfc3339};
+
+use super::EngineError;
+
+/// The times as the user gave them.
+#[derive(Debug, Clone, Default)]
+pub struct RangeSpec {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub now: Option<String>,
+}
+
+/// A resolved half-open range `[since, until)`, in UTC nanoseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub since: Option<Nanos>,
+    pub until: Option<Nanos>,
+}
+
+const SEC: i64 = 1_000_000_000;
+
+/// A relative span in nanoseconds: `7d`, `36h`, `90m`, `45s`, `2w`.
+fn relative(s: &str) -> Option<i64> {
+    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
+    let n: i64 = num.parse().ok()?;
+    let unit = match unit {
+        "s" => SEC,
+        "m" => 60 * SEC,
+        "h" => 3600 * SEC,
+        "d" => 86_400 * SEC,
+        "w" => 7 * 86_400 * SEC,
+        _ => return None,
+    };
+    n.checked_mul(unit)
+}
+
+fn absolute(s: &str) -> Result<Nanos, String> {
+    if s.len() == 10 {
+        return parse_rfc3339(&format!("{s}T00:00:00Z")).map_err(|e| format!("{s:?}: {e}"));
+    }
+    parse_rfc3339(s).map_err(|e| format!("{s:?}: {e}"))
+}
+
+impl RangeSpec {
+    /// Resolves relative times against `now` (or `newest`, the newest entry in the lake).
+    pub fn resolve(&self, newest: Option<Nanos>) -> Result<TimeRange, EngineError> {
+        let bad = |flag: &str, e: String| {
+            EngineError::Usage(format!(
+                "--{flag} {e}; use RFC 3339 (2025-09-12T03:00:00Z), a date (2025-09-12) or a span (7d, 36h, 90m)"
+            ))
+        };
+        let now = match &self.now {
+            Some(n) => absolute(n).map_err(|e| bad("now", e))?,
+            // One nanosecond past the newest entry, so `--since 1h` includes it.
+            None => newest.map_or(0, |t| t + 1),
+        };
+        let at = |flag: &str, v: &Option<String>| -> Result<Option<Nanos>, EngineError> {
+            match v {
+                None => Ok(None),
+                Some(s) => match relative(s) {
+                    Some(span) => Ok(Some(now - span)),
+                    None => absolute(s).map(Some).map_err(|e| bad(flag, e)),
+                },
+            }
+        };
+        Ok(TimeRange {
+            since: at("since", &self.since)?,
+            until: at("until", &self.until)?,
+        })
+    }
+}
+
+impl TimeRange {
+    /// ` WHERE ...` restricting table `alias` to the range, by partition and by timestamp,
+    /// or an empty string for no range.
+    pub fn sql_filter(&self, alias: &str) -> String {
+        let mut conds = Vec::new();
+        if let Some(s) = self.since {
+            conds.push(format!("{alias}.dt >= '{}'", day_string(day_of(s))));
+            conds.push(format!("{alias}.timestamp >= '{}'", format_rfc3339(s)));
+        }
+        if let Some(u) = self.until {
+            conds.push(format!("{alias}.dt <= '{}'", day_string(day_of(u - 1))));
+            conds.push(format!("{alias}.timestamp < '{}'", format_rfc3339(u)));
+        }
+        if conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conds.join(" AND "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_counts_back_from_the_newest_entry() {
+        let newest = parse_rfc3339("2025-09-12T04:00:00Z").ok();
+        let spec = RangeSpec {
+            since: Some("7d".into()),
+            ..RangeSpec::default()
+        };
+        let r = spec.resolve(newest).expect("resolves");
+        assert_eq!(
+            r.since,
+            parse_rfc3339("2025-09-05T04:00:00.000000001Z").ok()
+        );
+        let spec = RangeSpec {
+            since: Some("36h".into()),
+            now: Some("2025-09-12".into()),
+            ..RangeSpec::default()
+        };
+        assert_eq!(
+            spec.resolve(newest).expect("ok").since,
+            parse_rfc3339("2025-09-10T12:00:00Z").ok()
+        );
+        let bad = RangeSpec {
+            until: Some("yesterday".into()),
+            ..RangeSpec::default()
+        };
+        assert!(bad.resolve(newest).is_err());
+    }
+
+    #[test]
+    fn filters_prune_by_day() {
+        let r = TimeRange {
+            since: parse_rfc3339("2025-09-10T12:00:00Z").ok(),
+            until: parse_rfc3339("2025-09-12T00:00:00Z").ok(),
+        };
+        let f = r.sql_filter("l");
+        assert!(
+            f.contains("l.dt >= '2025-09-10'") && f.contains("l.dt <= '2025-09-11'"),
+            "{f}"
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! `gardener query` end to end: tables, formats, read-only, errors, partition pruning,
+//! named queries with parameters, JSON functions.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::*;
+use serde_json::Value;
+
+fn query(lake: &Path, args: &[&str]) -> Output {
+    gardener()
+        .arg("query")
+        .arg("--lake")
+        .arg(lake)
+        .args(args)
+        .output()
+        .expect("run query")
+}
+
+fn query_ok(lake: &Path, args: &[&str]) -> String {
+    let out = query(lake, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+fn json_rows(lake: &Path, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["--format", "json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&query_ok(lake, &all)).expect("json array")
+}
+
+#[test]
+fn query_the_lake() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    synth(&d.join("sink"), &["--days", "2", "--rate", "0.05"]);
+    let lake = d.join("lake");
+    let s = ingest(&lake, &[d.join("sink").to_str().expect("utf8")]);
+    let rows = s["rows"].as_u64().expect("rows");
+
+    // Every row, with its signature.
+    let r = json_rows(
+        &lake,
+        &["SELECT count(*) AS n, count(signature_id) AS signed FROM logs"],
+    );
+    assert_eq!(r[0]["n"].as_u64(), Some(rows));
+    assert_eq!(r[0]["signed"].as_u64(), Some(rows));
+
+    // CSV: a header row and RFC 3339 UTC timestamps.
+    let csv = query_ok(
+        &lake,
+        &["--format", "csv", "SELECT min(timestamp) AS t FROM logs"],
+    );
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("t"));
+    let t = lines.next().expect("a value");
+    assert!(
+        t.starts_with("2025-09-") && t.ends_with('Z') && t.contains('T'),
+        "{t}"
+    );
+    let nd = query_ok(
+        &lake,
+        &["--format", "ndjson", "SELECT severity FROM logs GROUP BY 1"],
+    );
+    assert!(nd.lines().all(|l| serde_json::from_str::<Value>(l).is_ok()));
+    let table = query_ok(&lake, &["SELECT 1 AS one"]);
+    assert!(table.contains("| one |"), "{table}");
+
+    // JSON text columns through datafusion-functions-json.
+    let r = json_rows(
+        &lake,
+        &[
+            "SELECT count(*) AS n FROM logs WHERE json_get_str(json_payload, 'request_id') LIKE 'req_%'",
+        ],
+    );
+    assert!(r[0]["n"].as_u64().unwrap_or(0) > 0);
+
+    // Read-only unless --allow-write; SQL errors say where.
+    for sql in [
+        "DROP TABLE signatures",
+        "CREATE TABLE t AS SELECT 1",
+        "COPY (SELECT 1) TO '/tmp/x.csv'",
+        "SET datafusion.execution.batch_size = 1",
+    ] {
+        let out = query(&lake, &[sql]);
+        assert!(!out.status.success(), "{sql} must be refused");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--allow-write"), "{sql}: {err}");
+    }
+    let out = query(&lake, &["SELECT count(*) FROM logs WHER 1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("Column"), "{err}");
+
+    // --since with a span counts back from the newest entry and prunes other days' files.
+    let days = s["days"].as_array().expect("days").clone();
+    let last = days.last().and_then(Value::as_str).expect("a day");
+    let plan = query_ok(
+        &lake,
+        &[
+            "--since",
+            &format!("{last}T00:00:00Z"),
+            "EXPLAIN SELECT count(*) FROM logs",
+        ],
+    );
+    assert!(plan.contains(&format!("dt={last}")), "{plan}");
+    for other in days.iter().filter_map(Value::as_str).filter(|d| *d != last) {
+        assert!(
+            !plan.contains(&format!("dt={other}")),
+            "dt={other} must be pruned: {plan}"
+        );
+    }
+    let r = json_rows(
+        &lake,
+        &[
+            "--since",
+            "6h",
+            "SELECT min(timestamp) AS a, max(timestamp) AS b FROM logs",
+        ],
+    );
+    let (a, b) = (
+        r[0]["a"].as_str().expect("a"),
+        r[0]["b"].as_str().expect("b"),
+    );
+    let span = |t: &str| {
+        log_gardener::decode::time::parse_rfc3339(&format!("{}Z", t.trim_end_matches('Z')))
+            .expect("time")
+    };
+    assert!(span(b) - span(a) <= 6 * 3_600_000_000_000, "{a} .. {b}");
+
+    // Named queries.
+    let freq = json_rows(&lake, &["--named", "signature_frequencies"]);
+    let total: u64 = freq.iter().filter_map(|r| r["count"].as_u64()).sum();
+    assert_eq!(total, rows, "signature counts add up");
+    assert!(
+        freq.iter()
+            .all(|r| r["share"].as_f64().is_some() && r["per_day"].as_str().is_some())
+    );
+    let win = json_rows(
+        &lake,
+        &["--named", "severity_windows", "--param", "window=5 minutes"],
+    );
+    let n: u64 = win.iter().filter_map(|r| r["n"].as_u64()).sum();
+    assert_eq!(n, rows);
+    for r in &win {
+        let t = r["window_start"].as_str().expect("window_start");
+        let nanos = span(t);
+        assert_eq!(nanos % (300 * 1_000_000_000), 0, "{t} aligned to 5 minutes");
+    }
+    let out = query(&lake, &["--named", "no_such_query"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("available: signature_frequencies"));
+}
