@@ -1,5 +1,5 @@
 # log-gardener: `make demo` runs the main job on sample data; `make test` runs the suite.
-# Both set up what they need (a Python virtualenv with DuckDB under .venv/).
+# `make test` sets up what it needs (a Python virtualenv with DuckDB under .venv/).
 
 CARGO ?= cargo
 PY := .venv/bin/python
@@ -27,14 +27,18 @@ lint:
 
 # Generates the synth netra-staging week (once), ingests it, prints the summary and a first
 # query over the lake.
-demo: build $(PY)
+demo: build
 	@test -d $(WEEK) || ./target/release/gardener synth --scenario netra-staging --days 7 \
 		--rate $(RATE) --gzip --out $(WEEK)
 	rm -rf out/lake
 	./target/release/gardener ingest $(WEEK) --lake out/lake
 	@echo
-	@echo "Entries, warnings or worse, and HTTP 5xx per day (DuckDB over the lake):"
-	@$(PY) scripts/first_query.py out/lake
+	@echo "Warnings and worse per signature over the last day of the export:"
+	./target/release/gardener query --lake out/lake --since 1d \
+		"SELECT l.template, s.max_severity, count(*) AS n \
+		 FROM logs l JOIN signatures s ON l.signature_id = s.signature_id \
+		 WHERE l.severity_number >= 400 OR l.http_request_status >= 500 \
+		 GROUP BY 1, 2 ORDER BY n DESC LIMIT 10"
 
 bench: build $(PY)
 	GARDENER_PYTHON=$(CURDIR)/$(PY) $(CARGO) bench --bench ingest
