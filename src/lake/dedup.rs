@@ -9,12 +9,9 @@ use std::collections::HashSet;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::TimestampNanosecondType;
-use futures::TryStreamExt;
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::reader::ObjectReader;
+use super::reader::scan_columns;
 use super::{Lake, LakeError};
 
 /// The dedup key of one entry.
@@ -38,28 +35,12 @@ pub fn key(log_name: Option<&str>, insert_id: Option<&str>, timestamp: i64, mess
 
 /// Keys of every row already published for one day.
 pub async fn existing_keys(lake: &Lake, day: &str) -> Result<HashSet<u128>, LakeError> {
-    let objects = lake.list(&["logs", &format!("dt={day}")]).await?;
     let mut keys = HashSet::new();
-    for meta in objects
-        .into_iter()
-        .filter(|m| m.location.as_ref().ends_with(".parquet"))
-    {
-        let path = meta.location.to_string();
-        let pq = |source| LakeError::Parquet {
-            path: path.clone(),
-            source,
-        };
-        let reader = ObjectReader::new(lake.store.clone(), meta.location.clone());
-        let builder = ParquetRecordBatchStreamBuilder::new(reader)
-            .await
-            .map_err(pq)?;
-        let names = ["timestamp", "log_name", "insert_id", "message"];
-        let mask = ProjectionMask::columns(builder.parquet_schema(), names);
-        let mut stream = builder.with_projection(mask).build().map_err(pq)?;
-        while let Some(batch) = stream.try_next().await.map_err(pq)? {
-            add_batch_keys(&batch, &mut keys);
-        }
-    }
+    let columns = ["timestamp", "log_name", "insert_id", "message"];
+    scan_columns(lake, &["logs", &format!("dt={day}")], &columns, |batch| {
+        add_batch_keys(batch, &mut keys)
+    })
+    .await?;
     Ok(keys)
 }
 

@@ -82,3 +82,36 @@ impl MetadataSuffixFetch for &mut ObjectReader {
         .boxed()
     }
 }
+
+/// Reads `columns` of every Parquet file below `parts` of the lake, batch by batch.
+pub async fn scan_columns(
+    lake: &super::Lake,
+    parts: &[&str],
+    columns: &[&str],
+    mut each: impl FnMut(&arrow::array::RecordBatch),
+) -> std::result::Result<(), super::LakeError> {
+    use futures::TryStreamExt;
+    use parquet::arrow::ProjectionMask;
+    use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+
+    for meta in lake.list(parts).await? {
+        if !meta.location.as_ref().ends_with(".parquet") {
+            continue;
+        }
+        let path = meta.location.to_string();
+        let pq = |source| super::LakeError::Parquet {
+            path: path.clone(),
+            source,
+        };
+        let reader = ObjectReader::new(lake.store.clone(), meta.location.clone());
+        let builder = ParquetRecordBatchStreamBuilder::new(reader)
+            .await
+            .map_err(pq)?;
+        let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
+        let mut stream = builder.with_projection(mask).build().map_err(pq)?;
+        while let Some(batch) = stream.try_next().await.map_err(pq)? {
+            each(&batch);
+        }
+    }
+    Ok(())
+}

@@ -22,12 +22,10 @@ use arrow::array::{
 use arrow::datatypes::{
     DataType, Field, Int32Type, Schema, SchemaRef, TimeUnit, TimestampNanosecondType,
 };
-use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
-use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
-use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::arrow::ArrowWriter;
 
-use super::reader::ObjectReader;
+use super::reader::scan_columns;
 use super::{Lake, LakeError};
 use crate::decode::entry::SEVERITIES;
 use crate::signature::{MINER_VERSION, cluster, signature_id};
@@ -54,33 +52,18 @@ pub struct SignatureSummary {
 pub async fn rebuild(lake: &Lake) -> Result<SignatureSummary, LakeError> {
     let mut stats: HashMap<String, ShapeStats> = HashMap::new();
     let mut rows = 0u64;
-    for meta in lake.list(&["logs"]).await? {
-        if !meta.location.as_ref().ends_with(".parquet") {
-            continue;
-        }
-        let path = meta.location.to_string();
-        let pq = |source| LakeError::Parquet {
-            path: path.clone(),
-            source,
-        };
-        let reader = ObjectReader::new(lake.store.clone(), meta.location.clone());
-        let builder = ParquetRecordBatchStreamBuilder::new(reader)
-            .await
-            .map_err(pq)?;
-        let cols = [
-            "timestamp",
-            "severity_number",
-            "message",
-            "shape_id",
-            "shape",
-        ];
-        let mask = ProjectionMask::columns(builder.parquet_schema(), cols);
-        let mut stream = builder.with_projection(mask).build().map_err(pq)?;
-        while let Some(batch) = stream.try_next().await.map_err(pq)? {
-            rows += batch.num_rows() as u64;
-            absorb(&batch, &mut stats);
-        }
-    }
+    let columns = [
+        "timestamp",
+        "severity_number",
+        "message",
+        "shape_id",
+        "shape",
+    ];
+    scan_columns(lake, &["logs"], &columns, |batch| {
+        rows += batch.num_rows() as u64;
+        absorb(batch, &mut stats);
+    })
+    .await?;
     let mut ids: Vec<&String> = stats.keys().collect();
     ids.sort();
     let shapes: Vec<&str> = ids.iter().map(|id| stats[*id].shape.as_str()).collect();
