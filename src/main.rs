@@ -93,10 +93,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             list,
         } => {
             if list {
-                for (name, text) in log_gardener::engine::named::QUERIES {
-                    let purpose = text.lines().next().unwrap_or("").trim_start_matches("-- ");
-                    println!("{purpose}");
-                    let _ = name;
+                for (_, text) in log_gardener::engine::named::QUERIES {
+                    // Each file starts with `-- name: purpose`.
+                    println!(
+                        "{}",
+                        text.lines().next().unwrap_or("").trim_start_matches("-- ")
+                    );
                 }
                 return Ok(ExitCode::SUCCESS);
             }
