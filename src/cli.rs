@@ -72,8 +72,13 @@ pub enum Command {
         /// The SQL to run (or use -f FILE or --named NAME).
         #[arg(value_name = "SQL")]
         sql: Option<String>,
-        #[arg(long, value_name = "LAKE", env = "GARDENER_LAKE")]
-        lake: String,
+        #[arg(
+            long,
+            value_name = "LAKE",
+            env = "GARDENER_LAKE",
+            required_unless_present = "list"
+        )]
+        lake: Option<String>,
         /// Read the SQL from FILE ('-' for stdin).
         #[arg(
             short = 'f',

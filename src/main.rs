@@ -102,6 +102,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(ExitCode::SUCCESS);
             }
+            let Some(lake) = lake else {
+                anyhow::bail!("--lake LAKE is required");
+            };
             let params = params
                 .iter()
                 .map(|p| {
