@@ -7,7 +7,7 @@
 //!
 //! Failure modes: unreadable ledger files are reported and skipped, never fatal.
 
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 
 use super::{Lake, LakeError};
@@ -35,14 +35,7 @@ pub async fn write(lake: &Lake, rec: &RunRecord) -> Result<(), LakeError> {
         path: path.to_string(),
         detail: e.to_string(),
     })?;
-    lake.store
-        .put(&path, PutPayload::from(body))
-        .await
-        .map(|_| ())
-        .map_err(|source| LakeError::Store {
-            location: path.to_string(),
-            source,
-        })
+    super::store::put(&lake.store, &path, body).await
 }
 
 /// Runs recorded as `running` whose process is gone: killed before they finished.

@@ -22,7 +22,6 @@ use arrow::array::{
 use arrow::datatypes::{
     DataType, Field, Int32Type, Schema, SchemaRef, TimeUnit, TimestampNanosecondType,
 };
-use object_store::{ObjectStoreExt, PutPayload};
 use parquet::arrow::ArrowWriter;
 
 use super::reader::scan_columns;
@@ -174,13 +173,7 @@ pub async fn rebuild(lake: &Lake) -> Result<SignatureSummary, LakeError> {
         let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), None).map_err(pq)?;
         w.write(&batch).map_err(pq)?;
         w.close().map_err(pq)?;
-        lake.store
-            .put(&path, PutPayload::from(buf))
-            .await
-            .map_err(|source| LakeError::Store {
-                location: path.to_string(),
-                source,
-            })?;
+        super::store::put(&lake.store, &path, buf).await?;
     }
     Ok(summary)
 }

@@ -10,9 +10,25 @@ use std::sync::Arc;
 use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
 
 use super::LakeError;
+
+/// Writes `bytes` as the object at `path` in one request: readers see it whole or not at all.
+pub async fn put(
+    store: &Arc<dyn ObjectStore>,
+    path: &Path,
+    bytes: Vec<u8>,
+) -> Result<(), LakeError> {
+    store
+        .put(path, PutPayload::from(bytes))
+        .await
+        .map(|_| ())
+        .map_err(|source| LakeError::Store {
+            location: path.to_string(),
+            source,
+        })
+}
 
 /// An opened lake: its store, and the prefix of the lake inside it.
 #[derive(Clone, Debug)]

@@ -18,7 +18,7 @@ use arrow::array::{
 use arrow::compute::{filter_record_batch, interleave_record_batch};
 use arrow::datatypes::TimestampNanosecondType;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
@@ -239,7 +239,7 @@ impl LakeWriter {
             let mut published = Vec::with_capacity(encoded.len());
             for ((bytes, rows), path) in encoded.into_iter().zip(paths) {
                 let size = bytes.len();
-                put(&store, &path, bytes).await?;
+                super::store::put(&store, &path, bytes).await?;
                 published.push(Published {
                     path: path.to_string(),
                     rows,
@@ -283,23 +283,8 @@ impl LakeWriter {
             source,
         })?;
         let encoded = write_parquet(&batch, props(1, &[], false)).map_err(|e| e.at(&display))?;
-        put(&self.lake.store, &path, encoded).await
+        super::store::put(&self.lake.store, &path, encoded).await
     }
-}
-
-async fn put(
-    store: &Arc<dyn ObjectStore>,
-    path: &object_store::path::Path,
-    bytes: Vec<u8>,
-) -> Result<(), LakeError> {
-    store
-        .put(path, PutPayload::from(bytes))
-        .await
-        .map(|_| ())
-        .map_err(|source| LakeError::Store {
-            location: path.to_string(),
-            source,
-        })
 }
 
 enum EncodeError {
