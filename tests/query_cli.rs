@@ -3,37 +3,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
-
 use common::*;
 use serde_json::Value;
-
-fn query(lake: &Path, args: &[&str]) -> Output {
-    gardener()
-        .arg("query")
-        .arg("--lake")
-        .arg(lake)
-        .args(args)
-        .output()
-        .expect("run query")
-}
-
-fn query_ok(lake: &Path, args: &[&str]) -> String {
-    let out = query(lake, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf8")
-}
-
-fn json_rows(lake: &Path, args: &[&str]) -> Vec<Value> {
-    let mut all = vec!["--format", "json"];
-    all.extend_from_slice(args);
-    serde_json::from_str(&query_ok(lake, &all)).expect("json array")
-}
 
 #[test]
 fn query_the_lake() {

@@ -1,6 +1,7 @@
 //! The DataFusion session over a lake: tables `logs` (every lake column plus
-//! `signature_id` and `template`) and `signatures`, the JSON functions of
-//! `datafusion-functions-json`, named queries from `sql/`, and output formats.
+//! `signature_id` and `template`), `signatures`, `shapes` and `query_range` (the resolved
+//! `--since`/`--until`, NULL when open), the JSON functions of `datafusion-functions-json`,
+//! the significance functions of [`stats`], named queries from `sql/`, and output formats.
 //!
 //! `--since`/`--until` restrict `logs` by `timestamp` and by the `dt=` partition, so the
 //! files of other days are never opened (EXPLAIN shows the pruned file list).
@@ -13,6 +14,7 @@
 pub mod named;
 pub mod output;
 pub mod range;
+pub mod stats;
 
 use std::sync::Arc;
 
@@ -85,6 +87,7 @@ impl Engine {
             .set_bool("datafusion.execution.parquet.pushdown_filters", true);
         let mut ctx = SessionContext::new_with_config_rt(config, runtime);
         datafusion_functions_json::register_all(&mut ctx)?;
+        stats::register(&ctx);
 
         let schema = logs_schema();
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
@@ -118,6 +121,12 @@ impl Engine {
         ctx.sql(&format!(
             "CREATE VIEW logs AS SELECT l.*, s.signature_id, s.template \
              FROM logs_files l LEFT JOIN shapes s ON l.shape_id = s.shape_id{filter}"
+        ))
+        .await?;
+        ctx.sql(&format!(
+            "CREATE VIEW query_range AS SELECT {} AS since, {} AS until",
+            TimeRange::sql_bound(resolved.since),
+            TimeRange::sql_bound(resolved.until)
         ))
         .await?;
         Ok(Engine {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::EngineError;
 
 /// (name, SQL text) of every named query.
-pub const QUERIES: [(&str, &str); 2] = [
+pub const QUERIES: [(&str, &str); 5] = [
     (
         "signature_frequencies",
         include_str!("../../sql/signature_frequencies.sql"),
@@ -16,6 +16,12 @@ pub const QUERIES: [(&str, &str); 2] = [
         "severity_windows",
         include_str!("../../sql/severity_windows.sql"),
     ),
+    ("bursts", include_str!("../../sql/bursts.sql")),
+    (
+        "new_and_rising",
+        include_str!("../../sql/new_and_rising.sql"),
+    ),
+    ("co_occurrence", include_str!("../../sql/co_occurrence.sql")),
 ];
 
 /// Defaults declared in a query's header: `-- params: window = 1 hour`.

@@ -75,6 +75,14 @@ impl RangeSpec {
 }
 
 impl TimeRange {
+    /// A bound as an SQL timestamp literal (NULL when open), for the `query_range` view.
+    pub fn sql_bound(bound: Option<Nanos>) -> String {
+        match bound {
+            Some(t) => format!("TIMESTAMP '{}'", format_rfc3339(t)),
+            None => "CAST(NULL AS TIMESTAMP)".to_owned(),
+        }
+    }
+
     /// ` WHERE ...` restricting table `alias` to the range, by partition and by timestamp,
     /// or an empty string for no range.
     pub fn sql_filter(&self, alias: &str) -> String {

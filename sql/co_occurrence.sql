@@ -1,0 +1,157 @@
+-- co_occurrence: which problem signatures travel together, and how strongly.
+-- params: lag_ms = 2000; window = 5 minutes; min_support = 3; min_lift = 2; min_confidence = 0.5; min_significance = 6
+-- columns: signature_a, signature_b (a comes first: median_lag_ms >= 0), template_a,
+--   template_b, n_a, n_b (problem rows), support_id (traces or request ids holding both),
+--   support_lag (events with the other within +-lag_ms), support_window (windows holding
+--   both), level (the evidence reported: same_id, lag or window; the first linked one in
+--   that order, else the most significant), confidence_ab (share of a's ids, events or
+--   windows that have b), confidence_ba, lift (observed over expected under independence),
+--   significance (-log10 p: hypergeometric for ids and windows, binomial against the
+--   Poisson chance of a partner within the lag), median_lag_ms (b after a), linked
+--   (support >= min_support, lift >= min_lift, a confidence >= min_confidence and
+--   significance >= min_significance at that level)
+-- Problem rows: severity >= WARNING or HTTP status >= 500. Events of one signature at the
+-- same nanosecond count once.
+WITH problems AS (
+  SELECT signature_id AS sig,
+         timestamp AS ts,
+         CAST(timestamp AS BIGINT) AS ns,
+         coalesce(trace, json_get_str(json_payload, 'request_id')) AS rid
+  FROM logs
+  WHERE severity_number >= 400 OR http_request_status >= 500
+),
+totals AS (
+  SELECT greatest(max(CAST(timestamp AS BIGINT)) - min(CAST(timestamp AS BIGINT)), 1) AS span_ns,
+         greatest(CAST(approx_distinct(coalesce(trace, json_get_str(json_payload, 'request_id'))) AS BIGINT), 1) AS ids,
+         count(DISTINCT date_bin(INTERVAL '${window}', timestamp, TIMESTAMP '1970-01-01T00:00:00Z')) AS windows
+  FROM logs
+),
+-- Level 1: the same trace or request id.
+ids AS (
+  SELECT rid, sig, min(ns) AS ns FROM problems WHERE rid IS NOT NULL GROUP BY rid, sig
+),
+id_n AS (SELECT sig, count(*) AS n FROM ids GROUP BY sig),
+id_level AS (
+  SELECT p.lo, p.hi, 'same_id' AS level, 1 AS rank, p.k,
+         CAST(p.k AS DOUBLE) / nl.n AS conf_lo_hi,
+         CAST(p.k AS DOUBLE) / nh.n AS conf_hi_lo,
+         CAST(p.k AS DOUBLE) * t.ids / (CAST(nl.n AS DOUBLE) * nh.n) AS lift,
+         hypergeom_significance(p.k, t.ids, nl.n, nh.n) AS significance,
+         p.lag_ns
+  FROM (SELECT a.sig AS lo, b.sig AS hi, count(*) AS k, median(b.ns - a.ns) AS lag_ns
+        FROM ids a JOIN ids b ON a.rid = b.rid AND a.sig < b.sig
+        GROUP BY a.sig, b.sig) p
+  JOIN id_n nl ON nl.sig = p.lo
+  JOIN id_n nh ON nh.sig = p.hi
+  CROSS JOIN totals t
+),
+-- Level 2: within +-lag_ms. Each event looks into its own and both neighbouring lag-wide
+-- buckets; the nearest partner's lag is kept as 2*|lag| + (lag < 0), so a plain min finds
+-- it and keeps its sign.
+events AS (SELECT DISTINCT sig, ns FROM problems),
+ev_n AS (SELECT sig, count(*) AS n FROM events GROUP BY sig),
+probe AS (
+  SELECT sig, ns, unnest(make_array(ns / (${lag_ms} * 1000000) - 1,
+                                    ns / (${lag_ms} * 1000000),
+                                    ns / (${lag_ms} * 1000000) + 1)) AS bucket
+  FROM events
+),
+target AS (SELECT sig, ns, ns / (${lag_ms} * 1000000) AS bucket FROM events),
+nearest AS (
+  SELECT a.sig AS a, b.sig AS b,
+         min(2 * abs(b.ns - a.ns) + CASE WHEN b.ns < a.ns THEN 1 ELSE 0 END) AS coded
+  FROM probe a JOIN target b ON a.bucket = b.bucket AND a.sig <> b.sig
+  WHERE abs(b.ns - a.ns) <= ${lag_ms} * 1000000
+  GROUP BY a.sig, a.ns, b.sig
+),
+lag_dir AS (
+  SELECT d.a, d.b, d.k, d.lag_ns,
+         CAST(d.k AS DOUBLE) / na.n AS conf,
+         -- The chance that a random instant has one of b's events within +-lag.
+         1 - exp(-CAST(nb.n AS DOUBLE) * (2.0 * ${lag_ms} * 1000000) / t.span_ns) AS chance,
+         na.n AS n_a
+  FROM (SELECT a, b, count(*) AS k,
+               median(CASE WHEN coded % 2 = 1 THEN -(coded / 2) ELSE coded / 2 END) AS lag_ns
+        FROM nearest GROUP BY a, b) d
+  JOIN ev_n na ON na.sig = d.a
+  JOIN ev_n nb ON nb.sig = d.b
+  CROSS JOIN totals t
+),
+lag_scored AS (
+  SELECT a, b, k, lag_ns, conf, conf / chance AS lift,
+         binom_significance(k, n_a, chance) AS significance
+  FROM lag_dir
+),
+lag_level AS (
+  -- One row per pair: the stronger direction's figures, lags seen from lo.
+  SELECT coalesce(f.a, r.b) AS lo, coalesce(f.b, r.a) AS hi, 'lag' AS level, 2 AS rank,
+         CASE WHEN coalesce(f.significance, 0) >= coalesce(r.significance, 0) THEN f.k ELSE r.k END AS k,
+         coalesce(f.conf, 0) AS conf_lo_hi,
+         coalesce(r.conf, 0) AS conf_hi_lo,
+         CASE WHEN coalesce(f.significance, 0) >= coalesce(r.significance, 0) THEN f.lift ELSE r.lift END AS lift,
+         greatest(coalesce(f.significance, 0), coalesce(r.significance, 0)) AS significance,
+         CASE WHEN coalesce(f.significance, 0) >= coalesce(r.significance, 0) THEN f.lag_ns ELSE -r.lag_ns END AS lag_ns
+  FROM (SELECT * FROM lag_scored WHERE a < b) f
+  FULL JOIN (SELECT * FROM lag_scored WHERE a > b) r ON f.a = r.b AND f.b = r.a
+),
+-- Level 3: the same window.
+wins AS (
+  SELECT sig, date_bin(INTERVAL '${window}', ts, TIMESTAMP '1970-01-01T00:00:00Z') AS w, min(ns) AS ns
+  FROM problems GROUP BY 1, 2
+),
+win_n AS (SELECT sig, count(*) AS n FROM wins GROUP BY sig),
+window_level AS (
+  SELECT p.lo, p.hi, 'window' AS level, 3 AS rank, p.k,
+         CAST(p.k AS DOUBLE) / nl.n AS conf_lo_hi,
+         CAST(p.k AS DOUBLE) / nh.n AS conf_hi_lo,
+         CAST(p.k AS DOUBLE) * t.windows / (CAST(nl.n AS DOUBLE) * nh.n) AS lift,
+         hypergeom_significance(p.k, t.windows, nl.n, nh.n) AS significance,
+         p.lag_ns
+  FROM (SELECT a.sig AS lo, b.sig AS hi, count(*) AS k, median(b.ns - a.ns) AS lag_ns
+        FROM wins a JOIN wins b ON a.w = b.w AND a.sig < b.sig
+        GROUP BY a.sig, b.sig) p
+  JOIN win_n nl ON nl.sig = p.lo
+  JOIN win_n nh ON nh.sig = p.hi
+  CROSS JOIN totals t
+),
+evidence AS (
+  SELECT *,
+         k >= ${min_support} AND lift >= ${min_lift}
+           AND greatest(conf_lo_hi, conf_hi_lo) >= ${min_confidence}
+           AND significance >= ${min_significance} AS linked
+  FROM (SELECT * FROM id_level UNION ALL SELECT * FROM lag_level UNION ALL SELECT * FROM window_level) e
+),
+pairs AS (
+  SELECT lo, hi,
+         coalesce(max(CASE WHEN level = 'same_id' THEN k END), 0) AS support_id,
+         coalesce(max(CASE WHEN level = 'lag' THEN k END), 0) AS support_lag,
+         coalesce(max(CASE WHEN level = 'window' THEN k END), 0) AS support_window,
+         first_value(level ORDER BY linked DESC, CASE WHEN linked THEN rank END, significance DESC) AS level,
+         first_value(conf_lo_hi ORDER BY linked DESC, CASE WHEN linked THEN rank END, significance DESC) AS conf_lo_hi,
+         first_value(conf_hi_lo ORDER BY linked DESC, CASE WHEN linked THEN rank END, significance DESC) AS conf_hi_lo,
+         first_value(lift ORDER BY linked DESC, CASE WHEN linked THEN rank END, significance DESC) AS lift,
+         first_value(significance ORDER BY linked DESC, CASE WHEN linked THEN rank END, significance DESC) AS significance,
+         first_value(lag_ns ORDER BY linked DESC, CASE WHEN linked THEN rank END, significance DESC) AS lag_ns,
+         bool_or(linked) AS linked
+  FROM evidence
+  GROUP BY lo, hi
+),
+oriented AS (
+  SELECT CASE WHEN lag_ns >= 0 THEN lo ELSE hi END AS signature_a,
+         CASE WHEN lag_ns >= 0 THEN hi ELSE lo END AS signature_b,
+         support_id, support_lag, support_window, level,
+         CASE WHEN lag_ns >= 0 THEN conf_lo_hi ELSE conf_hi_lo END AS confidence_ab,
+         CASE WHEN lag_ns >= 0 THEN conf_hi_lo ELSE conf_lo_hi END AS confidence_ba,
+         lift, significance, abs(lag_ns) / 1e6 AS median_lag_ms, linked
+  FROM pairs
+)
+SELECT o.signature_a, o.signature_b, sa.template AS template_a, sb.template AS template_b,
+       ca.n AS n_a, cb.n AS n_b,
+       o.support_id, o.support_lag, o.support_window, o.level,
+       o.confidence_ab, o.confidence_ba, o.lift, o.significance, o.median_lag_ms, o.linked
+FROM oriented o
+JOIN (SELECT sig, count(*) AS n FROM problems GROUP BY sig) ca ON ca.sig = o.signature_a
+JOIN (SELECT sig, count(*) AS n FROM problems GROUP BY sig) cb ON cb.sig = o.signature_b
+LEFT JOIN signatures sa ON sa.signature_id = o.signature_a
+LEFT JOIN signatures sb ON sb.signature_id = o.signature_b
+ORDER BY o.linked DESC, o.significance DESC, o.signature_a, o.signature_b
