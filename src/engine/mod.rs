@@ -135,7 +135,7 @@ impl Engine {
         })
     }
 
-    /// Runs one SQL statement and collects the result.
+    /// Runs one SQL statement and collects the result (at least one batch, for the schema).
     pub async fn query(
         &self,
         sql: &str,
@@ -152,7 +152,13 @@ impl Engine {
             });
         }
         let df = self.ctx.execute_logical_plan(plan).await?;
-        Ok(df.collect().await?)
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let mut batches = df.collect().await?;
+        // An empty result still has columns: CSV prints its header, tables their names.
+        if batches.is_empty() {
+            batches.push(RecordBatch::new_empty(schema));
+        }
+        Ok(batches)
     }
 }
 
