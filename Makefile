@@ -13,7 +13,7 @@ build:
 
 $(PY):
 	python3 -m venv .venv
-	$(PY) -m pip install --quiet --disable-pip-version-check duckdb==2.0.1
+	$(PY) -m pip install --quiet --disable-pip-version-check duckdb==2.0.1 numpy==2.4.6
 
 venv: $(PY)
 

@@ -6,17 +6,16 @@
 --   1.4826 * MAD, sqrt(baseline) and 1), max_severity
 -- A window is a burst when z >= min_z and n >= min_count. Windows are those in which the
 -- lake holds any row, so a quiet signature's empty windows count as zeros in its baseline.
-WITH binned AS (
-  SELECT signature_id,
-         date_bin(INTERVAL '${window}', timestamp, TIMESTAMP '1970-01-01T00:00:00Z') AS w,
-         severity_number
-  FROM logs
-),
-grid AS (SELECT DISTINCT w FROM binned),
-counts AS (
-  SELECT signature_id, w, count(*) AS n, max(severity_number) AS severity_number
-  FROM binned GROUP BY signature_id, w
-),
+CREATE TABLE sig_windows AS
+SELECT signature_id,
+       date_bin(INTERVAL '${window}', timestamp, TIMESTAMP '1970-01-01T00:00:00Z') AS w,
+       count(*) AS n,
+       max(severity_number) AS severity_number
+FROM logs
+GROUP BY 1, 2;
+
+WITH counts AS (SELECT * FROM sig_windows),
+grid AS (SELECT DISTINCT w FROM sig_windows),
 frequent AS (
   SELECT signature_id FROM counts GROUP BY signature_id HAVING sum(n) >= ${min_count}
 ),

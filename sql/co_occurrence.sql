@@ -11,45 +11,32 @@
 --   (support >= min_support, lift >= min_lift, a confidence >= min_confidence and
 --   significance >= min_significance at that level)
 -- Problem rows: severity >= WARNING or HTTP status >= 500. Events of one signature at the
--- same nanosecond count once.
-WITH problems AS (
-  SELECT signature_id AS sig,
-         timestamp AS ts,
-         CAST(timestamp AS BIGINT) AS ns,
-         coalesce(trace, json_get_str(json_payload, 'request_id')) AS rid
-  FROM logs
-  WHERE severity_number >= 400 OR http_request_status >= 500
-),
-totals AS (
-  SELECT greatest(max(CAST(timestamp AS BIGINT)) - min(CAST(timestamp AS BIGINT)), 1) AS span_ns,
-         greatest(CAST(approx_distinct(coalesce(trace, json_get_str(json_payload, 'request_id'))) AS BIGINT), 1) AS ids,
-         count(DISTINCT date_bin(INTERVAL '${window}', timestamp, TIMESTAMP '1970-01-01T00:00:00Z')) AS windows
-  FROM logs
-),
--- Level 1: the same trace or request id.
-ids AS (
-  SELECT rid, sig, min(ns) AS ns FROM problems WHERE rid IS NOT NULL GROUP BY rid, sig
-),
-id_n AS (SELECT sig, count(*) AS n FROM ids GROUP BY sig),
-id_level AS (
-  SELECT p.lo, p.hi, 'same_id' AS level, 1 AS rank, p.k,
-         CAST(p.k AS DOUBLE) / nl.n AS conf_lo_hi,
-         CAST(p.k AS DOUBLE) / nh.n AS conf_hi_lo,
-         CAST(p.k AS DOUBLE) * t.ids / (CAST(nl.n AS DOUBLE) * nh.n) AS lift,
-         hypergeom_significance(p.k, t.ids, nl.n, nh.n) AS significance,
-         p.lag_ns
-  FROM (SELECT a.sig AS lo, b.sig AS hi, count(*) AS k, median(b.ns - a.ns) AS lag_ns
-        FROM ids a JOIN ids b ON a.rid = b.rid AND a.sig < b.sig
-        GROUP BY a.sig, b.sig) p
-  JOIN id_n nl ON nl.sig = p.lo
-  JOIN id_n nh ON nh.sig = p.hi
-  CROSS JOIN totals t
-),
--- Level 2: within +-lag_ms. Each event looks into its own and both neighbouring lag-wide
--- buckets; the nearest partner's lag is kept as 2*|lag| + (lag < 0), so a plain min finds
--- it and keeps its sign.
-events AS (SELECT DISTINCT sig, ns FROM problems),
-ev_n AS (SELECT sig, count(*) AS n FROM events GROUP BY sig),
+-- same nanosecond count once. The id population is every trace in the range plus the
+-- request ids of problem rows without a trace. Steps used more than once are computed
+-- once into session tables (DataFusion would recompute a CTE at each reference).
+CREATE TABLE problems AS
+SELECT signature_id AS sig,
+       timestamp AS ts,
+       CAST(timestamp AS BIGINT) AS ns,
+       coalesce(trace, json_get_str(json_payload, 'request_id')) AS rid,
+       trace IS NULL AS untraced
+FROM logs
+WHERE severity_number >= 400 OR http_request_status >= 500;
+
+CREATE TABLE totals AS
+SELECT greatest(CAST(max(timestamp) AS BIGINT) - CAST(min(timestamp) AS BIGINT), 1) AS span_ns,
+       CAST(approx_distinct(trace) AS BIGINT)
+         + (SELECT count(DISTINCT rid) FROM problems WHERE untraced) AS ids,
+       count(DISTINCT date_bin(INTERVAL '${window}', timestamp, TIMESTAMP '1970-01-01T00:00:00Z')) AS windows
+FROM logs;
+
+-- Level 2, within +-lag_ms, per direction. Each event looks into its own and both
+-- neighbouring lag-wide buckets; the nearest partner's lag is kept as 2*|lag| + (lag < 0),
+-- so a plain min finds it and keeps its sign.
+CREATE TABLE events AS SELECT DISTINCT sig, ns FROM problems;
+
+CREATE TABLE lag_scored AS
+WITH ev_n AS (SELECT sig, count(*) AS n FROM events GROUP BY sig),
 probe AS (
   SELECT sig, ns, unnest(make_array(ns / (${lag_ms} * 1000000) - 1,
                                     ns / (${lag_ms} * 1000000),
@@ -76,11 +63,29 @@ lag_dir AS (
   JOIN ev_n na ON na.sig = d.a
   JOIN ev_n nb ON nb.sig = d.b
   CROSS JOIN totals t
+)
+SELECT a, b, k, lag_ns, conf, conf / chance AS lift,
+       binom_significance(k, n_a, chance) AS significance
+FROM lag_dir;
+
+-- Level 1: the same trace or request id.
+WITH ids AS (
+  SELECT rid, sig, min(ns) AS ns FROM problems WHERE rid IS NOT NULL GROUP BY rid, sig
 ),
-lag_scored AS (
-  SELECT a, b, k, lag_ns, conf, conf / chance AS lift,
-         binom_significance(k, n_a, chance) AS significance
-  FROM lag_dir
+id_n AS (SELECT sig, count(*) AS n FROM ids GROUP BY sig),
+id_level AS (
+  SELECT p.lo, p.hi, 'same_id' AS level, 1 AS rank, p.k,
+         CAST(p.k AS DOUBLE) / nl.n AS conf_lo_hi,
+         CAST(p.k AS DOUBLE) / nh.n AS conf_hi_lo,
+         CAST(p.k AS DOUBLE) * t.ids / (CAST(nl.n AS DOUBLE) * nh.n) AS lift,
+         hypergeom_significance(p.k, t.ids, nl.n, nh.n) AS significance,
+         p.lag_ns
+  FROM (SELECT a.sig AS lo, b.sig AS hi, count(*) AS k, median(b.ns - a.ns) AS lag_ns
+        FROM ids a JOIN ids b ON a.rid = b.rid AND a.sig < b.sig
+        GROUP BY a.sig, b.sig) p
+  JOIN id_n nl ON nl.sig = p.lo
+  JOIN id_n nh ON nh.sig = p.hi
+  CROSS JOIN totals t
 ),
 lag_level AS (
   -- One row per pair: the stronger direction's figures, lags seen from lo.
@@ -136,6 +141,7 @@ pairs AS (
   FROM evidence
   GROUP BY lo, hi
 ),
+counts AS (SELECT sig, count(*) AS n FROM problems GROUP BY sig),
 oriented AS (
   SELECT CASE WHEN lag_ns >= 0 THEN lo ELSE hi END AS signature_a,
          CASE WHEN lag_ns >= 0 THEN hi ELSE lo END AS signature_b,
@@ -150,8 +156,8 @@ SELECT o.signature_a, o.signature_b, sa.template AS template_a, sb.template AS t
        o.support_id, o.support_lag, o.support_window, o.level,
        o.confidence_ab, o.confidence_ba, o.lift, o.significance, o.median_lag_ms, o.linked
 FROM oriented o
-JOIN (SELECT sig, count(*) AS n FROM problems GROUP BY sig) ca ON ca.sig = o.signature_a
-JOIN (SELECT sig, count(*) AS n FROM problems GROUP BY sig) cb ON cb.sig = o.signature_b
+JOIN counts ca ON ca.sig = o.signature_a
+JOIN counts cb ON cb.sig = o.signature_b
 LEFT JOIN signatures sa ON sa.signature_id = o.signature_a
 LEFT JOIN signatures sb ON sb.signature_id = o.signature_b
 ORDER BY o.linked DESC, o.significance DESC, o.signature_a, o.signature_b

@@ -9,13 +9,19 @@
 -- the lake's oldest row, where everything would look new. rising: per service, each
 -- revision against the one before it (ordered by first row); count after >= min_count,
 -- rate after >= min_ratio * rate before, significance >= min_significance.
+CREATE TABLE sig_revisions AS
+SELECT signature_id, service, revision,
+       count(*) AS n, min(timestamp) AS first_ts, max(timestamp) AS last_ts
+FROM logs
+GROUP BY 1, 2, 3;
+
 WITH lake_start AS (SELECT min(first_seen) AS t FROM signatures),
 bounds AS (
   SELECT greatest(coalesce(r.since, l.t), l.t + INTERVAL '${grace}') AS since
   FROM query_range r CROSS JOIN lake_start l
 ),
 in_range AS (
-  SELECT signature_id, min(service) AS service, count(*) AS n FROM logs GROUP BY signature_id
+  SELECT signature_id, min(service) AS service, sum(n) AS n FROM sig_revisions GROUP BY signature_id
 ),
 new AS (
   SELECT 'new' AS status, s.signature_id, s.template, i.service, i.n AS count, s.first_seen,
@@ -29,8 +35,8 @@ new AS (
   WHERE s.first_seen >= b.since
 ),
 revisions AS (
-  SELECT service, revision, min(timestamp) AS started, max(timestamp) AS ended
-  FROM logs WHERE revision IS NOT NULL GROUP BY service, revision
+  SELECT service, revision, min(first_ts) AS started, max(last_ts) AS ended
+  FROM sig_revisions WHERE revision IS NOT NULL GROUP BY service, revision
 ),
 changes AS (
   SELECT service, revision AS revision_after, started AS changed_at,
@@ -42,9 +48,7 @@ spans AS (
   SELECT c.*, greatest(CAST(CAST(p.ended AS BIGINT) - CAST(p.started AS BIGINT) AS DOUBLE) / 3600e9, 1.0) AS hours_before
   FROM changes c JOIN revisions p ON p.service = c.service AND p.revision = c.revision_before
 ),
-per_revision AS (
-  SELECT signature_id, service, revision, count(*) AS n FROM logs GROUP BY 1, 2, 3
-),
+per_revision AS (SELECT signature_id, service, revision, n FROM sig_revisions),
 rising AS (
   SELECT 'rising' AS status, a.signature_id, s.template, c.service, i.n AS count, s.first_seen,
          c.revision_before, c.revision_after, c.changed_at,

@@ -64,6 +64,20 @@ fn query_the_lake() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("--allow-write"), "{sql}: {err}");
     }
+    // A script may compute steps into session tables first; the last statement answers.
+    let r = json_rows(
+        &lake,
+        &["CREATE TABLE t AS SELECT count(*) AS n FROM logs; SELECT n FROM t"],
+    );
+    assert_eq!(r[0]["n"].as_u64(), Some(rows));
+    let out = query(
+        &lake,
+        &["CREATE TABLE t AS SELECT 1; DROP TABLE signatures; SELECT 1"],
+    );
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--allow-write"),
+        "only session tables and views are allowed before the last statement"
+    );
     let out = query(&lake, &["SELECT count(*) FROM logs WHER 1"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("Column"), "{err}");

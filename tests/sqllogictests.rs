@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use arrow::array::Array;
 use arrow::datatypes::DataType;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::sql::parser::DFParser;
 use log_gardener::decode::time::{format_rfc3339, parse_rfc3339};
 use log_gardener::engine::Engine;
 use log_gardener::engine::named;
@@ -111,8 +112,10 @@ fn span(v: &str) -> Result<i64, SltError> {
     Ok(n * unit)
 }
 
-/// Replaces each `NAMED(name; key=value; ...)` with the named query's SQL.
+/// Replaces each `NAMED(name; key=value; ...)` with the named query's SQL. A named query
+/// may first create session tables: those statements go before the whole statement.
 fn expand_named(sql: &str) -> Result<String, SltError> {
+    let mut setup = String::new();
     let mut out = String::new();
     let mut rest = sql;
     while let Some(at) = rest.find("NAMED(") {
@@ -129,11 +132,18 @@ fn expand_named(sql: &str) -> Result<String, SltError> {
         if at == 0 && after[end + 1..].trim().is_empty() {
             return Ok(text);
         }
-        out.push_str(&format!("(\n{text}\n)"));
+        let mut statements = DFParser::parse_sql(&text).map_err(err)?;
+        let query = statements
+            .pop_back()
+            .ok_or_else(|| err("empty named query"))?;
+        for statement in statements {
+            setup.push_str(&format!("{statement};\n"));
+        }
+        out.push_str(&format!("({query})"));
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(setup + &out)
 }
 
 fn cell_type(t: &DataType) -> DefaultColumnType {

@@ -22,7 +22,10 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
+use datafusion::sql::parser::DFParserBuilder;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
 
 use crate::lake::Lake;
 use crate::lake::schema::logs_schema;
@@ -135,7 +138,10 @@ impl Engine {
         })
     }
 
-    /// Runs one SQL statement and collects the result (at least one batch, for the schema).
+    /// Runs SQL and collects the last statement's result (at least one batch, for the
+    /// schema). Statements before the last may create tables and views in the session's
+    /// memory (`CREATE TABLE t AS SELECT ...`), which is how a named query computes a step
+    /// once and reads it many times (DataFusion recomputes a CTE at each reference).
     pub async fn query(
         &self,
         sql: &str,
@@ -145,12 +151,26 @@ impl Engine {
             .with_allow_ddl(allow_write)
             .with_allow_dml(allow_write)
             .with_allow_statements(allow_write);
-        let plan = self.ctx.state().create_logical_plan(sql).await?;
-        if let Err(e) = options.verify_plan(&plan) {
-            return Err(EngineError::ReadOnly {
-                detail: e.message().to_string(),
-            });
+        let mut statements = DFParserBuilder::new(sql)
+            .with_dialect(&GenericDialect {})
+            .build()?
+            .parse_statements()?;
+        let Some(last) = statements.pop_back() else {
+            return Err(EngineError::Usage("no SQL statement given".into()));
+        };
+        for statement in statements {
+            let plan = self.ctx.state().statement_to_plan(statement).await?;
+            let in_session = matches!(
+                &plan,
+                LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(_) | DdlStatement::CreateView(_))
+            );
+            if !in_session {
+                verify(&options, &plan)?;
+            }
+            self.ctx.execute_logical_plan(plan).await?.collect().await?;
         }
+        let plan = self.ctx.state().statement_to_plan(last).await?;
+        verify(&options, &plan)?;
         let df = self.ctx.execute_logical_plan(plan).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let mut batches = df.collect().await?;
@@ -160,6 +180,14 @@ impl Engine {
         }
         Ok(batches)
     }
+}
+
+fn verify(options: &SQLOptions, plan: &LogicalPlan) -> Result<(), EngineError> {
+    options
+        .verify_plan(plan)
+        .map_err(|e| EngineError::ReadOnly {
+            detail: e.message().to_string(),
+        })
 }
 
 /// The newest `last_seen` in the lake: what relative times count back from.

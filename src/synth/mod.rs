@@ -111,9 +111,35 @@ pub fn generate(
     let scenario = netra::Netra::new(opts.rate, opts.seed, first_hour);
     match opts.format {
         SynthFormat::SinkNdjson => {
-            for hour in first_hour..end_hour {
-                let events = scenario.hour(hour);
-                write_sink_hour(out, hour, &events, opts, &mut report)?;
+            // Hours are independent (each seeds its own generator): one per core at a time.
+            let next = std::sync::atomic::AtomicI64::new(first_hour);
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let parts = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut part = SynthReport::default();
+                            loop {
+                                let hour = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                if hour >= end_hour {
+                                    return Ok(part);
+                                }
+                                let events = scenario.hour(hour);
+                                write_sink_hour(out, hour, &events, opts, &mut part)?;
+                            }
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("synth worker panicked"))
+                    .collect::<Vec<Result<SynthReport, SynthError>>>()
+            });
+            for part in parts {
+                let part = part?;
+                report.entries += part.entries;
+                report.files += part.files;
+                report.bytes += part.bytes;
             }
         }
         SynthFormat::GcloudJson => {
