@@ -2,7 +2,8 @@
 -- params: lag_ms = 2000; window = 5 minutes; min_support = 3; min_lift = 2; min_confidence = 0.5; min_significance = 6
 -- columns: signature_a, signature_b (a comes first: median_lag_ms >= 0), template_a,
 --   template_b, n_a, n_b (problem rows), support_id (traces or request ids holding both),
---   support_lag (events with the other within +-lag_ms), support_window (windows holding
+--   support_lag (events with the other within +-lag_ms; NULL where either is too frequent
+--   for this level to show anything, see below), support_window (windows holding
 --   both), level (the evidence reported: same_id, lag or window; the first linked one in
 --   that order, else the most significant), confidence_ab (share of a's ids, events or
 --   windows that have b), confidence_ba, lift (observed over expected under independence),
@@ -33,17 +34,27 @@ FROM logs;
 -- Level 2, within +-lag_ms, per direction. Each event looks into its own and both
 -- neighbouring lag-wide buckets; the nearest partner's lag is kept as 2*|lag| + (lag < 0),
 -- so a plain min finds it and keeps its sign.
+-- A signature so frequent that a random instant has one within the lag with a chance over
+-- 1 / min_lift can never show lift there: it is left out of this level (support_lag NULL),
+-- which also keeps the join small.
 CREATE TABLE events AS SELECT DISTINCT sig, ns FROM problems;
 
+CREATE TABLE lag_sigs AS
+SELECT e.sig, count(*) AS n
+FROM events e CROSS JOIN totals t
+GROUP BY e.sig, t.span_ns
+HAVING 1 - exp(-CAST(count(*) AS DOUBLE) * (2.0 * ${lag_ms} * 1000000) / t.span_ns) <= 1.0 / ${min_lift};
+
 CREATE TABLE lag_scored AS
-WITH ev_n AS (SELECT sig, count(*) AS n FROM events GROUP BY sig),
+WITH ev_n AS (SELECT sig, n FROM lag_sigs),
+sparse AS (SELECT e.sig, e.ns FROM events e JOIN lag_sigs l ON l.sig = e.sig),
 probe AS (
   SELECT sig, ns, unnest(make_array(ns / (${lag_ms} * 1000000) - 1,
                                     ns / (${lag_ms} * 1000000),
                                     ns / (${lag_ms} * 1000000) + 1)) AS bucket
-  FROM events
+  FROM sparse
 ),
-target AS (SELECT sig, ns, ns / (${lag_ms} * 1000000) AS bucket FROM events),
+target AS (SELECT sig, ns, ns / (${lag_ms} * 1000000) AS bucket FROM sparse),
 nearest AS (
   SELECT a.sig AS a, b.sig AS b,
          min(2 * abs(b.ns - a.ns) + CASE WHEN b.ns < a.ns THEN 1 ELSE 0 END) AS coded
@@ -153,11 +164,15 @@ oriented AS (
 )
 SELECT o.signature_a, o.signature_b, sa.template AS template_a, sb.template AS template_b,
        ca.n AS n_a, cb.n AS n_b,
-       o.support_id, o.support_lag, o.support_window, o.level,
+       o.support_id,
+       CASE WHEN la.sig IS NULL OR lb.sig IS NULL THEN NULL ELSE o.support_lag END AS support_lag,
+       o.support_window, o.level,
        o.confidence_ab, o.confidence_ba, o.lift, o.significance, o.median_lag_ms, o.linked
 FROM oriented o
 JOIN counts ca ON ca.sig = o.signature_a
 JOIN counts cb ON cb.sig = o.signature_b
+LEFT JOIN lag_sigs la ON la.sig = o.signature_a
+LEFT JOIN lag_sigs lb ON lb.sig = o.signature_b
 LEFT JOIN signatures sa ON sa.signature_id = o.signature_a
 LEFT JOIN signatures sb ON sb.signature_id = o.signature_b
 ORDER BY o.linked DESC, o.significance DESC, o.signature_a, o.signature_b

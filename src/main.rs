@@ -19,12 +19,19 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() -> ExitCode {
-    // Keep freed pages instead of returning them to the OS after 10 ms: ingest frees and
-    // re-allocates multi-MiB buffers all the time, and re-faulting them cost 45% of the CPU
-    // (clear_page in perf). Peak RSS is unchanged (docs/BENCHMARKS.md).
-    // SAFETY: sets a global option before any thread exists; mimalloc reads it atomically.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     let cli = Cli::parse();
+    // When mimalloc returns freed pages to the OS. Ingest keeps them (-1): it frees and
+    // re-allocates multi-MiB buffers all the time, and re-faulting them cost 45% of the CPU
+    // (clear_page in perf), with peak RSS unchanged (docs/BENCHMARKS.md). Everything else
+    // returns them at once (0): a query's operators free memory that the next ones do not
+    // reuse, and held pages doubled its peak RSS (1.4 GB -> 0.64 GB, same time).
+    let purge_delay = if matches!(cli.command, Command::Ingest { .. }) {
+        -1
+    } else {
+        0
+    };
+    // SAFETY: sets a global option before any thread exists; mimalloc reads it atomically.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, purge_delay) };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
