@@ -31,8 +31,8 @@ MEMORY_LIMIT = "1GiB"  # gardener's DataFusion pool (engine::MEMORY_LIMIT)
 DIALECT = [
     (r"date_bin\(", "time_bucket(", "date_bin is time_bucket"),
     (r"TIMESTAMP '1970-01-01T00:00:00Z'", "TIMESTAMPTZ '1970-01-01 00:00:00+00'", "origin as timestamptz"),
-    (r"CAST\(((?:max|min)\(timestamp\)|timestamp|ended|started|p\.ended|p\.started) AS BIGINT\)",
-     r"epoch_ns(\1)", "timestamps to nanoseconds"),
+    (r"CAST\(((?:max|min)\(\w+\)|[\w.]+) AS BIGINT\)", r"epoch_ns(\1)",
+     "timestamps to nanoseconds (every CAST(column AS BIGINT) in sql/ is a timestamp)"),
     (r"json_get_str\(([^,]+), '(\w+)'\)", r"json_extract_string(\1, '$.\2')", "JSON paths"),
     (r"approx_distinct\(", "approx_count_distinct(", "HyperLogLog count"),
     (r"make_array\(", "list_value(", "list constructor"),

@@ -73,13 +73,13 @@ fn worklog_problems_have_one_signature_each_and_counts_add_up() {
     // Every row of every problem message carries the one shape of its signature.
     let rows = read_logs(&lake);
     let messages = strings(&rows, "message");
-    let shapes = strings(&rows, "shape_id");
+    let shapes = int64s(&rows, "shape_id");
     let mut shape_of_auth = std::collections::BTreeSet::new();
     for (m, sh) in messages.iter().zip(&shapes) {
         if m.as_deref()
             .is_some_and(|m| m.contains("CRITICAL_AUTH_FAILURE"))
         {
-            shape_of_auth.insert(sh.clone());
+            shape_of_auth.insert(*sh);
         }
     }
     assert_eq!(shape_of_auth.len(), 1);

@@ -41,7 +41,6 @@ pub fn decode_chunk(chunk: &Chunk, source: &Arc<str>) -> Decoded {
     let mut quarantined = Vec::new();
     let mut timestamp_fallbacks = 0;
     let mut shape = String::new();
-    let mut shape_id = String::new();
     for span in &chunk.spans {
         let bytes = chunk.record(span);
         let result = match span.error {
@@ -68,8 +67,8 @@ pub fn decode_chunk(chunk: &Chunk, source: &Arc<str>) -> Decoded {
                     &row.message,
                 ));
                 days.push(time::day_of(row.timestamp));
-                signature::shape_cached(&row.message, &mut shape, &mut shape_id);
-                rows.append(&row, &shape, &shape_id, source, span.offset, span.line);
+                let shape_id = signature::shape_cached(&row.message, &mut shape);
+                rows.append(&row, &shape, shape_id, source, span.offset, span.line);
             }
             Err(rej) => quarantined.push(Quarantined {
                 source: source.clone(),

@@ -87,7 +87,13 @@ impl Engine {
             .build_arc()?;
         let config = SessionConfig::new()
             .with_information_schema(true)
-            .set_bool("datafusion.execution.parquet.pushdown_filters", true);
+            .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+            // The lake schema says Utf8; reading `shapes` as Utf8View too would cast every
+            // row's shape_id for the join in `logs`.
+            .set_bool(
+                "datafusion.execution.parquet.schema_force_view_types",
+                false,
+            );
         let mut ctx = SessionContext::new_with_config_rt(config, runtime);
         datafusion_functions_json::register_all(&mut ctx)?;
         stats::register(&ctx);

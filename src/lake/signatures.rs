@@ -20,7 +20,7 @@ use arrow::array::{
     ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
 };
 use arrow::datatypes::{
-    DataType, Field, Int32Type, Schema, SchemaRef, TimeUnit, TimestampNanosecondType,
+    DataType, Field, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit, TimestampNanosecondType,
 };
 use parquet::arrow::ArrowWriter;
 
@@ -49,7 +49,7 @@ pub struct SignatureSummary {
 
 /// Rebuilds both tables from every file under `logs/`.
 pub async fn rebuild(lake: &Lake) -> Result<SignatureSummary, LakeError> {
-    let mut stats: HashMap<String, ShapeStats> = HashMap::new();
+    let mut stats: HashMap<i64, ShapeStats> = HashMap::new();
     let mut rows = 0u64;
     let columns = [
         "timestamp",
@@ -63,14 +63,14 @@ pub async fn rebuild(lake: &Lake) -> Result<SignatureSummary, LakeError> {
         absorb(batch, &mut stats);
     })
     .await?;
-    let mut ids: Vec<&String> = stats.keys().collect();
-    ids.sort();
-    let shapes: Vec<&str> = ids.iter().map(|id| stats[*id].shape.as_str()).collect();
+    let mut ids: Vec<i64> = stats.keys().copied().collect();
+    ids.sort_unstable();
+    let shapes: Vec<&str> = ids.iter().map(|id| stats[id].shape.as_str()).collect();
     let templates = cluster::cluster(&shapes);
 
     let mut by_sig: BTreeMap<String, (String, ShapeStats, usize)> = BTreeMap::new();
     for (id, template) in ids.iter().zip(&templates) {
-        let s = &stats[*id];
+        let s = &stats[id];
         let sig = signature_id(template);
         let e = by_sig.entry(sig).or_insert_with(|| {
             (
@@ -101,15 +101,15 @@ pub async fn rebuild(lake: &Lake) -> Result<SignatureSummary, LakeError> {
         RecordBatch::try_new(
             shapes_schema(),
             vec![
-                col(ids.iter().map(|s| s.as_str()).collect()),
+                Arc::new(Int64Array::from(ids.clone())),
                 col(shapes.clone()),
                 col(shape_sigs.iter().map(String::as_str).collect()),
                 col(templates.iter().map(String::as_str).collect()),
                 Arc::new(Int64Array::from_iter_values(
-                    ids.iter().map(|i| stats[*i].count),
+                    ids.iter().map(|i| stats[i].count),
                 )),
-                ts_array(ids.iter().map(|i| stats[*i].first)),
-                ts_array(ids.iter().map(|i| stats[*i].last)),
+                ts_array(ids.iter().map(|i| stats[i].first)),
+                ts_array(ids.iter().map(|i| stats[i].last)),
             ],
         )
     };
@@ -178,7 +178,7 @@ pub async fn rebuild(lake: &Lake) -> Result<SignatureSummary, LakeError> {
     Ok(summary)
 }
 
-fn absorb(batch: &RecordBatch, stats: &mut HashMap<String, ShapeStats>) {
+fn absorb(batch: &RecordBatch, stats: &mut HashMap<i64, ShapeStats>) {
     let (Some(ts), Some(sev), Some(msg), Some(id), Some(shape)) = (
         batch.column_by_name("timestamp"),
         batch.column_by_name("severity_number"),
@@ -190,23 +190,15 @@ fn absorb(batch: &RecordBatch, stats: &mut HashMap<String, ShapeStats>) {
     };
     let ts = ts.as_primitive::<TimestampNanosecondType>();
     let sev = sev.as_primitive::<Int32Type>();
-    let (msg, id, shape) = (
-        msg.as_string::<i32>(),
-        id.as_string::<i32>(),
-        shape.as_string::<i32>(),
-    );
+    let id = id.as_primitive::<Int64Type>();
+    let (msg, shape) = (msg.as_string::<i32>(), shape.as_string::<i32>());
     for i in 0..batch.num_rows() {
-        let s = match stats.get_mut(id.value(i)) {
-            Some(s) => s,
-            None => stats
-                .entry(id.value(i).to_owned())
-                .or_insert_with(|| ShapeStats {
-                    shape: shape.value(i).to_owned(),
-                    first: i64::MAX,
-                    last: i64::MIN,
-                    ..ShapeStats::default()
-                }),
-        };
+        let s = stats.entry(id.value(i)).or_insert_with(|| ShapeStats {
+            shape: shape.value(i).to_owned(),
+            first: i64::MAX,
+            last: i64::MIN,
+            ..ShapeStats::default()
+        });
         let t = ts.value(i);
         s.count += 1;
         s.first = s.first.min(t);
@@ -239,7 +231,7 @@ fn ts() -> DataType {
 
 pub fn shapes_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
-        Field::new("shape_id", DataType::Utf8, false),
+        Field::new("shape_id", DataType::Int64, false),
         Field::new("shape", DataType::Utf8, false),
         Field::new("signature_id", DataType::Utf8, false),
         Field::new("template", DataType::Utf8, false),

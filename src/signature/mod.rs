@@ -29,11 +29,10 @@ pub fn signature_id(template: &str) -> String {
     format!("{:016x}", xxh3_64(&bytes))
 }
 
-/// The id of a shape (step 1's output): 16 hex digits of its hash, written into `out`.
-pub fn shape_id_into(shape: &str, out: &mut String) {
-    use std::fmt::Write;
-    out.clear();
-    let _ = write!(out, "{:016x}", xxh3_64(shape.as_bytes()));
+/// The id of a shape (step 1's output): its 64-bit hash, as the Int64 the lake stores
+/// (an integer key makes the join to `shapes` in every query cheap).
+pub fn shape_id(shape: &str) -> i64 {
+    xxh3_64(shape.as_bytes()) as i64
 }
 
 /// Most messages repeat verbatim (health checks, fixed warnings): each thread remembers
@@ -41,27 +40,27 @@ pub fn shape_id_into(shape: &str, out: &mut String) {
 const SHAPE_CACHE_ENTRIES: usize = 8192;
 
 thread_local! {
-    static SHAPE_CACHE: std::cell::RefCell<HashMap<u64, (String, String)>> =
+    static SHAPE_CACHE: std::cell::RefCell<HashMap<u64, (String, i64)>> =
         std::cell::RefCell::new(HashMap::with_capacity(SHAPE_CACHE_ENTRIES));
 }
 
-/// The shape of `msg` and its id, written into `shape` and `id`; cached per thread.
-pub fn shape_cached(msg: &str, shape: &mut String, id: &mut String) {
+/// The shape of `msg`, written into `shape`, and its id; cached per thread.
+pub fn shape_cached(msg: &str, shape: &mut String) -> i64 {
     let key = xxh3_64(msg.as_bytes());
     SHAPE_CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
-        if let Some((s, i)) = cache.get(&key) {
+        if let Some((s, id)) = cache.get(&key) {
             shape.clone_from(s);
-            id.clone_from(i);
-            return;
+            return *id;
         }
         mask::shape_into(msg, shape);
-        shape_id_into(shape, id);
+        let id = shape_id(shape);
         if cache.len() >= SHAPE_CACHE_ENTRIES {
             cache.clear();
         }
-        cache.insert(key, (shape.clone(), id.clone()));
-    });
+        cache.insert(key, (shape.clone(), id));
+        id
+    })
 }
 
 /// `gardener mine`: messages one per line in, CSV `line_id,signature_id,template` out.
