@@ -43,6 +43,7 @@ demo: build
 bench: build $(PY)
 	GARDENER_PYTHON=$(CURDIR)/$(PY) $(CARGO) bench --bench ingest
 	$(PY) scripts/bench_ingest.py
+	$(PY) scripts/bench_queries.py
 
 clean:
 	rm -rf out data/generated

@@ -69,8 +69,10 @@ pub enum Command {
     /// from --now, or else from the NEWEST ENTRY IN THE LAKE (exports are often old). Other
     /// days' files are not read. Read-only unless --allow-write.
     Query {
-        /// The SQL to run (or use -f FILE or --named NAME).
-        #[arg(value_name = "SQL")]
+        /// The SQL to run (or use -f FILE or --named NAME). Statements before the last may
+        /// create session tables or views (`CREATE TABLE t AS SELECT ...;`); the last answers.
+        /// It may start with a `--` comment.
+        #[arg(value_name = "SQL", allow_hyphen_values = true)]
         sql: Option<String>,
         #[arg(
             long,

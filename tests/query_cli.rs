@@ -64,6 +64,9 @@ fn query_the_lake() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("--allow-write"), "{sql}: {err}");
     }
+    // SQL may start with a comment (not taken for a flag).
+    let r = json_rows(&lake, &["-- how many\nSELECT 2 AS two"]);
+    assert_eq!(r[0]["two"].as_u64(), Some(2));
     // A script may compute steps into session tables first; the last statement answers.
     let r = json_rows(
         &lake,
