@@ -79,24 +79,37 @@ SELECT a, b, k, lag_ns, conf, conf / chance AS lift,
        binom_significance(k, n_a, chance) AS significance
 FROM lag_dir;
 
--- Level 1: the same trace or request id.
-WITH ids AS (
-  SELECT rid, sig, min(ns) AS ns FROM problems WHERE rid IS NOT NULL GROUP BY rid, sig
+-- Levels 1 and 3 share one method: baskets (a trace or request id; a window) holding
+-- signatures, with a hypergeometric test against the population of baskets.
+WITH baskets AS (
+  SELECT 'same_id' AS level, 1 AS rank, rid AS basket, sig, min(ns) AS ns
+  FROM problems WHERE rid IS NOT NULL GROUP BY rid, sig
+  UNION ALL
+  SELECT 'window' AS level, 3 AS rank, CAST(w AS VARCHAR) AS basket, sig, ns
+  FROM (SELECT date_bin(INTERVAL '${window}', ts, TIMESTAMP '1970-01-01T00:00:00Z') AS w, sig, min(ns) AS ns
+        FROM problems GROUP BY 1, 2) wins
 ),
-id_n AS (SELECT sig, count(*) AS n FROM ids GROUP BY sig),
-id_level AS (
-  SELECT p.lo, p.hi, 'same_id' AS level, 1 AS rank, p.k,
+populations AS (
+  SELECT 'same_id' AS level, ids AS n FROM totals
+  UNION ALL
+  SELECT 'window' AS level, windows AS n FROM totals
+),
+basket_n AS (SELECT level, sig, count(*) AS n FROM baskets GROUP BY level, sig),
+basket_levels AS (
+  SELECT p.lo, p.hi, p.level, p.rank, p.k,
          CAST(p.k AS DOUBLE) / nl.n AS conf_lo_hi,
          CAST(p.k AS DOUBLE) / nh.n AS conf_hi_lo,
-         CAST(p.k AS DOUBLE) * t.ids / (CAST(nl.n AS DOUBLE) * nh.n) AS lift,
-         hypergeom_significance(p.k, t.ids, nl.n, nh.n) AS significance,
+         CAST(p.k AS DOUBLE) * pop.n / (CAST(nl.n AS DOUBLE) * nh.n) AS lift,
+         hypergeom_significance(p.k, pop.n, nl.n, nh.n) AS significance,
          p.lag_ns
-  FROM (SELECT a.sig AS lo, b.sig AS hi, count(*) AS k, median(b.ns - a.ns) AS lag_ns
-        FROM ids a JOIN ids b ON a.rid = b.rid AND a.sig < b.sig
-        GROUP BY a.sig, b.sig) p
-  JOIN id_n nl ON nl.sig = p.lo
-  JOIN id_n nh ON nh.sig = p.hi
-  CROSS JOIN totals t
+  FROM (SELECT a.level, a.rank, a.sig AS lo, b.sig AS hi, count(*) AS k,
+               median(b.ns - a.ns) AS lag_ns
+        FROM baskets a JOIN baskets b
+          ON a.level = b.level AND a.basket = b.basket AND a.sig < b.sig
+        GROUP BY a.level, a.rank, a.sig, b.sig) p
+  JOIN basket_n nl ON nl.level = p.level AND nl.sig = p.lo
+  JOIN basket_n nh ON nh.level = p.level AND nh.sig = p.hi
+  JOIN populations pop ON pop.level = p.level
 ),
 lag_level AS (
   -- One row per pair: the stronger direction's figures, lags seen from lo.
@@ -110,32 +123,12 @@ lag_level AS (
   FROM (SELECT * FROM lag_scored WHERE a < b) f
   FULL JOIN (SELECT * FROM lag_scored WHERE a > b) r ON f.a = r.b AND f.b = r.a
 ),
--- Level 3: the same window.
-wins AS (
-  SELECT sig, date_bin(INTERVAL '${window}', ts, TIMESTAMP '1970-01-01T00:00:00Z') AS w, min(ns) AS ns
-  FROM problems GROUP BY 1, 2
-),
-win_n AS (SELECT sig, count(*) AS n FROM wins GROUP BY sig),
-window_level AS (
-  SELECT p.lo, p.hi, 'window' AS level, 3 AS rank, p.k,
-         CAST(p.k AS DOUBLE) / nl.n AS conf_lo_hi,
-         CAST(p.k AS DOUBLE) / nh.n AS conf_hi_lo,
-         CAST(p.k AS DOUBLE) * t.windows / (CAST(nl.n AS DOUBLE) * nh.n) AS lift,
-         hypergeom_significance(p.k, t.windows, nl.n, nh.n) AS significance,
-         p.lag_ns
-  FROM (SELECT a.sig AS lo, b.sig AS hi, count(*) AS k, median(b.ns - a.ns) AS lag_ns
-        FROM wins a JOIN wins b ON a.w = b.w AND a.sig < b.sig
-        GROUP BY a.sig, b.sig) p
-  JOIN win_n nl ON nl.sig = p.lo
-  JOIN win_n nh ON nh.sig = p.hi
-  CROSS JOIN totals t
-),
 evidence AS (
   SELECT *,
          k >= ${min_support} AND lift >= ${min_lift}
            AND greatest(conf_lo_hi, conf_hi_lo) >= ${min_confidence}
            AND significance >= ${min_significance} AS linked
-  FROM (SELECT * FROM id_level UNION ALL SELECT * FROM lag_level UNION ALL SELECT * FROM window_level) e
+  FROM (SELECT * FROM basket_levels UNION ALL SELECT * FROM lag_level) e
 ),
 pairs AS (
   SELECT lo, hi,
