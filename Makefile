@@ -26,7 +26,7 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 # Generates the synth netra-staging week (once), ingests it, prints the summary and a first
-# query over the lake.
+# query over the lake, and writes the week's report.
 demo: build
 	@test -d $(WEEK) || ./target/release/gardener synth --scenario netra-staging --days 7 \
 		--rate $(RATE) --gzip --out $(WEEK)
@@ -39,6 +39,10 @@ demo: build
 		 FROM logs l JOIN signatures s ON l.signature_id = s.signature_id \
 		 WHERE l.severity_number >= 400 OR l.http_request_status >= 500 \
 		 GROUP BY 1, 2 ORDER BY n DESC LIMIT 10"
+	./target/release/gardener report --lake out/lake -o out/report.md
+	./target/release/gardener report --lake out/lake --format json -o out/report.json
+	@echo
+	@echo "The week's triage report: out/report.md (and out/report.json)"
 
 bench: build $(PY)
 	GARDENER_PYTHON=$(CURDIR)/$(PY) $(CARGO) bench --bench ingest

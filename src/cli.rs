@@ -107,9 +107,43 @@ pub enum Command {
         /// Allow statements that write or change state (COPY, INSERT, CREATE, DROP, SET).
         #[arg(long)]
         allow_write: bool,
+        /// Only this service's rows (`logs` is restricted like --since/--until do).
+        #[arg(long, value_name = "SERVICE")]
+        service: Option<String>,
         /// List the named queries and exit.
         #[arg(long)]
         list: bool,
+    },
+    /// Write the triage report ("worklog") for a range: issues by priority with pattern,
+    /// frequency, impact, samples, trend, root-cause links, bursts and the queries used.
+    ///
+    /// Issues are signatures with severity >= WARNING or HTTP status >= 500, plus what a
+    /// rule promotes. Priorities follow built-in rules (see README), overridden by --rules.
+    /// Relative --since/--until count back from the newest entry in the lake.
+    Report {
+        #[arg(long, value_name = "LAKE", env = "GARDENER_LAKE")]
+        lake: String,
+        #[arg(long, value_name = "T", default_value = "7d")]
+        since: String,
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// What relative times count back from (default: the newest entry in the lake).
+        #[arg(long, value_name = "T")]
+        now: Option<String>,
+        /// Only this service.
+        #[arg(long, value_name = "SERVICE")]
+        service: Option<String>,
+        #[arg(long, value_enum, default_value_t = crate::report::Format::Md)]
+        format: crate::report::Format,
+        /// Write to FILE instead of stdout.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Priority rules (TOML) tried before the built-in ones.
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+        /// Known-issue ledger (TOML): signature -> tracker URL and open/resolved/muted.
+        #[arg(long, value_name = "FILE")]
+        known: Option<PathBuf>,
     },
     /// Sign plain messages, one per line: CSV `line_id,signature_id,template` on stdout.
     ///

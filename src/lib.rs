@@ -9,6 +9,7 @@
 //! source ──► decode::frame ──► decode::entry ──► signature::mask ──► lake::writer ──► lake
 //!                                                   (shape per row)      (per day, sorted)
 //! lake/logs ──► signature::cluster ──► lake/signatures (after every run)
+//! lake ──► engine (DataFusion, sql/) ──► query results ──► report (md, json)
 //! ```
 //!
 //! - [`source`]: where bytes come from (files, directories, globs, stdin) and gzip.
@@ -20,6 +21,8 @@
 //!   publish, the quarantine files, the run ledger and the signatures tables.
 //! - [`engine`]: the DataFusion session over a lake (`logs`, `signatures`), time ranges that
 //!   prune `dt=` partitions, the named queries of `sql/`, output formats.
+//! - [`report`]: the triage report: named queries in, issues with priorities, impact,
+//!   samples, links and bursts out, as Markdown or JSON.
 //! - [`ingest`]: the pipeline wiring sources, decoders and the writer with bounded
 //!   channels, and the run summary.
 //! - [`synth`]: deterministic generators of realistic exports for demos and tests.
@@ -33,6 +36,7 @@ pub mod decode;
 pub mod engine;
 pub mod ingest;
 pub mod lake;
+pub mod report;
 pub mod signature;
 pub mod source;
 pub mod synth;

@@ -97,6 +97,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             now,
             format,
             allow_write,
+            service,
             list,
         } => {
             if list {
@@ -142,11 +143,67 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             let batches = rt.block_on(async {
                 let lake = log_gardener::lake::Lake::open(&lake)?;
-                let engine = log_gardener::engine::Engine::open(&lake, &range).await?;
+                let engine =
+                    log_gardener::engine::Engine::open(&lake, &range, service.as_deref()).await?;
                 engine.query(&text, allow_write).await
             })?;
             let mut out = std::io::stdout().lock();
             log_gardener::engine::output::write(&batches, format, &mut out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            lake,
+            since,
+            until,
+            now,
+            service,
+            format,
+            output,
+            rules,
+            known,
+        } => {
+            use log_gardener::report;
+            let rules = match &rules {
+                Some(path) => report::priority::Rules::load(path)?,
+                None => report::priority::Rules::builtin(),
+            };
+            let known = match &known {
+                Some(path) => report::known::Known::load(path)?,
+                None => report::known::Known::default(),
+            };
+            if !std::path::Path::new(&lake).exists() {
+                anyhow::bail!(
+                    "lake {lake} does not exist: run `gardener ingest SOURCE --lake {lake}` first"
+                );
+            }
+            let opts = report::Options {
+                rules,
+                lake: lake.clone(),
+                service: service.clone(),
+                known,
+                generated_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            };
+            let range = log_gardener::engine::range::RangeSpec {
+                since: Some(since),
+                until,
+                now,
+            };
+            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let report = rt.block_on(async {
+                let lake = log_gardener::lake::Lake::open(&lake)?;
+                let engine =
+                    log_gardener::engine::Engine::open(&lake, &range, service.as_deref()).await?;
+                anyhow::Ok(report::gather(&engine, &opts).await?)
+            })?;
+            let text = report::render(&report, format);
+            match output {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().lock().write_all(text.as_bytes())?;
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Mine { file, threads } => {

@@ -60,7 +60,7 @@ impl SltLake {
     async fn query(&self, sql: &str) -> Result<Vec<arrow::array::RecordBatch>, SltError> {
         let lake =
             log_gardener::lake::Lake::open(self.lake().to_str().expect("utf8")).map_err(err)?;
-        let engine = Engine::open(&lake, &self.range).await.map_err(err)?;
+        let engine = Engine::open(&lake, &self.range, None).await.map_err(err)?;
         engine.query(sql, false).await.map_err(err)
     }
 }

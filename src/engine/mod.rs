@@ -67,8 +67,12 @@ pub struct Engine {
 
 impl Engine {
     /// Opens `lake`, restricting `logs` to `range` (relative times resolved against `now`,
-    /// or the newest entry in the lake).
-    pub async fn open(lake: &Lake, range: &range::RangeSpec) -> Result<Engine, EngineError> {
+    /// or the newest entry in the lake) and, when given, to one `service`.
+    pub async fn open(
+        lake: &Lake,
+        range: &range::RangeSpec,
+        service: Option<&str>,
+    ) -> Result<Engine, EngineError> {
         let dir = lake.local_dir.clone().ok_or_else(|| {
             EngineError::Usage(format!(
                 "lake {}: only local lakes can be queried yet",
@@ -126,7 +130,15 @@ impl Engine {
         }
         let newest = newest_entry(&ctx).await?;
         let resolved = range.resolve(newest)?;
-        let filter = resolved.sql_filter("l");
+        let mut filter = resolved.sql_filter("l");
+        if let Some(service) = service {
+            filter.push_str(if filter.is_empty() {
+                " WHERE "
+            } else {
+                " AND "
+            });
+            filter.push_str(&format!("l.service = '{}'", service.replace('\'', "''")));
+        }
         ctx.sql(&format!(
             "CREATE VIEW logs AS SELECT l.*, s.signature_id, s.template \
              FROM logs_files l LEFT JOIN shapes s ON l.shape_id = s.shape_id{filter}"

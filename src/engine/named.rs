@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::EngineError;
 
 /// (name, SQL text) of every named query.
-pub const QUERIES: [(&str, &str); 5] = [
+pub const QUERIES: [(&str, &str); 8] = [
     (
         "signature_frequencies",
         include_str!("../../sql/signature_frequencies.sql"),
@@ -22,6 +22,9 @@ pub const QUERIES: [(&str, &str); 5] = [
         include_str!("../../sql/new_and_rising.sql"),
     ),
     ("co_occurrence", include_str!("../../sql/co_occurrence.sql")),
+    ("totals", include_str!("../../sql/totals.sql")),
+    ("impact", include_str!("../../sql/impact.sql")),
+    ("recent", include_str!("../../sql/recent.sql")),
 ];
 
 /// Defaults declared in a query's header: `-- params: window = 1 hour`.

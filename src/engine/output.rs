@@ -55,3 +55,16 @@ pub fn write(
     }
     Ok(())
 }
+
+/// `batches` as JSON objects, one per row (the `--format json` encoding), for code that
+/// reads query results by column name.
+pub fn json_rows(
+    batches: &[RecordBatch],
+) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, ArrowError> {
+    let mut buf = Vec::new();
+    write(batches, Format::Json, &mut buf)?;
+    if buf.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    serde_json::from_slice(&buf).map_err(|e| ArrowError::JsonError(e.to_string()))
+}

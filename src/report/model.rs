@@ -1,0 +1,177 @@
+//! The report's content, one structure for every format: `--format json` is this,
+//! serialized (schema version [`SCHEMA_VERSION`]); Markdown and HTML render it.
+//!
+//! Times are RFC 3339 UTC strings; counts are integers; every figure comes from a named
+//! query listed in [`Report::queries`].
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Bumped when a field changes meaning or goes away (adding fields does not bump it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub generated_at: String,
+    pub lake: String,
+    pub range: Range,
+    pub projects: Vec<String>,
+    pub services: Vec<String>,
+    pub totals: Totals,
+    /// Ordered by priority, then by count: `id` is the position, from 1.
+    pub issues: Vec<Issue>,
+    /// Linked pairs among the issues, strongest evidence first.
+    pub relationships: Vec<Relationship>,
+    /// Issues connected by relationships, each with the issue that comes first.
+    pub incidents: Vec<Incident>,
+    pub bursts: Vec<Burst>,
+    /// Issue ids per priority, "P0" to "P3".
+    pub priority_assessment: BTreeMap<String, Vec<usize>>,
+    /// Muted issues left out (known-issue ledger).
+    pub muted: usize,
+    pub queries: Vec<QueryUsed>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Range {
+    /// As resolved from --since/--until (null when open).
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// The oldest and newest entries in the range.
+    pub first_entry: Option<String>,
+    pub last_entry: Option<String>,
+    pub days: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub rows: u64,
+    /// Severity name -> rows, for the severities present.
+    pub by_severity: BTreeMap<String, u64>,
+    /// The same, lowest severity first, for rendering.
+    pub severities: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Issue {
+    pub id: usize,
+    pub signature_id: String,
+    pub title: String,
+    pub template: String,
+    pub count: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// The highest severity among its rows.
+    pub severity: String,
+    /// "P0" (blocking) to "P3".
+    pub priority: String,
+    /// The rule that set the priority.
+    pub priority_rule: String,
+    /// VERY HIGH, HIGH, MEDIUM or LOW (see [`frequency_class`](super::gather::frequency_class)).
+    pub frequency: String,
+    pub rate_per_hour: f64,
+    /// "~1 every 8 s; 75,604 in 7 days".
+    pub frequency_text: String,
+    pub impact: Impact,
+    /// Rows per UTC day over the range.
+    pub trend: Vec<DayCount>,
+    /// The latest occurrence: the reference worklog's one-line sample and the entry's fields.
+    pub samples: Vec<Sample>,
+    /// The latest occurrences, newest first.
+    pub recent: Vec<Occurrence>,
+    /// new, known or regressed (with --known), else new.
+    pub status: String,
+    pub tracker: Option<String>,
+    /// Ids of the issues it is linked with.
+    pub related: Vec<usize>,
+    /// HTTP status >= 500 seen on its rows or their requests.
+    pub server_errors: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Impact {
+    pub endpoints: Vec<Counted>,
+    pub status_codes: Vec<Counted>,
+    pub user_agents: Vec<Counted>,
+    pub services: Vec<Counted>,
+    pub revisions: Vec<Counted>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Counted {
+    pub value: String,
+    pub n: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DayCount {
+    pub day: String,
+    pub n: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Occurrence {
+    pub timestamp: String,
+    pub severity: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    /// `2025-09-12T03:53:19.427266Z  WARNING   message`, as in the reference worklog.
+    pub line: String,
+    /// The entry's non-empty lake fields (JSON payload parsed back into JSON).
+    pub entry: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Relationship {
+    /// Signature ids: `a` comes first (median lag >= 0).
+    pub a: String,
+    pub b: String,
+    pub issue_a: usize,
+    pub issue_b: usize,
+    /// same_id, lag or window.
+    pub level: String,
+    pub lag_ms: f64,
+    /// The larger of the two directions.
+    pub confidence: f64,
+    pub confidence_ab: f64,
+    pub confidence_ba: f64,
+    pub lift: f64,
+    /// -log10 p.
+    pub significance: f64,
+    pub support_id: u64,
+    pub support_lag: Option<u64>,
+    pub support_window: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Incident {
+    pub id: usize,
+    /// The issue whose events come first (a cause candidate).
+    pub root: usize,
+    pub issues: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Burst {
+    pub signature_id: String,
+    /// The issue, when the signature is one.
+    pub issue: Option<usize>,
+    pub template: String,
+    pub window_start: String,
+    pub n: u64,
+    pub baseline: f64,
+    pub z: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryUsed {
+    pub name: String,
+    pub params: BTreeMap<String, String>,
+    /// The command that reproduces it.
+    pub command: String,
+}
