@@ -144,6 +144,9 @@ pub enum Command {
         /// Known-issue ledger (TOML): signature -> tracker URL and open/resolved/muted.
         #[arg(long, value_name = "FILE")]
         known: Option<PathBuf>,
+        /// Write one ready-to-file Markdown issue per new issue into DIR.
+        #[arg(long, value_name = "DIR")]
+        drafts: Option<PathBuf>,
     },
     /// Sign plain messages, one per line: CSV `line_id,signature_id,template` on stdout.
     ///

@@ -161,6 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output,
             rules,
             known,
+            drafts,
         } => {
             use log_gardener::report;
             let rules = match &rules {
@@ -195,6 +196,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     log_gardener::engine::Engine::open(&lake, &range, service.as_deref()).await?;
                 anyhow::Ok(report::gather(&engine, &opts).await?)
             })?;
+            if let Some(dir) = &drafts {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                for (name, body) in report::markdown::drafts(&report) {
+                    let path = dir.join(name);
+                    std::fs::write(&path, body)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                }
+            }
             let text = report::render(&report, format);
             match output {
                 Some(path) => std::fs::write(&path, text)

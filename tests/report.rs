@@ -156,6 +156,67 @@ fn the_synth_week_gets_the_reference_assessment() {
     );
     assert!(md.contains("- **P0 (Blocking):**"));
 
+    // --drafts: one ready-to-file issue per new issue, named by id and priority.
+    let drafts = d.join("drafts");
+    report(
+        &lake,
+        &[
+            "--drafts",
+            drafts.to_str().expect("utf8"),
+            "-o",
+            "/dev/null",
+        ],
+    );
+    let files = files_under(&drafts);
+    assert_eq!(files.len(), issues.len(), "one draft per (new) issue");
+    let p0 = files
+        .iter()
+        .find(|f| {
+            f.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{auth:03}-p0-")))
+        })
+        .expect("the P0 draft");
+    let body = std::fs::read_to_string(p0).expect("draft");
+    assert!(body.starts_with("[P0] "), "{body}");
+    let sig = find("CRITICAL_AUTH_FAILURE")["signature_id"]
+        .as_str()
+        .expect("sig");
+    assert!(body.contains(sig) && body.contains("## Reproduce") && body.contains("## Related"));
+
+    // A known-issue ledger: open -> known, muted -> left out.
+    let ledger = d.join("known.toml");
+    let ws_sig = ws["signature_id"].as_str().expect("sig");
+    std::fs::write(
+        &ledger,
+        format!(
+            "[[issue]]\nsignature_id = \"{sig}\"\ntracker = \"https://tracker/1\"\nstatus = \"open\"\n\n[[issue]]\nsignature_id = \"{ws_sig}\"\nstatus = \"muted\"\n"
+        ),
+    )
+    .expect("write");
+    let known: Value = serde_json::from_str(&report(
+        &lake,
+        &[
+            "--format",
+            "json",
+            "--known",
+            ledger.to_str().expect("utf8"),
+        ],
+    ))
+    .expect("json");
+    let known_issues = known["issues"].as_array().expect("issues");
+    assert_eq!(
+        known_issues.len(),
+        issues.len() - 1,
+        "the muted one is left out"
+    );
+    assert_eq!(known["muted"], 1);
+    let auth_issue = known_issues
+        .iter()
+        .find(|i| i["signature_id"] == sig)
+        .expect("auth");
+    assert_eq!(auth_issue["status"], "known");
+    assert_eq!(auth_issue["tracker"], "https://tracker/1");
+
     // -o writes the file; --service keeps to one service; an unknown one has no issues.
     let out = d.join("report.json");
     report(

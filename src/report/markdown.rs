@@ -322,6 +322,97 @@ pub fn render(r: &Report) -> String {
     o
 }
 
+/// One ready-to-file tracker issue per new issue: (file name, Markdown), the worklog's
+/// "next actions". The title line is plain text for a tracker's title field.
+pub fn drafts(r: &Report) -> Vec<(String, String)> {
+    r.issues
+        .iter()
+        .filter(|i| i.status == "new")
+        .map(|i| {
+            let slug: String = i
+                .title
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+                .collect::<String>()
+                .split('-')
+                .filter(|w| !w.is_empty())
+                .take(8)
+                .collect::<Vec<_>>()
+                .join("-");
+            let name = format!("{:03}-{}-{slug}.md", i.id, i.priority.to_ascii_lowercase());
+            let mut o = String::new();
+            let title_line: String = i.title.replace(['\n', '\r'], " ");
+            let _ = writeln!(o, "[{}] {}\n", i.priority, title_line);
+            let _ = writeln!(o, "Labels: `{}`, `log-gardener`\n", i.priority);
+            let _ = writeln!(o, "## What");
+            let _ = writeln!(o, "- **Pattern:** {}", code(&i.template));
+            let _ = writeln!(o, "- **Signature:** {}", code(&i.signature_id));
+            let _ = writeln!(
+                o,
+                "- **Frequency:** {} - {}",
+                i.frequency, i.frequency_text
+            );
+            let _ = writeln!(
+                o,
+                "- **Severity / priority:** {} / {} (rule: {})",
+                i.severity,
+                i.priority,
+                text(&i.priority_rule)
+            );
+            let _ = writeln!(o, "- **First / last seen:** {} / {}", i.first_seen, i.last_seen);
+            for (name, list) in [
+                ("Endpoints", &i.impact.endpoints),
+                ("Status codes", &i.impact.status_codes),
+                ("Revisions", &i.impact.revisions),
+            ] {
+                if !list.is_empty() {
+                    let _ = writeln!(o, "- **{name}:** {}", counted(list, 5));
+                }
+            }
+            let links: Vec<String> = r
+                .relationships
+                .iter()
+                .filter(|x| x.issue_a == i.id || x.issue_b == i.id)
+                .filter_map(|x| {
+                    let other = if x.issue_a == i.id { x.issue_b } else { x.issue_a };
+                    let o = r.issues.iter().find(|j| j.id == other)?;
+                    Some(format!(
+                        "{} ({} {}, {}, confidence {:.2}, lift {:.1})",
+                        text(&o.title),
+                        o.priority,
+                        if x.issue_a == i.id { "follows it" } else { "comes first" },
+                        level_words(&x.level),
+                        x.confidence,
+                        x.lift
+                    ))
+                })
+                .collect();
+            if !links.is_empty() {
+                let _ = writeln!(o, "\n## Related\n- {}", links.join("\n- "));
+            }
+            if let Some(sample) = i.samples.first() {
+                let _ = writeln!(o, "\n## Sample\n");
+                let _ = write!(o, "{}", block(&sample.line, ""));
+            }
+            let _ = writeln!(o, "\n## Reproduce\n");
+            let since = r.range.since.as_deref().unwrap_or("7d");
+            let mut cmd = format!(
+                "gardener query --lake {} --since {since}",
+                r.lake
+            );
+            if let Some(u) = &r.range.until {
+                cmd.push_str(&format!(" --until {u}"));
+            }
+            cmd.push_str(&format!(
+                " \\\n  \"SELECT timestamp, severity, message FROM logs WHERE signature_id = '{}' ORDER BY timestamp DESC LIMIT 20\"",
+                i.signature_id
+            ));
+            let _ = write!(o, "{}", block(&cmd, "sh"));
+            (name, o)
+        })
+        .collect()
+}
+
 fn level_words(level: &str) -> &'static str {
     match level {
         "same_id" => "the same trace or request id",
