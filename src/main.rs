@@ -182,7 +182,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 lake: lake.clone(),
                 service: service.clone(),
                 known,
-                generated_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                // SOURCE_DATE_EPOCH (seconds) pins the date for reproducible reports.
+                generated_at: std::env::var("SOURCE_DATE_EPOCH")
+                    .ok()
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+                    .unwrap_or_else(chrono::Utc::now)
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string(),
             };
             let range = log_gardener::engine::range::RangeSpec {
                 since: Some(since),

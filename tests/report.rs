@@ -236,6 +236,31 @@ fn the_synth_week_gets_the_reference_assessment() {
     assert_eq!(none["issues"].as_array().map(Vec::len), Some(0));
 }
 
+/// The whole report on a small fixed lake (tests/fixtures/report_small.jsonl: a frequent
+/// warning, a service auth failure with its DB session failure, checkout 500s with their
+/// app error), Markdown and JSON, as reviewed snapshots.
+#[test]
+fn report_snapshots() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report_small.jsonl");
+    // Run inside the tempdir with a relative lake, so paths in the report are stable.
+    let run = |args: &[&str]| -> String {
+        let out = run_ok(
+            gardener()
+                .current_dir(dir.path())
+                .env("SOURCE_DATE_EPOCH", "1757649600")
+                .args(args),
+        );
+        String::from_utf8(out.stdout).expect("utf8")
+    };
+    run(&["ingest", fixture.to_str().expect("utf8"), "--lake", "lake"]);
+    insta::assert_snapshot!("report_small_md", run(&["report", "--lake", "lake"]));
+    insta::assert_snapshot!(
+        "report_small_json",
+        run(&["report", "--lake", "lake", "--format", "json"])
+    );
+}
+
 #[test]
 fn hostile_log_text_stays_inert_in_markdown() {
     let dir = tempfile::tempdir().expect("tempdir");
