@@ -41,8 +41,9 @@ demo: build
 		 GROUP BY 1, 2 ORDER BY n DESC LIMIT 10"
 	./target/release/gardener report --lake out/lake -o out/report.md
 	./target/release/gardener report --lake out/lake --format json -o out/report.json
+	./target/release/gardener report --lake out/lake --format html -o out/report.html
 	@echo
-	@echo "The week's triage report: out/report.md (and out/report.json)"
+	@echo "The week's triage report: out/report.md, out/report.html (and out/report.json)"
 
 bench: build $(PY)
 	GARDENER_PYTHON=$(CURDIR)/$(PY) $(CARGO) bench --bench ingest

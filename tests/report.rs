@@ -156,6 +156,30 @@ fn the_synth_week_gets_the_reference_assessment() {
     );
     assert!(md.contains("- **P0 (Blocking):**"));
 
+    // HTML: one file, no network, and a real browser lays out every chart.
+    let html = d.join("report.html");
+    report(
+        &lake,
+        &["--format", "html", "-o", html.to_str().expect("utf8")],
+    );
+    let page = std::fs::read_to_string(&html).expect("html");
+    assert!(
+        !page.contains("src=\"http") && !page.contains("href=\"http") && !page.contains("@import")
+    );
+    let charts = page.matches("data-chart=").count();
+    assert_eq!(
+        charts,
+        2 + issues.len(),
+        "severities, relationships, one sparkline per issue"
+    );
+    if let Some(browser) = chromium() {
+        let dom = rendered_dom(&browser, &html);
+        assert!(
+            dom.contains(&format!("data-charts-rendered=\"{charts}/{charts}\"")),
+            "every chart rendered with a non-empty box"
+        );
+    }
+
     // --drafts: one ready-to-file issue per new issue, named by id and priority.
     let drafts = d.join("drafts");
     report(
@@ -321,6 +345,29 @@ fn hostile_log_text_stays_inert_in_markdown() {
         }
     }
     assert!(md.contains("&lt;img src=x"), "escaped, not dropped");
+
+    // HTML: the same text is inert there too, also once a browser has parsed it.
+    let html = d.join("hostile.html");
+    report(
+        &lake,
+        &["--format", "html", "-o", html.to_str().expect("utf8")],
+    );
+    let page = std::fs::read_to_string(&html).expect("html");
+    assert!(
+        !page.contains("<img") && !page.contains("<script>alert"),
+        "raw markup"
+    );
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    if let Some(browser) = chromium() {
+        let dom = rendered_dom(&browser, &html);
+        assert!(!dom.contains("<img"), "no img element in the parsed page");
+        assert_eq!(
+            dom.matches("<script").count(),
+            1,
+            "only the page's own script"
+        );
+        assert!(dom.contains("onerror=alert(1)&gt;"), "shown as text");
+    }
 }
 
 /// The text of a Markdown line outside its code spans (a run of N backticks opens a span

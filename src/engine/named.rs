@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::EngineError;
 
 /// (name, SQL text) of every named query.
-pub const QUERIES: [(&str, &str); 8] = [
+pub const QUERIES: [(&str, &str); 9] = [
     (
         "signature_frequencies",
         include_str!("../../sql/signature_frequencies.sql"),
@@ -25,6 +25,10 @@ pub const QUERIES: [(&str, &str); 8] = [
     ("totals", include_str!("../../sql/totals.sql")),
     ("impact", include_str!("../../sql/impact.sql")),
     ("recent", include_str!("../../sql/recent.sql")),
+    (
+        "signature_windows",
+        include_str!("../../sql/signature_windows.sql"),
+    ),
 ];
 
 /// Defaults declared in a query's header: `-- params: window = 1 hour`.

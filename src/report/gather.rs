@@ -285,6 +285,51 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
         days: (days * 10.0).round() / 10.0,
     };
 
+    // The timeline grid: hourly windows (daily past two weeks) from the range's start.
+    let (window, window_ns) = if days <= 14.0 {
+        ("1 hour", 3_600_000_000_000i64)
+    } else {
+        ("1 day", 86_400_000_000_000i64)
+    };
+    let severity_rows = q.run("severity_windows", &[("window", window)]).await?;
+    let signature_window_rows = q.run("signature_windows", &[("window", window)]).await?;
+    let grid_start = span.map_or(0, |(a, _)| a.div_euclid(window_ns) * window_ns);
+    let slots = span.map_or(0, |(_, b)| {
+        ((b - grid_start) / window_ns + 1).max(0) as usize
+    });
+    let slot = |r: &Row| -> Option<usize> {
+        let t = parse_rfc3339(&text(r, "window_start")).ok()?;
+        let k = (t - grid_start).div_euclid(window_ns);
+        (0..slots as i64).contains(&k).then_some(k as usize)
+    };
+    let mut timeline = Timeline {
+        window: window.to_owned(),
+        starts: (0..slots)
+            .map(|k| format_rfc3339(grid_start + k as i64 * window_ns))
+            .collect(),
+        severities: Vec::new(),
+    };
+    for (name, _) in &totals.severities {
+        let mut counts = vec![0u64; slots];
+        for r in severity_rows
+            .iter()
+            .filter(|r| text(r, "severity") == *name)
+        {
+            if let Some(k) = slot(r) {
+                counts[k] += int(r, "n");
+            }
+        }
+        timeline.severities.push((name.clone(), counts));
+    }
+    let mut sparklines: HashMap<String, Vec<u64>> = HashMap::new();
+    for r in &signature_window_rows {
+        if let Some(k) = slot(r) {
+            sparklines
+                .entry(text(r, "signature_id"))
+                .or_insert_with(|| vec![0; slots])[k] += int(r, "n");
+        }
+    }
+
     // Impact and recent occurrences per signature.
     let mut impacts: HashMap<String, (Impact, Vec<i64>)> = HashMap::new();
     for r in &impact_rows {
@@ -472,6 +517,9 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
             status: status.to_owned(),
             tracker,
             related,
+            timeline: sparklines
+                .remove(&text(&c.freq, "signature_id"))
+                .unwrap_or_else(|| vec![0; slots]),
         });
     }
 
@@ -512,6 +560,7 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
         relationships,
         incidents,
         bursts,
+        timeline,
         priority_assessment,
         muted,
         queries: q.used,

@@ -3,12 +3,13 @@
 //! Layout: [`gather`] runs the named queries of `sql/` (totals, signature_frequencies,
 //! impact, recent, co_occurrence, bursts) and builds the [`model::Report`]; [`priority`]
 //! holds the P0-P3 rules (built-in and `--rules FILE`); [`known`] the known-issue ledger;
-//! [`markdown`] renders it (JSON is the model serialized).
+//! [`markdown`] and [`html`] render it (JSON is the model serialized).
 //!
 //! Failure modes: everything `gardener query` can fail with (missing lake, bad range, SQL),
 //! plus a bad rules or ledger file; all are [`ReportError`]s naming the input.
 
 pub mod gather;
+pub mod html;
 pub mod known;
 pub mod markdown;
 pub mod model;
@@ -33,12 +34,15 @@ pub enum ReportError {
 pub enum Format {
     Md,
     Json,
+    /// One self-contained file with charts.
+    Html,
 }
 
 /// The report in `format`.
 pub fn render(report: &model::Report, format: Format) -> String {
     match format {
         Format::Md => markdown::render(report),
+        Format::Html => html::render(report),
         Format::Json => {
             let mut s = serde_json::to_string_pretty(report).unwrap_or_default();
             s.push('\n');

@@ -27,6 +27,8 @@ pub struct Report {
     /// Issues connected by relationships, each with the issue that comes first.
     pub incidents: Vec<Incident>,
     pub bursts: Vec<Burst>,
+    /// Rows per hour and severity over the range (the stacked chart).
+    pub timeline: Timeline,
     /// Issue ids per priority, "P0" to "P3".
     pub priority_assessment: BTreeMap<String, Vec<usize>>,
     /// Muted issues left out (known-issue ledger).
@@ -88,6 +90,17 @@ pub struct Issue {
     pub related: Vec<usize>,
     /// HTTP status >= 500 seen on its rows or their requests.
     pub server_errors: u64,
+    /// Rows per window of [`Timeline::starts`] (the sparkline).
+    pub timeline: Vec<u64>,
+}
+
+/// Fixed UTC windows over the range; every series has one count per window.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timeline {
+    pub window: String,
+    pub starts: Vec<String>,
+    /// Severity name -> rows per window, lowest severity first.
+    pub severities: Vec<(String, Vec<u64>)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

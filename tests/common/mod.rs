@@ -180,3 +180,42 @@ pub fn json_rows(lake: &Path, args: &[&str]) -> Vec<Value> {
     all.extend_from_slice(args);
     serde_json::from_str(&query_ok(lake, &all)).expect("json array")
 }
+
+/// Headless Chromium, or None with a message (required when GARDENER_REQUIRE_CHROMIUM=1,
+/// which `.ci/run` sets after installing Debian's chromium).
+pub fn chromium() -> Option<PathBuf> {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if let Ok(out) = Command::new("which").arg(name).output()
+            && out.status.success()
+        {
+            return Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+        }
+    }
+    assert!(
+        std::env::var_os("GARDENER_REQUIRE_CHROMIUM").is_none(),
+        "GARDENER_REQUIRE_CHROMIUM is set but no chromium is on PATH"
+    );
+    eprintln!("skipping the browser check: no chromium on PATH (apt-get install chromium)");
+    None
+}
+
+/// The DOM of `html` after Chromium loaded it and ran its scripts.
+pub fn rendered_dom(browser: &Path, html: &Path) -> String {
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
