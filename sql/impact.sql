@@ -6,46 +6,51 @@
 -- log) takes them from the request log of its trace, so an app error is charged to the
 -- endpoint it broke. Endpoints are METHOD and path, query string dropped, ids (numbers,
 -- UUIDs, long hex) written {id}.
-CREATE TABLE problem_rows AS
-SELECT signature_id, trace, service, revision,
-       http_request_method, http_request_url, http_request_status, http_request_user_agent
+-- Steps computed once into session tables; rows are counted per distinct combination
+-- before anything else, so memory follows the combinations, not the rows.
+CREATE TABLE app_traces AS
+SELECT DISTINCT trace
 FROM logs
-WHERE severity_number >= 400 OR http_request_status >= 500;
+WHERE (severity_number >= 400 OR http_request_status >= 500)
+  AND http_request_method IS NULL AND trace IS NOT NULL;
 
 CREATE TABLE traced_requests AS
-SELECT trace,
-       min(http_request_method) AS method,
-       min(http_request_url) AS url,
-       max(http_request_status) AS status,
-       min(http_request_user_agent) AS user_agent
-FROM logs
-WHERE http_request_method IS NOT NULL
-  AND trace IN (SELECT trace FROM problem_rows WHERE http_request_method IS NULL)
-GROUP BY trace;
+SELECT r.trace,
+       min(r.http_request_method) AS method,
+       min(r.http_request_url) AS url,
+       max(r.http_request_status) AS status,
+       min(r.http_request_user_agent) AS user_agent
+FROM logs r JOIN app_traces a ON a.trace = r.trace
+WHERE r.http_request_method IS NOT NULL
+GROUP BY r.trace;
 
-WITH charged AS (
+CREATE TABLE charged AS
+SELECT signature_id, service, revision,
+       CASE WHEN url IS NOT NULL THEN
+         method || ' ' || regexp_replace(
+           split_part(regexp_replace(url, '^[a-zA-Z]+://[^/]*', ''), '?', 1),
+           '/([0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{16,})(/|$)', '/{id}$2', 'g')
+       END AS endpoint,
+       status, user_agent, count(*) AS n
+FROM (
   SELECT p.signature_id, p.service, p.revision,
          coalesce(p.http_request_method, t.method) AS method,
          coalesce(p.http_request_url, t.url) AS url,
          coalesce(p.http_request_status, t.status) AS status,
          coalesce(p.http_request_user_agent, t.user_agent) AS user_agent
-  FROM problem_rows p
+  FROM logs p
   LEFT JOIN traced_requests t ON p.http_request_method IS NULL AND t.trace = p.trace
-),
-endpoints AS (
-  SELECT signature_id,
-         method || ' ' || regexp_replace(
-           split_part(regexp_replace(url, '^[a-zA-Z]+://[^/]*', ''), '?', 1),
-           '/([0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{16,})(/|$)', '/{id}$2', 'g') AS value
-  FROM charged WHERE url IS NOT NULL
-)
-SELECT signature_id, 'endpoint' AS dimension, value, count(*) AS n FROM endpoints GROUP BY 1, 2, 3
+  WHERE p.severity_number >= 400 OR p.http_request_status >= 500
+) rows
+GROUP BY 1, 2, 3, 4, 5, 6;
+
+SELECT signature_id, 'endpoint' AS dimension, endpoint AS value, sum(n) AS n FROM charged WHERE endpoint IS NOT NULL GROUP BY 1, 2, 3
 UNION ALL
-SELECT signature_id, 'status', CAST(status AS VARCHAR), count(*) FROM charged WHERE status IS NOT NULL GROUP BY 1, 2, 3
+SELECT signature_id, 'status', CAST(status AS VARCHAR), sum(n) FROM charged WHERE status IS NOT NULL GROUP BY 1, 2, 3
 UNION ALL
-SELECT signature_id, 'user_agent', user_agent, count(*) FROM charged WHERE user_agent IS NOT NULL GROUP BY 1, 2, 3
+SELECT signature_id, 'user_agent', user_agent, sum(n) FROM charged WHERE user_agent IS NOT NULL GROUP BY 1, 2, 3
 UNION ALL
-SELECT signature_id, 'service', service, count(*) FROM charged WHERE service IS NOT NULL GROUP BY 1, 2, 3
+SELECT signature_id, 'service', service, sum(n) FROM charged WHERE service IS NOT NULL GROUP BY 1, 2, 3
 UNION ALL
-SELECT signature_id, 'revision', revision, count(*) FROM charged WHERE revision IS NOT NULL GROUP BY 1, 2, 3
+SELECT signature_id, 'revision', revision, sum(n) FROM charged WHERE revision IS NOT NULL GROUP BY 1, 2, 3
 ORDER BY signature_id, dimension, n DESC, value

@@ -200,6 +200,26 @@ impl Engine {
     }
 }
 
+/// The tables and views every session has; anything else a script created.
+const BASE_TABLES: [&str; 5] = ["logs_files", "shapes", "signatures", "logs", "query_range"];
+
+impl Engine {
+    /// Drops the session tables and views earlier scripts created, freeing their memory
+    /// (the report runs many named queries in one session).
+    pub fn drop_session_tables(&self) -> Result<(), EngineError> {
+        let names = self
+            .ctx
+            .catalog("datafusion")
+            .and_then(|c| c.schema("public"))
+            .map(|s| s.table_names())
+            .unwrap_or_default();
+        for name in names.iter().filter(|n| !BASE_TABLES.contains(&n.as_str())) {
+            self.ctx.deregister_table(name.as_str())?;
+        }
+        Ok(())
+    }
+}
+
 fn verify(options: &SQLOptions, plan: &LogicalPlan) -> Result<(), EngineError> {
     options
         .verify_plan(plan)

@@ -77,18 +77,8 @@ fn frequency_text(count: u64, rate_per_hour: f64, days: f64) -> String {
     format!("~1 every {interval}; {} in {days} days", thousands(count))
 }
 
-/// 75604 -> "75,604".
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// 75604 -> "75,604" (the ingest summary's formatting).
+pub use crate::ingest::summary::thousands;
 
 /// A short title from a template: the exception line of a traceback, without severity
 /// prefixes and masked values, cut at the first sentence or clause.
@@ -170,6 +160,7 @@ impl Runner<'_> {
             .collect();
         let sql = named::render(name, &params)?;
         let batches = self.engine.query(&sql, false).await?;
+        self.engine.drop_session_tables()?;
         let rows = output::json_rows(&batches)?;
         let mut command = format!("gardener query --lake {} --named {name}", self.opts.lake);
         for (k, v) in &params {
