@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::ReportError;
 use super::model::*;
-use super::priority::{FREQUENCIES, Facts, Rules, SEVERITY_NAMES};
+use super::priority::{FREQUENCIES, Facts, Rules, severity_number};
 use crate::decode::time::{Nanos, format_rfc3339, parse_rfc3339};
 use crate::engine::{Engine, named, output};
 
@@ -137,13 +137,6 @@ pub fn title(template: &str) -> String {
     } else {
         out
     }
-}
-
-fn severity_number(name: &str) -> i32 {
-    SEVERITY_NAMES
-        .iter()
-        .position(|s| *s == name)
-        .map_or(0, |k| k as i32 * 100)
 }
 
 struct Runner<'a> {
@@ -349,7 +342,7 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
     let mut candidates: Vec<Candidate> = Vec::new();
     for r in freq_rows {
         let sig = text(&r, "signature_id");
-        let sev = severity_number(&text(&r, "max_severity"));
+        let sev = severity_number(&text(&r, "max_severity")).unwrap_or(0);
         let (impact, statuses) = impacts.remove(&sig).unwrap_or_default();
         let c = Candidate {
             severity_number: sev,

@@ -26,20 +26,9 @@
 use std::path::Path;
 
 use regex::Regex;
-use serde::Deserialize;
 
-/// Severity names in order of `severity_number / 100`.
-pub const SEVERITY_NAMES: [&str; 9] = [
-    "DEFAULT",
-    "DEBUG",
-    "INFO",
-    "NOTICE",
-    "WARNING",
-    "ERROR",
-    "CRITICAL",
-    "ALERT",
-    "EMERGENCY",
-];
+use crate::decode::entry::SEVERITIES;
+use serde::Deserialize;
 
 /// Frequency classes, lowest first (see `gather::frequency_class`).
 pub const FREQUENCIES: [&str; 4] = ["LOW", "MEDIUM", "HIGH", "VERY HIGH"];
@@ -192,11 +181,12 @@ pub struct Rules {
     pub rules: Vec<Rule>,
 }
 
-fn severity_number(name: &str) -> Option<i32> {
-    SEVERITY_NAMES
+/// The number of a severity name (any case), as the lake stores it.
+pub fn severity_number(name: &str) -> Option<i32> {
+    SEVERITIES
         .iter()
-        .position(|s| s.eq_ignore_ascii_case(name))
-        .map(|k| k as i32 * 100)
+        .find(|(s, _)| s.eq_ignore_ascii_case(name))
+        .map(|(_, n)| *n)
 }
 
 fn builtin(
@@ -297,7 +287,8 @@ impl Rules {
                 s.as_deref()
                     .map(|name| {
                         severity_number(name).ok_or_else(|| {
-                            bad(format!("severity {name:?}: one of {SEVERITY_NAMES:?}"))
+                            let names: Vec<&str> = SEVERITIES.iter().map(|(s, _)| *s).collect();
+                            bad(format!("severity {name:?}: one of {names:?}"))
                         })
                     })
                     .transpose()
