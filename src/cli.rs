@@ -34,17 +34,24 @@ pub enum Command {
     /// Stream Cloud Logging exports into the Parquet lake.
     ///
     /// SOURCE is a file, a directory (walked recursively, e.g. a synced sink folder), a glob,
-    /// or '-' for stdin. JSON arrays (gcloud --format=json), newline-delimited entries (sink
+    /// '-' for stdin, or gs://BUCKET/PREFIX (every object below it). JSON arrays (gcloud --format=json), newline-delimited entries (sink
     /// files), and streams of JSON objects (gcloud logging tail) are detected by content;
     /// gzip by its magic bytes. Bad records never stop the run: they go to
     /// LAKE/_quarantine/ with their position and reason.
     Ingest {
-        /// Files, directories, globs, or '-' for stdin.
+        /// Files, directories, globs, '-' for stdin, or gs://BUCKET/PREFIX.
         #[arg(required = true, value_name = "SOURCE")]
         sources: Vec<String>,
-        /// The lake directory (created if missing).
+        /// The lake: a directory (created if missing) or gs://BUCKET/PREFIX.
         #[arg(long, value_name = "LAKE", env = "GARDENER_LAKE")]
         lake: String,
+        /// Only entries at or after T (RFC 3339, a date, or a span like 7d back from now).
+        /// Sink date folders (LOG_ID/YYYY/MM/DD/) and hourly files before it are not read.
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Only entries before T (same forms as --since).
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
         /// Write buffered rows at least this often, so a live stream is queryable (seconds).
         #[arg(long, default_value_t = 60.0, value_name = "SECS")]
         flush_interval: f64,

@@ -36,6 +36,7 @@ pub mod decode;
 pub mod engine;
 pub mod ingest;
 pub mod lake;
+pub mod range;
 pub mod report;
 pub mod signature;
 pub mod source;

@@ -53,6 +53,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest {
             sources,
             lake,
+            since,
+            until,
             flush_interval,
             threads,
             rows_per_file,
@@ -62,6 +64,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let opts = IngestOptions {
                 sources,
                 lake,
+                range: log_gardener::range::RangeSpec {
+                    since,
+                    until,
+                    now: None,
+                },
                 flush_interval: Duration::from_secs_f64(flush_interval.max(0.1)),
                 threads,
                 // Not a terminal: nothing but the summary on stdout; warnings stay on stderr.
@@ -134,15 +141,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (_, _, Some(n)) => log_gardener::engine::named::render(&n, &params)?,
                 _ => anyhow::bail!("give the SQL, -f FILE or --named NAME (see --list)"),
             };
-            if !std::path::Path::new(&lake).exists() {
-                anyhow::bail!(
-                    "lake {lake} does not exist: run `gardener ingest SOURCE --lake {lake}` first"
-                );
-            }
-            let range = log_gardener::engine::range::RangeSpec { since, until, now };
+            let range = log_gardener::range::RangeSpec { since, until, now };
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             let batches = rt.block_on(async {
-                let lake = log_gardener::lake::Lake::open(&lake)?;
+                let lake = log_gardener::lake::Lake::open_existing(&lake).await?;
                 let engine =
                     log_gardener::engine::Engine::open(&lake, &range, service.as_deref()).await?;
                 engine.query(&text, allow_write).await
@@ -172,11 +174,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(path) => report::known::Known::load(path)?,
                 None => report::known::Known::default(),
             };
-            if !std::path::Path::new(&lake).exists() {
-                anyhow::bail!(
-                    "lake {lake} does not exist: run `gardener ingest SOURCE --lake {lake}` first"
-                );
-            }
             let opts = report::Options {
                 rules,
                 lake: lake.clone(),
@@ -191,14 +188,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .format("%Y-%m-%dT%H:%M:%SZ")
                     .to_string(),
             };
-            let range = log_gardener::engine::range::RangeSpec {
+            let range = log_gardener::range::RangeSpec {
                 since: Some(since),
                 until,
                 now,
             };
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             let report = rt.block_on(async {
-                let lake = log_gardener::lake::Lake::open(&lake)?;
+                let lake = log_gardener::lake::Lake::open_existing(&lake).await?;
                 let engine =
                     log_gardener::engine::Engine::open(&lake, &range, service.as_deref()).await?;
                 anyhow::Ok(report::gather(&engine, &opts).await?)

@@ -24,7 +24,7 @@ use datafusion::sql::parser::DFParser;
 use log_gardener::decode::time::{format_rfc3339, parse_rfc3339};
 use log_gardener::engine::Engine;
 use log_gardener::engine::named;
-use log_gardener::engine::range::RangeSpec;
+use log_gardener::range::RangeSpec;
 use sqllogictest::{DBOutput, DefaultColumnType};
 
 #[derive(Debug, thiserror::Error)]
@@ -58,8 +58,9 @@ impl SltLake {
     }
 
     async fn query(&self, sql: &str) -> Result<Vec<arrow::array::RecordBatch>, SltError> {
-        let lake =
-            log_gardener::lake::Lake::open(self.lake().to_str().expect("utf8")).map_err(err)?;
+        let lake = log_gardener::lake::Lake::open(self.lake().to_str().expect("utf8"))
+            .await
+            .map_err(err)?;
         let engine = Engine::open(&lake, &self.range, None).await.map_err(err)?;
         engine.query(sql, false).await.map_err(err)
     }

@@ -13,7 +13,6 @@
 
 pub mod named;
 pub mod output;
-pub mod range;
 pub mod stats;
 
 use std::sync::Arc;
@@ -27,9 +26,11 @@ use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, Session
 use datafusion::sql::parser::DFParserBuilder;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 
+use url::Url;
+
 use crate::lake::Lake;
 use crate::lake::schema::logs_schema;
-pub use range::TimeRange;
+pub use crate::range::TimeRange;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -47,6 +48,8 @@ pub enum EngineError {
     Usage(String),
     #[error(transparent)]
     Lake(#[from] crate::lake::LakeError),
+    #[error(transparent)]
+    Range(#[from] crate::range::RangeError),
 }
 
 impl From<datafusion::error::DataFusionError> for EngineError {
@@ -70,18 +73,10 @@ impl Engine {
     /// or the newest entry in the lake) and, when given, to one `service`.
     pub async fn open(
         lake: &Lake,
-        range: &range::RangeSpec,
+        range: &crate::range::RangeSpec,
         service: Option<&str>,
     ) -> Result<Engine, EngineError> {
-        let dir = lake.local_dir.clone().ok_or_else(|| {
-            EngineError::Usage(format!(
-                "lake {}: only local lakes can be queried yet",
-                lake.display
-            ))
-        })?;
-        let logs_dir = dir.join("logs");
-        let sig_dir = dir.join("signatures");
-        if !sig_dir.join("shapes.parquet").exists() || !logs_dir.exists() {
+        if !lake.exists(&["signatures", "shapes.parquet"]).await? {
             return Err(EngineError::EmptyLake {
                 lake: lake.display.clone(),
             });
@@ -89,6 +84,11 @@ impl Engine {
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(MEMORY_LIMIT, 1.0)
             .build_arc()?;
+        if let Some(url) = &lake.remote {
+            let bucket = Url::parse(&format!("gs://{}", url.bucket))
+                .map_err(|e| EngineError::Usage(format!("lake {}: {e}", lake.display)))?;
+            runtime.register_object_store(&bucket, lake.store.clone());
+        }
         let config = SessionConfig::new()
             .with_information_schema(true)
             .set_bool("datafusion.execution.parquet.pushdown_filters", true)
@@ -111,7 +111,7 @@ impl Engine {
             )]);
         ctx.register_listing_table(
             "logs_files",
-            format!("{}/", logs_dir.display()),
+            lake.table_url(&["logs"], true),
             options,
             Some(schema),
             None,
@@ -120,10 +120,7 @@ impl Engine {
         for table in ["shapes", "signatures"] {
             ctx.register_parquet(
                 table,
-                sig_dir
-                    .join(format!("{table}.parquet"))
-                    .display()
-                    .to_string(),
+                lake.table_url(&["signatures", &format!("{table}.parquet")], false),
                 ParquetReadOptions::default(),
             )
             .await?;

@@ -27,6 +27,7 @@ use crate::decode::frame::{Chunk, FrameOptions, Framer, Layout};
 use crate::decode::{Decoded, decode_chunk};
 use crate::lake::writer::{LakeWriter, WriterOptions};
 use crate::lake::{Lake, LakeError, ledger};
+use crate::range::{RangeError, RangeSpec, TimeRange};
 use crate::source::{self, Input, SourceError};
 pub use summary::Summary;
 
@@ -37,6 +38,8 @@ pub enum IngestError {
     Source(#[from] SourceError),
     #[error(transparent)]
     Lake(#[from] LakeError),
+    #[error(transparent)]
+    Range(#[from] RangeError),
     #[error("no sources given")]
     NoSources,
 }
@@ -46,6 +49,9 @@ pub enum IngestError {
 pub struct IngestOptions {
     pub sources: Vec<String>,
     pub lake: String,
+    /// Only entries in this range are ingested (spans count back from the wall clock);
+    /// sink files and date folders outside it are not read.
+    pub range: RangeSpec,
     pub flush_interval: Duration,
     /// Decoder threads; 0 means one per core.
     pub threads: usize,
@@ -62,6 +68,7 @@ impl Default for IngestOptions {
         IngestOptions {
             sources: Vec::new(),
             lake: String::new(),
+            range: RangeSpec::default(),
             flush_interval: Duration::from_secs(60),
             threads: 0,
             quiet: false,
@@ -114,8 +121,11 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
     if opts.sources.is_empty() {
         return Err(IngestError::NoSources);
     }
-    let inputs = source::expand(&opts.sources)?;
-    let lake = Lake::open(&opts.lake)?;
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let range = opts.range.resolve(Some(now - 1))?;
+    let expanded = source::expand(&opts.sources, &range).await?;
+    let inputs = expanded.inputs;
+    let lake = Lake::open(&opts.lake).await?;
     let run_id = new_run_id();
 
     let interrupted = ledger::interrupted_runs(&lake).await?;
@@ -151,6 +161,12 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
 
     // Framers -> decoders.
     let (chunk_tx, chunk_rx) = async_channel::bounded::<(Arc<str>, Chunk)>(threads * 2);
+    // Remote reads wait on the network more than on the disk: more of them at once.
+    let parallel_reads = if inputs.iter().any(Input::is_remote) {
+        8
+    } else {
+        4
+    };
     let framers = {
         let inputs = inputs.clone();
         let stop = stop.clone();
@@ -167,7 +183,7 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
                         frame_source(&input, frame_opts, &tx, &stop, bytes_read)
                     })
                 })
-                .buffer_unordered(4)
+                .buffer_unordered(parallel_reads)
                 .collect::<Vec<_>>()
                 .await
         })
@@ -200,7 +216,8 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
     loop {
         tokio::select! {
             msg = decoded_rx.recv() => {
-                let Some(d) = msg else { break };
+                let Some(mut d) = msg else { break };
+                counts.out_of_range += keep_in_range(&mut d, &range);
                 counts.absorb(&d, opts.quiet, opts.max_warnings);
                 writer.add_quarantined(d.quarantined).await?;
                 writer.add(d.batch, &d.keys, &d.days).await?;
@@ -224,9 +241,10 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
         }
         if interrupted_run {
             // Drain what is already decoded, without waiting on a source that may block.
-            while let Ok(Some(d)) =
+            while let Ok(Some(mut d)) =
                 tokio::time::timeout(Duration::from_millis(500), decoded_rx.recv()).await
             {
+                counts.out_of_range += keep_in_range(&mut d, &range);
                 counts.absorb(&d, opts.quiet, opts.max_warnings);
                 writer.add_quarantined(d.quarantined).await?;
                 writer.add(d.batch, &d.keys, &d.days).await?;
@@ -294,6 +312,8 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
         duplicates: writer.duplicates,
         quarantined: counts.quarantined,
         quarantine_reasons: counts.reasons,
+        out_of_range: counts.out_of_range,
+        skipped_sources: expanded.skipped,
         blank_lines: counts.blank_lines,
         timestamp_fallbacks: counts.timestamp_fallbacks,
         bytes: bytes_read.load(Ordering::Relaxed),
@@ -336,6 +356,7 @@ fn day_of_path(path: &str) -> Option<String> {
 #[derive(Default)]
 struct Counts {
     records: u64,
+    out_of_range: u64,
     quarantined: u64,
     blank_lines: u64,
     timestamp_fallbacks: u64,
@@ -357,6 +378,42 @@ impl Counts {
                 .entry(q.reason.as_str().to_owned())
                 .or_default() += 1;
         }
+    }
+}
+
+/// Drops the rows of `d` outside `range`; returns how many.
+fn keep_in_range(d: &mut Decoded, range: &TimeRange) -> u64 {
+    use arrow::array::{AsArray, BooleanArray};
+    use arrow::datatypes::TimestampNanosecondType;
+    if range.is_open() || d.batch.num_rows() == 0 {
+        return 0;
+    }
+    let stamps = d.batch.column(0).as_primitive::<TimestampNanosecondType>();
+    let keep: BooleanArray = stamps
+        .values()
+        .iter()
+        .map(|t| Some(range.contains(*t)))
+        .collect();
+    let dropped = (keep.len() - keep.true_count()) as u64;
+    if dropped == 0 {
+        return 0;
+    }
+    // The mask comes from the batch itself, so filtering cannot fail; keep the rows if it did.
+    if let Ok(batch) = arrow::compute::filter_record_batch(&d.batch, &keep) {
+        d.batch = batch;
+        let mut i = 0;
+        d.keys.retain(|_| {
+            i += 1;
+            keep.value(i - 1)
+        });
+        let mut i = 0;
+        d.days.retain(|_| {
+            i += 1;
+            keep.value(i - 1)
+        });
+        dropped
+    } else {
+        0
     }
 }
 

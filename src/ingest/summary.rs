@@ -1,5 +1,6 @@
 //! The ingest summary: JSON for tools (`--output json`), words for people.
-//! `records == rows + duplicates + quarantined` always holds; blank lines are counted apart.
+//! `records == rows + duplicates + quarantined + out_of_range` always holds; blank lines are
+//! counted apart.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,6 +19,10 @@ pub struct Summary {
     pub duplicates: u64,
     pub quarantined: u64,
     pub quarantine_reasons: BTreeMap<String, u64>,
+    /// Records outside `--since/--until`, left out.
+    pub out_of_range: u64,
+    /// Files or objects of a sink's date layout outside `--since/--until`, never read.
+    pub skipped_sources: usize,
     pub blank_lines: u64,
     /// Rows whose `timestamp` was missing and taken from `receiveTimestamp`.
     pub timestamp_fallbacks: u64,
@@ -107,6 +112,18 @@ impl fmt::Display for Summary {
                 plural(s.rows, "row", "rows"),
                 plural(s.signatures as u64, "signature", "signatures"),
                 thousands(s.shapes as u64)
+            )?;
+        }
+        if self.out_of_range > 0 || self.skipped_sources > 0 {
+            writeln!(
+                f,
+                "  {} outside --since/--until left out; {} skipped unread",
+                plural(self.out_of_range, "record", "records"),
+                plural(
+                    self.skipped_sources as u64,
+                    "file or folder",
+                    "files or folders"
+                )
             )?;
         }
         if self.blank_lines > 0 {

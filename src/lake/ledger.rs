@@ -35,7 +35,7 @@ pub async fn write(lake: &Lake, rec: &RunRecord) -> Result<(), LakeError> {
         path: path.to_string(),
         detail: e.to_string(),
     })?;
-    super::store::put(&lake.store, &path, body).await
+    lake.put(&path, body).await
 }
 
 /// Runs recorded as `running` whose process is gone: killed before they finished.

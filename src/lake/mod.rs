@@ -8,8 +8,9 @@
 //! - `_ledger/run-<run>.json`: one file per run, `running` until it finishes.
 //!
 //! Failure modes: any store error is a [`LakeError`] naming the object; files are only ever
-//! published whole (object_store writes to a staging name and renames, or uploads in one
-//! request), so a killed run leaves no partial file visible to readers.
+//! published whole (a local lake writes a staging name and renames; a bucket gets one upload
+//! under the final name, which GCS shows only when complete), so a killed run leaves no
+//! partial file visible to readers.
 
 pub mod dedup;
 pub mod ledger;
@@ -36,8 +37,20 @@ pub enum LakeError {
         #[source]
         source: object_store::Error,
     },
-    #[error("lake {location}: '{scheme}://' lakes are not supported yet; use a local directory")]
+    #[error("lake {location}: '{scheme}://' lakes are not supported; use a directory or gs://")]
     Unsupported { location: String, scheme: String },
+    #[error("lake {location} does not exist: run `gardener ingest SOURCE --lake {location}` first")]
+    Missing { location: String },
+    #[error("lake {0}")]
+    Remote(String),
+    #[error(
+        "lake {location}: the upload came out {found} bytes, not {expected}; nothing was published under that name"
+    )]
+    Verify {
+        location: String,
+        expected: u64,
+        found: u64,
+    },
     #[error("writing Parquet {path}: {source}")]
     Parquet {
         path: String,

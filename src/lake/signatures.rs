@@ -173,7 +173,7 @@ pub async fn rebuild(lake: &Lake) -> Result<SignatureSummary, LakeError> {
         let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), None).map_err(pq)?;
         w.write(&batch).map_err(pq)?;
         w.close().map_err(pq)?;
-        super::store::put(&lake.store, &path, buf).await?;
+        lake.put(&path, buf).await?;
     }
     Ok(summary)
 }

@@ -1,8 +1,14 @@
-//! Where the lake lives: a local directory today, `gs://bucket/prefix` through the same
-//! `object_store` seam later. Everything below the lake root goes through [`Lake`].
+//! Where the lake lives: a local directory or `gs://bucket/prefix`, both behind one
+//! `object_store` seam. Everything below the lake root goes through [`Lake`].
 //!
-//! Failure modes: a lake path that cannot be created, or a URL scheme we do not serve, is a
-//! [`LakeError`] naming the location.
+//! Publishing never relies on rename or copy (GCS has no rename; emulators get copy wrong):
+//! each file is written under its final name in one upload, a single PUT or, above
+//! [`PART_SIZE`], a multipart upload, which GCS makes visible only once complete; its size is
+//! then checked with a HEAD. A local lake writes a staging file and renames it.
+//!
+//! Failure modes: a lake path that cannot be created, an unreachable or forbidden bucket, or
+//! a URL scheme we do not serve is a [`LakeError`] naming the location; an upload that fails
+//! or comes out with the wrong size is an error, never a visible partial file.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,25 +16,13 @@ use std::sync::Arc;
 use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
 use super::LakeError;
+use crate::source::gcs::{self, GcsUrl};
 
-/// Writes `bytes` as the object at `path` in one request: readers see it whole or not at all.
-pub async fn put(
-    store: &Arc<dyn ObjectStore>,
-    path: &Path,
-    bytes: Vec<u8>,
-) -> Result<(), LakeError> {
-    store
-        .put(path, PutPayload::from(bytes))
-        .await
-        .map(|_| ())
-        .map_err(|source| LakeError::Store {
-            location: path.to_string(),
-            source,
-        })
-}
+/// Files larger than this go up as a multipart upload in parts of this size.
+pub const PART_SIZE: usize = 8 << 20;
 
 /// An opened lake: its store, and the prefix of the lake inside it.
 #[derive(Clone, Debug)]
@@ -37,13 +31,34 @@ pub struct Lake {
     pub root: Path,
     /// The directory on disk for a local lake (used to sweep leftovers of killed runs).
     pub local_dir: Option<PathBuf>,
+    /// The bucket of a lake in GCS.
+    pub remote: Option<GcsUrl>,
     /// How the user named the lake, for messages.
     pub display: String,
 }
 
 impl Lake {
-    /// Opens (and for a local path, creates) the lake at `location`.
-    pub fn open(location: &str) -> Result<Lake, LakeError> {
+    /// Opens (and for a local path, creates) the lake at `location`. A bucket is checked
+    /// with one listing, so a missing bucket or a permission error shows up here.
+    pub async fn open(location: &str) -> Result<Lake, LakeError> {
+        if let Some(url) = GcsUrl::parse(location) {
+            let url = url.map_err(|e| LakeError::Remote(e.to_string()))?;
+            let store = url
+                .connect()
+                .map_err(|e| LakeError::Remote(e.to_string()))?;
+            let lake = Lake {
+                store,
+                root: url.prefix.clone(),
+                local_dir: None,
+                remote: Some(url),
+                display: location.trim_end_matches('/').to_owned(),
+            };
+            lake.store
+                .list_with_delimiter(Some(&lake.root))
+                .await
+                .map_err(|e| lake.error(&lake.root, e))?;
+            return Ok(lake);
+        }
         if let Some((scheme, _)) = location.split_once("://") {
             return Err(LakeError::Unsupported {
                 location: location.to_owned(),
@@ -67,8 +82,88 @@ impl Lake {
             store: Arc::new(store),
             root: Path::default(),
             local_dir: Some(abs),
+            remote: None,
             display: location.to_owned(),
         })
+    }
+
+    /// Opens a lake to read it: a local lake must exist already (nothing is created).
+    pub async fn open_existing(location: &str) -> Result<Lake, LakeError> {
+        if !location.contains("://") && !std::path::Path::new(location).is_dir() {
+            return Err(LakeError::Missing {
+                location: location.to_owned(),
+            });
+        }
+        Lake::open(location).await
+    }
+
+    /// A store error at `path`, explained for a bucket (missing, forbidden, unreachable).
+    pub fn error(&self, path: &Path, source: object_store::Error) -> LakeError {
+        match &self.remote {
+            Some(url) => LakeError::Remote(gcs::explain(&url.object_url(path), &source)),
+            None => LakeError::Store {
+                location: path.to_string(),
+                source,
+            },
+        }
+    }
+
+    /// The URL DataFusion reads `parts` below the lake from (a directory ends with `/`).
+    pub fn table_url(&self, parts: &[&str], dir: bool) -> String {
+        let slash = if dir { "/" } else { "" };
+        match (&self.remote, &self.local_dir) {
+            (Some(url), _) => format!("{}{slash}", url.object_url(&self.path(parts))),
+            (None, Some(local)) => {
+                let p = parts.iter().fold(local.clone(), |p, part| p.join(part));
+                format!("{}{slash}", p.display())
+            }
+            (None, None) => format!("{}{slash}", self.path(parts)),
+        }
+    }
+
+    /// Whether an object exists at `parts`.
+    pub async fn exists(&self, parts: &[&str]) -> Result<bool, LakeError> {
+        let path = self.path(parts);
+        match self.store.head(&path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.error(&path, e)),
+        }
+    }
+
+    /// Publishes `bytes` as the object at `path`: readers see it whole or not at all.
+    pub async fn put(&self, path: &Path, bytes: Vec<u8>) -> Result<(), LakeError> {
+        let size = bytes.len() as u64;
+        if self.remote.is_some() && bytes.len() > PART_SIZE {
+            let upload = self
+                .store
+                .put_multipart(path)
+                .await
+                .map_err(|e| self.error(path, e))?;
+            let mut parts = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+            parts.put(bytes.into());
+            parts.finish().await.map_err(|e| self.error(path, e))?;
+        } else {
+            self.store
+                .put(path, PutPayload::from(bytes))
+                .await
+                .map_err(|e| self.error(path, e))?;
+        }
+        if self.remote.is_some() {
+            let meta = self
+                .store
+                .head(path)
+                .await
+                .map_err(|e| self.error(path, e))?;
+            if meta.size != size {
+                return Err(LakeError::Verify {
+                    location: path.to_string(),
+                    expected: size,
+                    found: meta.size,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Every object below `parts` (recursively).
@@ -78,10 +173,7 @@ impl Lake {
             .list(Some(&prefix))
             .try_collect()
             .await
-            .map_err(|source| LakeError::Store {
-                location: prefix.to_string(),
-                source,
-            })
+            .map_err(|e| self.error(&prefix, e))
     }
 
     /// A path below the lake root, e.g. `lake.path(&["logs", "dt=2025-09-12"])`.

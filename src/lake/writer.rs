@@ -226,7 +226,7 @@ impl LakeWriter {
                 self.lake.path(&["logs", &dt, &name])
             })
             .collect();
-        let store = self.lake.store.clone();
+        let lake = self.lake.clone();
         self.inflight.spawn(async move {
             let encoded =
                 tokio::task::spawn_blocking(move || encode_sorted(&batches, level, per_file))
@@ -239,7 +239,7 @@ impl LakeWriter {
             let mut published = Vec::with_capacity(encoded.len());
             for ((bytes, rows), path) in encoded.into_iter().zip(paths) {
                 let size = bytes.len();
-                super::store::put(&store, &path, bytes).await?;
+                lake.put(&path, bytes).await?;
                 published.push(Published {
                     path: path.to_string(),
                     rows,
@@ -283,7 +283,7 @@ impl LakeWriter {
             source,
         })?;
         let encoded = write_parquet(&batch, props(1, &[], false)).map_err(|e| e.at(&display))?;
-        super::store::put(&self.lake.store, &path, encoded).await
+        self.lake.put(&path, encoded).await
     }
 }
 

@@ -59,8 +59,8 @@ pub fn assert_reconciles(s: &Value) {
     };
     assert_eq!(
         n("records"),
-        n("rows") + n("duplicates") + n("quarantined"),
-        "records must equal rows + duplicates + quarantined: {s}"
+        n("rows") + n("duplicates") + n("quarantined") + n("out_of_range"),
+        "records must equal rows + duplicates + quarantined + out_of_range: {s}"
     );
     let reasons: u64 = s["quarantine_reasons"]
         .as_object()

@@ -1,10 +1,21 @@
 //! `--since`, `--until`, `--now`: RFC 3339 times, dates, or relative spans (`7d`, `36h`,
-//! `90m`) that count back from `--now`, or else from the newest entry in the lake (exports
-//! are often old, so "the last 7 days" means the export's last 7 days).
+//! `90m`) that count back from `--now`, or else from a reference the caller picks: the newest
+//! entry in the lake for `query` and `report` (exports are often old, so "the last 7 days"
+//! means the export's last 7 days), the wall clock for `ingest`.
+//!
+//! Failure modes: a value that is none of the three forms is a [`RangeError`] naming the flag.
 
 use crate::decode::time::{Nanos, day_of, day_string, format_rfc3339, parse_rfc3339};
 
-use super::EngineError;
+/// A `--since`/`--until`/`--now` value that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "--{flag} {detail}; use RFC 3339 (2025-09-12T03:00:00Z), a date (2025-09-12) or a span (7d, 36h, 90m)"
+)]
+pub struct RangeError {
+    pub flag: &'static str,
+    pub detail: String,
+}
 
 /// The times as the user gave them.
 #[derive(Debug, Clone, Default)]
@@ -47,18 +58,14 @@ fn absolute(s: &str) -> Result<Nanos, String> {
 
 impl RangeSpec {
     /// Resolves relative times against `now` (or `newest`, the newest entry in the lake).
-    pub fn resolve(&self, newest: Option<Nanos>) -> Result<TimeRange, EngineError> {
-        let bad = |flag: &str, e: String| {
-            EngineError::Usage(format!(
-                "--{flag} {e}; use RFC 3339 (2025-09-12T03:00:00Z), a date (2025-09-12) or a span (7d, 36h, 90m)"
-            ))
-        };
+    pub fn resolve(&self, newest: Option<Nanos>) -> Result<TimeRange, RangeError> {
+        let bad = |flag: &'static str, detail: String| RangeError { flag, detail };
         let now = match &self.now {
             Some(n) => absolute(n).map_err(|e| bad("now", e))?,
             // One nanosecond past the newest entry, so `--since 1h` includes it.
             None => newest.map_or(0, |t| t + 1),
         };
-        let at = |flag: &str, v: &Option<String>| -> Result<Option<Nanos>, EngineError> {
+        let at = |flag: &'static str, v: &Option<String>| -> Result<Option<Nanos>, RangeError> {
             match v {
                 None => Ok(None),
                 Some(s) => match relative(s) {
@@ -75,6 +82,20 @@ impl RangeSpec {
 }
 
 impl TimeRange {
+    /// Whether nothing limits the range.
+    pub fn is_open(&self) -> bool {
+        self.since.is_none() && self.until.is_none()
+    }
+
+    pub fn contains(&self, t: Nanos) -> bool {
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
+    }
+
+    /// Whether the half-open span `[start, end)` shares any instant with the range.
+    pub fn overlaps(&self, start: Nanos, end: Nanos) -> bool {
+        self.since.is_none_or(|s| end > s) && self.until.is_none_or(|u| start < u)
+    }
+
     /// A bound as an SQL timestamp literal (NULL when open), for the `query_range` view.
     pub fn sql_bound(bound: Option<Nanos>) -> String {
         match bound {
