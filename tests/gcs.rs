@@ -51,7 +51,6 @@ fn free_port() -> u16 {
 struct Emulator {
     child: Child,
     dir: tempfile::TempDir,
-    port: u16,
 }
 
 impl Emulator {
@@ -82,7 +81,14 @@ impl Emulator {
         let port = free_port();
         let emu = Emulator::spawn(
             Command::new(binary)
-                .args(["-scheme", "http", "-backend", "memory", "-host", "127.0.0.1"])
+                .args([
+                    "-scheme",
+                    "http",
+                    "-backend",
+                    "memory",
+                    "-host",
+                    "127.0.0.1",
+                ])
                 .args(["-port", &port.to_string()])
                 .args(["-public-host", &format!("127.0.0.1:{port}")])
                 .arg("-data")
@@ -107,7 +113,7 @@ impl Emulator {
             "client_email": "", "private_key": "", "private_key_id": ""
         });
         std::fs::write(dir.path().join("key.json"), key.to_string()).expect("key file");
-        Emulator { child, dir, port }
+        Emulator { child, dir }
     }
 
     fn log(&self) -> String {
@@ -235,7 +241,13 @@ fn sink_export(dir: &Path) -> PathBuf {
     synth(
         &sink,
         &[
-            "--days", "2", "--rate", "0.05", "--format", "sink-ndjson", "--gzip",
+            "--days",
+            "2",
+            "--rate",
+            "0.05",
+            "--format",
+            "sink-ndjson",
+            "--gzip",
         ],
     );
     sink
@@ -261,26 +273,46 @@ fn round_trip_through_buckets_matches_local_disk() {
         "gs://lakebucket/week",
         &[],
     );
-    for k in ["records", "rows", "duplicates", "quarantined", "sources", "bytes"] {
+    for k in [
+        "records",
+        "rows",
+        "duplicates",
+        "quarantined",
+        "sources",
+        "bytes",
+    ] {
         assert_eq!(l[k], r[k], "{k}: local {l}\nremote {r}");
     }
     assert!(r["rows"].as_u64().unwrap_or(0) > 1000, "{r}");
     let objects = list(&emu.bucket("lakebucket"), "week");
     assert!(
-        objects.iter().any(|p| p.as_ref().ends_with("signatures/shapes.parquet")),
+        objects
+            .iter()
+            .any(|p| p.as_ref().ends_with("signatures/shapes.parquet")),
         "{objects:?}"
     );
-    assert!(objects.iter().all(|p| !p.as_ref().contains('#')), "no staging names: {objects:?}");
+    assert!(
+        objects.iter().all(|p| !p.as_ref().contains('#')),
+        "no staging names: {objects:?}"
+    );
 
     let lake = "gs://lakebucket/week";
-    assert_eq!(query(&mut emu.gardener(), lake), query(&mut gardener(), &local_lake));
+    assert_eq!(
+        query(&mut emu.gardener(), lake),
+        query(&mut gardener(), &local_lake)
+    );
     assert_eq!(
         report(&mut emu.gardener(), lake),
         report(local(&mut gardener()), &local_lake)
     );
 
     // Sink layout: one hour and a half of the second day.
-    let range = ["--since", "2025-09-11T10:30:00Z", "--until", "2025-09-11T12:00:00Z"];
+    let range = [
+        "--since",
+        "2025-09-11T10:30:00Z",
+        "--until",
+        "2025-09-11T12:00:00Z",
+    ];
     let before = emu.log().len();
     let r = ingest(
         &mut emu.gardener(),
@@ -305,15 +337,16 @@ fn round_trip_through_buckets_matches_local_disk() {
         .filter(|l| l.contains("\"GET /sinkbucket/") && !l.contains("list-type"))
         .collect();
     assert!(!gets.is_empty(), "{requests}");
+    let decoded = |l: &str| l.replace("%2F", "/").replace("%3A", ":");
     for get in &gets {
+        let get = decoded(get);
         assert!(
-            get.contains("2025%2F09%2F11%2F10%3A") || get.contains("2025%2F09%2F11%2F11%3A")
-                || get.contains("2025/09/11/10:") || get.contains("2025/09/11/11:"),
+            get.contains("2025/09/11/10:") || get.contains("2025/09/11/11:"),
             "read an object outside the range: {get}"
         );
     }
     // Day folders outside the range are not even listed.
-    assert!(!requests.contains("2025%2F09%2F10%2F") && !requests.contains("2025/09/10/"));
+    assert!(!decoded(&requests).contains("2025/09/10/"), "{requests}");
 }
 
 /// A Parquet file above the part size goes up as a multipart upload, visible only whole.
@@ -346,7 +379,10 @@ fn large_files_publish_by_multipart_upload() {
     let big = dir.path().join("big.jsonl").to_string_lossy().into_owned();
     let s = ingest(&mut emu.gardener(), &[&big], "gs://lakebucket/big", &[]);
     assert_eq!(s["rows"], 4000, "{s}");
-    assert!(emu.log().contains("?uploads"), "no multipart upload was started");
+    assert!(
+        emu.log().contains("?uploads"),
+        "no multipart upload was started"
+    );
     let store = emu.bucket("lakebucket");
     let parquet: Vec<_> = list(&store, "big/logs");
     assert_eq!(parquet.len(), 1, "{parquet:?}");
@@ -425,15 +461,29 @@ fn bucket_errors_are_one_clear_message() {
     };
     let lake = dir.path().join("lake").to_string_lossy().into_owned();
     let err = fails(&["ingest", "gs://nosuchbucket/x", "--lake", &lake]);
-    assert!(err.contains("gs://nosuchbucket/x") && err.contains("not found"), "{err}");
+    assert!(
+        err.contains("gs://nosuchbucket/x") && err.contains("not found"),
+        "{err}"
+    );
     let err = fails(&["ingest", "gs://sinkbucket/wrong/prefix", "--lake", &lake]);
     assert!(err.contains("no objects under this prefix"), "{err}");
     let err = fails(&["ingest", "gs://lockedbucket/exports", "--lake", &lake]);
     assert!(err.contains("permission denied"), "{err}");
-    let err = fails(&["ingest", &sample.to_string_lossy(), "--lake", "gs://lockedbucket/lake"]);
-    assert!(err.contains("gs://lockedbucket/lake") && err.contains("permission denied"), "{err}");
+    let err = fails(&[
+        "ingest",
+        &sample.to_string_lossy(),
+        "--lake",
+        "gs://lockedbucket/lake",
+    ]);
+    assert!(
+        err.contains("gs://lockedbucket/lake") && err.contains("permission denied"),
+        "{err}"
+    );
     let err = fails(&["query", "--lake", "gs://nosuchbucket/lake", "SELECT 1"]);
-    assert!(err.contains("gs://nosuchbucket/lake") && err.contains("not found"), "{err}");
+    assert!(
+        err.contains("gs://nosuchbucket/lake") && err.contains("not found"),
+        "{err}"
+    );
     // Nothing was written anywhere for the failed runs.
     assert!(!Path::new(&lake).join("logs").exists());
 }
@@ -456,7 +506,7 @@ fn outage_mid_ingest_leaves_whole_files_and_rerun_completes() {
     );
     let emu = Emulator::moto(&python, &["lakebucket"]);
     let lake = "gs://lakebucket/lake";
-    let mut child = emu
+    let child = emu
         .gardener()
         .env("GOOGLE_TIMEOUT", "2s")
         .env("GARDENER_GCS_MAX_RETRIES", "2")
@@ -478,7 +528,10 @@ fn outage_mid_ingest_leaves_whole_files_and_rerun_completes() {
     emu.signal("-CONT");
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "the ingest should fail: {err}");
-    assert!(err.contains("gs://lakebucket/lake") && !err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("gs://lakebucket/lake") && !err.contains("panicked"),
+        "{err}"
+    );
 
     // Whatever is visible is a whole Parquet file.
     let store = emu.bucket("lakebucket");
@@ -499,11 +552,22 @@ fn outage_mid_ingest_leaves_whole_files_and_rerun_completes() {
         }
     }
     let total = expected["rows"].as_u64().expect("rows");
-    assert!(rows_before < total, "the outage came too late to test anything");
+    assert!(
+        rows_before < total,
+        "the outage came too late to test anything"
+    );
 
     let rerun = ingest(&mut emu.gardener(), &[&sink_dir], lake, &[]);
-    assert_eq!(rerun["interrupted_runs"].as_array().map(Vec::len), Some(1), "{rerun}");
-    assert_eq!(rerun["rows"].as_u64().expect("rows") + rows_before, total, "{rerun}");
+    assert_eq!(
+        rerun["interrupted_runs"].as_array().map(Vec::len),
+        Some(1),
+        "{rerun}"
+    );
+    assert_eq!(
+        rerun["rows"].as_u64().expect("rows") + rows_before,
+        total,
+        "{rerun}"
+    );
     let count = run_ok(emu.gardener().args([
         "query",
         "--lake",

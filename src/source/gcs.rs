@@ -106,17 +106,34 @@ pub fn explain(url: &str, err: &object_store::Error) -> String {
         .strip_prefix("gs://")
         .and_then(|r| r.split('/').next())
         .unwrap_or(url);
-    match err {
-        E::NotFound { .. } => format!(
-            "{url}: not found (does bucket {bucket} exist, and is the prefix right? \
-             `gcloud storage ls {url}` shows what is there)"
-        ),
-        E::PermissionDenied { .. } | E::Unauthenticated { .. } => format!(
+    // Listing errors reach us as `Generic` with the HTTP status and GCS's error code only in
+    // the text, so the text decides where the variant does not.
+    let text = err.to_string();
+    let denied = matches!(err, E::PermissionDenied { .. } | E::Unauthenticated { .. })
+        || text.contains("403 Forbidden")
+        || text.contains("401 Unauthorized");
+    if text.contains("NoSuchBucket") {
+        format!(
+            "{url}: not found: bucket {bucket} does not exist (`gcloud storage buckets list` shows \
+             the buckets these credentials can see)"
+        )
+    } else if matches!(err, E::NotFound { .. }) || text.contains("404 Not Found") {
+        format!(
+            "{url}: not found (is the prefix right? `gcloud storage ls {url}` shows what is there)"
+        )
+    } else if denied {
+        format!(
             "{url}: permission denied; the credentials in use (GOOGLE_APPLICATION_CREDENTIALS, \
              GOOGLE_SERVICE_ACCOUNT or application default credentials) need \
-             storage.objects.list/get (and create, to write a lake) on bucket {bucket}: {err}"
-        ),
-        _ => format!("{url}: {err}"),
+             storage.objects.list and get (and create, to write a lake) on bucket {bucket}"
+        )
+    } else if text.contains("error sending request") || text.contains("timed out") {
+        format!(
+            "{url}: cannot reach GCS (network, proxy, or the gcs_base_url of the credentials), \
+             retries included: {err}"
+        )
+    } else {
+        format!("{url}: {err}")
     }
 }
 
