@@ -57,6 +57,7 @@ bench: build $(VENV)
 	GARDENER_PYTHON=$(CURDIR)/$(PY) $(CARGO) bench --bench ingest
 	$(PY) scripts/bench_ingest.py
 	$(PY) scripts/bench_queries.py
+	$(PY) scripts/bench_gcs.py
 
 clean:
 	rm -rf out data/generated

@@ -12,13 +12,15 @@
 //! lake ──► engine (DataFusion, sql/) ──► query results ──► report (md, json)
 //! ```
 //!
-//! - [`source`]: where bytes come from (files, directories, globs, stdin) and gzip.
+//! - [`source`]: where bytes come from (files, directories, globs, stdin, `gs://` objects
+//!   through object_store), gzip, and which sink date folders a time range can skip.
+//! - [`range`]: `--since/--until/--now` as the user writes them, resolved to UTC nanoseconds.
 //! - [`decode`]: framing records out of the byte stream ([`decode::frame`]), the LogEntry
 //!   model and its normalization ([`decode::entry`], [`decode::time`]), quarantine reasons.
 //! - [`signature`]: masking a message into its shape (per line), clustering shapes into
 //!   templates (over the distinct shapes), stable signature ids, the Loghub metrics.
 //! - [`lake`]: the Arrow schema, deduplication, partitioned Parquet writing with atomic
-//!   publish, the quarantine files, the run ledger and the signatures tables.
+//!   publish (local directory or GCS bucket), the quarantine files, the run ledger and the signatures tables.
 //! - [`engine`]: the DataFusion session over a lake (`logs`, `signatures`), time ranges that
 //!   prune `dt=` partitions, the named queries of `sql/`, output formats.
 //! - [`report`]: the triage report: named queries in, issues with priorities, impact,
