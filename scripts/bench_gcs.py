@@ -19,32 +19,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-GARDENER = ROOT / "target" / "release" / "gardener"
-BYTES_PER_ENTRY_PER_RATE = 0.93e3 * 604800  # one --rate unit over 7 days, in bytes
-
-
-def run(cmd, env):
-    """Runs cmd; returns (seconds, stdout)."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out, err = p.communicate()
-    secs = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{err.decode()}")
-    return secs, out
-
-
-def peak_rss_mib(cmd, env):
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    _, status, rusage = os.wait4(p.pid, 0)
-    if status != 0:
-        sys.exit(f"failed: {' '.join(map(str, cmd))}")
-    return rusage.ru_maxrss / 1024
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ingest import BYTES_PER_ENTRY_PER_RATE, GARDENER, ROOT, run  # noqa: E402
 
 
 def free_port():
@@ -94,7 +73,8 @@ def main():
             "gcs_base_url": f"http://127.0.0.1:{port}", "disable_oauth": True,
             "client_email": "", "private_key": "", "private_key_id": "",
         }))
-        env = dict(os.environ, GOOGLE_SERVICE_ACCOUNT=str(key))
+        # Inherited by every gardener the runs start.
+        os.environ["GOOGLE_SERVICE_ACCOUNT"] = str(key)
         cases = [
             ("local -> local", str(sink), "local"),
             ("gs:// -> local", "gs://sinkbucket/sink", "local"),
@@ -104,18 +84,15 @@ def main():
         print(f"sink export: {len(files)} files, {size / 1e6:.0f} MB; best of {args.runs}")
         print(f"{'case':16} {'seconds':>8} {'MB/s':>7} {'entries/s':>10} {'peak RSS MiB':>13}")
         for n, (name, source, kind) in enumerate(cases):
-            best, rows = None, 0
+            best, rows, rss = None, 0, 0.0
             for r in range(args.runs):
                 lake = (str(work / f"lake-{n}-{r}") if kind == "local"
                         else f"gs://lakebucket/run-{n}-{r}")
                 cmd = [GARDENER, "ingest", source, "--lake", lake, "--quiet", "--output", "json"]
-                secs, out = run(cmd, env)
-                summary = json.loads(out)
-                rows = summary["records"]
+                secs, peak, out = run(cmd)
+                rows = json.loads(out)["records"]
+                rss = max(rss, peak)
                 best = secs if best is None else min(best, secs)
-            lake = str(work / f"rss-{n}") if kind == "local" else f"gs://lakebucket/rss-{n}"
-            rss = peak_rss_mib(
-                [GARDENER, "ingest", source, "--lake", lake, "--quiet"], env)
             print(f"{name:16} {best:8.2f} {size / 1e6 / best:7.1f} {rows / best:10.0f} {rss:13.0f}")
     finally:
         moto.kill()
