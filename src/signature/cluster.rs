@@ -5,7 +5,7 @@
 //! set of shapes gives the same templates whatever order the lines came in and however
 //! they were split across threads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::mask::VAR;
 
@@ -146,7 +146,82 @@ pub fn cluster(shapes: &[&str]) -> Vec<String> {
             }
         }
     }
+    merge_many_valued_columns(&mut out);
+    merge_optional_parts(&mut out);
     out
+}
+
+/// Templates that differ in one column only, where that column takes more than
+/// [`SPLIT_MAX_VALUES`] values, are one template with a variable there. Clustering cannot
+/// see this when the column is the first token (buckets are per first token) or when the
+/// message is too short for the similarity threshold (`removing chargen`, `removing echo`).
+const MERGE_MIN_FIXED: usize = 3;
+
+fn merge_many_valued_columns(templates: &mut [String]) {
+    let mut distinct: Vec<&str> = templates.iter().map(String::as_str).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut groups: BTreeMap<(usize, String), Vec<&str>> = BTreeMap::new();
+    for t in &distinct {
+        let tokens: Vec<&str> = t.split(' ').collect();
+        // Enough fixed words must remain to call it one statement (`boot (command <*>)` and
+        // `wait (command <*>)` are two).
+        let fixed = tokens.iter().filter(|t| !is_var(t)).count();
+        if fixed < MERGE_MIN_FIXED + 1 {
+            continue;
+        }
+        for c in 0..tokens.len() {
+            if is_var(tokens[c]) {
+                continue;
+            }
+            let mut key = tokens.clone();
+            key[c] = VAR;
+            groups.entry((c, key.join(" "))).or_default().push(t);
+        }
+    }
+    let mut renamed: HashMap<String, String> = HashMap::new();
+    for ((_, key), members) in groups {
+        if members.len() > SPLIT_MAX_VALUES {
+            for m in members {
+                renamed.entry(m.to_owned()).or_insert_with(|| key.clone());
+            }
+        }
+    }
+    for t in templates.iter_mut() {
+        if let Some(new) = renamed.get(t.as_str()) {
+            t.clone_from(new);
+        }
+    }
+}
+
+/// A statement that prints a list of values, or a value's restatement in parentheses only
+/// sometimes (`5174 bytes (5.05 KB) received`, `delete blk_1 blk_2 blk_3`), makes
+/// templates of different lengths. Templates equal up to runs of `<*>` and `(<*>)` tokens
+/// are one: they get that shortest form.
+fn merge_optional_parts(templates: &mut [String]) {
+    let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, t) in templates.iter().enumerate() {
+        by_key.entry(loose_key(t)).or_default().push(i);
+    }
+    for (key, members) in by_key {
+        let first = &templates[members[0]];
+        if members.iter().any(|&i| templates[i] != *first) {
+            for i in members {
+                templates[i].clone_from(&key);
+            }
+        }
+    }
+}
+
+fn loose_key(template: &str) -> String {
+    let mut key: Vec<&str> = Vec::new();
+    for t in template.split(' ') {
+        let var_run = t == VAR && key.last() == Some(&VAR);
+        if !var_run && t != "(<*>)" {
+            key.push(t);
+        }
+    }
+    key.join(" ")
 }
 
 /// Most distinct values a merged column may take and still be split into one template per
@@ -173,7 +248,16 @@ fn split_by_columns(tokens: &[Vec<&str>], group: Vec<usize>) -> Vec<Vec<usize>> 
             }
         }
         let distinct = counts.len();
-        if !(2..=SPLIT_MAX_VALUES).contains(&distinct) || counts.iter().any(|(v, _)| is_var(v)) {
+        // A lone punctuation token (`****`, `--`) is structure, not a variable's value.
+        let generalizes_another = counts.iter().any(|(v, _)| {
+            is_var(v)
+                && counts.iter().any(|(w, _)| {
+                    w != v
+                        && (*v != VAR || w.bytes().any(|b| b.is_ascii_alphanumeric()))
+                        && matches_template(v, w)
+                })
+        });
+        if !(2..=SPLIT_MAX_VALUES).contains(&distinct) || generalizes_another {
             continue;
         }
         if best.is_none_or(|(d, _)| distinct < d) {
@@ -191,6 +275,27 @@ fn split_by_columns(tokens: &[Vec<&str>], group: Vec<usize>) -> Vec<Vec<usize>> 
         .into_values()
         .flat_map(|p| split_by_columns(tokens, p))
         .collect()
+}
+
+/// Does `token` fit `pattern`, reading each `<*>` in the pattern as any text?
+/// (`user=<*>` fits `user=root`; `(uid=<*>)` does not fit `LOGIN(uid=<*>)`.)
+fn matches_template(pattern: &str, token: &str) -> bool {
+    let mut parts = pattern.split(VAR);
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = token.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(k) => rest = &rest[k + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
 }
 
 /// The template of a set of equal-length shapes: positions that differ become variables.
@@ -234,6 +339,32 @@ mod tests {
         ]);
         assert_eq!(t[0], "<*> open through proxy <*> HTTPS");
         assert_eq!(t[1], "<*> open through proxy <*> SOCKS5");
+    }
+
+    #[test]
+    fn optional_parts_lists_and_first_words() {
+        // A restatement in parentheses that only some lines print.
+        let t = cluster(&[
+            "<*> close, <*> bytes sent, <*> bytes received",
+            "<*> close, <*> bytes (<*>) sent, <*> bytes received",
+        ]);
+        assert_eq!(t[0], t[1]);
+        // A first word with many values is a variable; with a few, statements of their own.
+        let tables =
+            ["DSDT", "FACP", "APIC", "MCFG"].map(|n| format!("{n} (<*> DELL PE BKC <*>) @ <*>"));
+        let t = cluster(&tables.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            t.iter().all(|x| x == "<*> (<*> DELL PE BKC <*>) @ <*>"),
+            "{t:?}"
+        );
+        let t = cluster(&tables[..3].iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(t[0], tables[0]);
+        // A lone punctuation token is structure, not one of a variable's values.
+        let t = cluster(&[
+            "Fan speeds ( <*> <*> **** <*> )",
+            "Fan speeds ( <*> <*> <*> <*> )",
+        ]);
+        assert_ne!(t[0], t[1]);
     }
 
     #[test]

@@ -61,25 +61,35 @@ fn is_exception_line(l: &str) -> bool {
         && (last.ends_with("Error") || last.ends_with("Exception") || last.ends_with("Exit"))
 }
 
+/// Byte classes, looked up once per byte: one pass over a token tells which of the costlier
+/// checks (URL, e-mail, JWT, clock, MAC) can apply at all.
+const DIGIT: u8 = 1;
+const COLON: u8 = 2;
+const AT: u8 = 4;
+const DOT: u8 = 8;
+const DELIM: u8 = 16;
+
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = DIGIT;
+        c += 1;
+    }
+    let delims = b":=,()[]{};\"'|<>&";
+    let mut i = 0;
+    while i < delims.len() {
+        t[delims[i] as usize] |= DELIM;
+        i += 1;
+    }
+    t[b':' as usize] |= COLON;
+    t[b'@' as usize] = AT;
+    t[b'.' as usize] = DOT;
+    t
+};
+
 fn is_delim(b: u8) -> bool {
-    matches!(
-        b,
-        b':' | b'='
-            | b','
-            | b'('
-            | b')'
-            | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b';'
-            | b'"'
-            | b'\''
-            | b'|'
-            | b'<'
-            | b'>'
-            | b'&'
-    )
+    CLASSES[b as usize] & DELIM != 0
 }
 
 pub(crate) const HTTP_METHODS: [&str; 9] = [
@@ -93,12 +103,34 @@ fn shape_line(line: &str, out: &mut String) {
     // the path is masked segment by segment and the status is kept.
     let mut request = 0u8;
     let mut tokens = line.split_ascii_whitespace().peekable();
-    while let Some(token) = tokens.next() {
+    // Tokens that start before this offset were taken into a quoted value.
+    let mut taken_until = 0;
+    while let Some(mut token) = tokens.next() {
+        let at = token.as_ptr() as usize - line.as_ptr() as usize;
+        if at < taken_until {
+            continue;
+        }
+        // `2.1 KB` is one value, as `2.1KB` is: a unit after a variable joins it.
+        if out.len() > start_len
+            && out.ends_with(VAR)
+            && let Some(unit) = unit_len(token)
+        {
+            shape_token(&token[unit..], out);
+            request = 0;
+            continue;
+        }
         if out.len() > start_len {
             out.push(' ');
         }
+        // `tag="View Lock"`: a quoted value is one variable, spaces and all.
+        if let Some(end) = quoted_value_end(line, at, token) {
+            token = &line[at..end];
+            taken_until = end;
+        }
         // Weekday and month names inside a date (`Sun Jul 24 02:38:22 2005`) are values.
-        if is_calendar_word(token)
+        let upper = token.as_bytes().first().is_some_and(u8::is_ascii_uppercase);
+        if upper
+            && is_calendar_word(token)
             && tokens
                 .peek()
                 .is_some_and(|n| is_calendar_word(n) || n.starts_with(|c: char| c.is_ascii_digit()))
@@ -120,12 +152,63 @@ fn shape_line(line: &str, out: &mut String) {
             }
             _ => {}
         }
-        request = u8::from(HTTP_METHODS.contains(&token));
+        request = u8::from(upper && HTTP_METHODS.contains(&token));
         shape_token(token, out);
+    }
+    collapse_trailing_list(out, start_len);
+}
+
+/// Three or more variables that end a line are one list (`delete blk_1 blk_2 blk_3`), so
+/// lists of any length give one shape.
+fn collapse_trailing_list(out: &mut String, start: usize) {
+    const TAIL: &str = " <*>";
+    let mut end = out.len();
+    let mut run = 0;
+    while end >= start + TAIL.len() && out[start..end].ends_with(TAIL) {
+        end -= TAIL.len();
+        run += 1;
+    }
+    if run >= 3 {
+        out.truncate(end + TAIL.len());
     }
 }
 
+/// Unit abbreviations that follow a number (`2.1 KB`, `<1 sec`), by length of the unit
+/// when `token` is one (trailing punctuation allowed: `KB,`).
+fn unit_len(token: &str) -> Option<usize> {
+    const UNITS: [&str; 19] = [
+        "B", "KB", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB", "ns", "us", "µs", "ms", "s",
+        "sec", "secs", "min", "mins",
+    ];
+    let unit = token.trim_end_matches([',', ';', '.', ')', ']', '}']);
+    UNITS.contains(&unit).then_some(unit.len())
+}
+
+/// Where the token holding the closing quote ends, when `token` (at byte `at` of `line`)
+/// opens a quoted value after `=` or `:` and does not close it.
+fn quoted_value_end(line: &str, at: usize, token: &str) -> Option<usize> {
+    let b = token.as_bytes();
+    if !b.iter().any(|&c| c == b'"' || c == b'\'') {
+        return None;
+    }
+    let open = (1..b.len()).find(|&i| {
+        matches!(b[i], b'"' | b'\'')
+            && matches!(b[i - 1], b'=' | b':')
+            && !b[i + 1..].contains(&b[i])
+    })?;
+    let rest = &line.as_bytes()[at + open + 1..];
+    let close = at + open + 1 + memchr::memchr(b[open], rest)?;
+    let end = line.as_bytes()[close..]
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .map_or(line.len(), |k| close + k);
+    Some(end)
+}
+
 fn is_calendar_word(t: &str) -> bool {
+    if t.len() > 4 {
+        return false;
+    }
     const NAMES: [&str; 19] = [
         "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Jan", "Feb", "Mar", "Apr", "May", "Jun",
         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -149,8 +232,19 @@ fn shape_url_path(path: &str, out: &mut String) {
 }
 
 fn shape_token(token: &str, out: &mut String) {
+    // `<1`, `>=100`, `~5`: a bound is part of its value.
+    let token = match token.as_bytes() {
+        [b'<' | b'>' | b'~', b'=', d, ..] | [b'<' | b'>' | b'~', d, ..] if d.is_ascii_digit() => {
+            token.trim_start_matches(['<', '>', '~', '='])
+        }
+        _ => token,
+    };
+    let b = token.as_bytes();
+    let seen = b.iter().fold(0u8, |acc, &c| acc | CLASSES[c as usize]);
     // Whole-token classes first: they contain delimiters that must not split them.
-    if let Some(scheme_end) = token.find("://") {
+    if seen & COLON != 0
+        && let Some(scheme_end) = memchr::memmem::find(b, b"://")
+    {
         let scheme = &token[..scheme_end];
         if !scheme.is_empty()
             && scheme
@@ -163,11 +257,17 @@ fn shape_token(token: &str, out: &mut String) {
             return;
         }
     }
-    if is_email(token) || is_jwt(token) || is_clock(token) || is_mac(token) {
+    if (seen & AT != 0 && is_email(token))
+        || (seen & DOT != 0 && b.len() > 30 && is_jwt(token))
+        || (seen & COLON != 0 && (is_clock(token) || is_mac(token)))
+    {
         out.push_str(VAR);
         return;
     }
-    let b = token.as_bytes();
+    if seen & DELIM == 0 {
+        push_word(token, out);
+        return;
+    }
     let mut i = 0;
     let mut prev_delim: u8 = 0;
     while i < b.len() {
@@ -195,20 +295,29 @@ fn shape_token(token: &str, out: &mut String) {
             .map_or(b.len(), |k| i + k);
         let word = &token[i..end];
         // The value of `key=value`: numbers, dotted or path-like names, addresses.
-        if prev_delim == b'=' && (classify(word) != Word::Keep || word.contains(['.', '/', '@'])) {
+        let class = classify(word);
+        if prev_delim == b'=' && (class != Word::Keep || word.contains(['.', '/', '@'])) {
             out.push_str(VAR);
         } else {
-            match classify(word) {
-                Word::Keep => out.push_str(word),
-                Word::Var => out.push_str(VAR),
-                Word::Suffix(k) => {
-                    out.push_str(&word[..k]);
-                    out.push_str(VAR);
-                }
-            }
+            push_classified(word, class, out);
         }
         prev_delim = 0;
         i = end;
+    }
+}
+
+fn push_word(word: &str, out: &mut String) {
+    push_classified(word, classify(word), out);
+}
+
+fn push_classified(word: &str, class: Word, out: &mut String) {
+    match class {
+        Word::Keep => out.push_str(word),
+        Word::Var => out.push_str(VAR),
+        Word::Suffix(k) => {
+            out.push_str(&word[..k]);
+            out.push_str(VAR);
+        }
     }
 }
 
@@ -239,18 +348,31 @@ fn classify(w: &str) -> Word {
     ) {
         return Word::Var;
     }
-    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
-    let longest_run = b
-        .split(|c| !c.is_ascii_digit())
-        .map(<[u8]>::len)
-        .max()
-        .unwrap_or(0);
-    let hex_run = b
-        .split(|c| !c.is_ascii_hexdigit())
-        .filter(|r| r.iter().any(u8::is_ascii_digit))
-        .map(<[u8]>::len)
-        .max()
-        .unwrap_or(0);
+    // One pass: digit count, longest digit run, longest hex run holding a digit, letters.
+    let (mut digits, mut run, mut longest_run) = (0usize, 0usize, 0usize);
+    let (mut hex, mut hex_digit, mut hex_run) = (0usize, false, 0usize);
+    let (mut letters, mut dots) = (0usize, 0usize);
+    for &c in b {
+        if c.is_ascii_digit() {
+            digits += 1;
+            run += 1;
+            longest_run = longest_run.max(run);
+            hex_digit = true;
+        } else {
+            run = 0;
+        }
+        if c.is_ascii_hexdigit() {
+            hex += 1;
+            if hex_digit {
+                hex_run = hex_run.max(hex);
+            }
+        } else {
+            hex = 0;
+            hex_digit = false;
+        }
+        letters += usize::from(c.is_ascii_alphabetic());
+        dots += usize::from(c == b'.');
+    }
     if longest_run >= 5 || hex_run >= 8 {
         return Word::Var; // ids, counters, hashes: `blk_-633...`, `req_1757..._94357186`
     }
@@ -258,8 +380,7 @@ fn classify(w: &str) -> Word {
         return Word::Var; // a path with levels or numbers in it
     }
     if digits > 0 {
-        let trailing = b.iter().rev().take_while(|c| c.is_ascii_digit()).count();
-        let letters = b.iter().filter(|c| c.is_ascii_alphabetic()).count();
+        let trailing = run;
         let sep = b.len().checked_sub(trailing + 1).map(|k| b[k]);
         if trailing == digits && matches!(sep, Some(b'-' | b'_' | b'#')) {
             return Word::Suffix(b.len() - trailing); // `node-123`, `worker_7`
@@ -273,7 +394,7 @@ fn classify(w: &str) -> Word {
             return Word::Var;
         }
     }
-    if is_host_name(w) {
+    if dots >= 2 && is_host_name(w) {
         Word::Var
     } else {
         Word::Keep
@@ -282,27 +403,31 @@ fn classify(w: &str) -> Word {
 
 /// `00:11:e3:ba:c3:0f` (a MAC address): one variable.
 fn is_mac(t: &str) -> bool {
-    let t = t.trim_end_matches([',', '.', ';', ')']);
-    let parts: Vec<&str> = t.split(':').collect();
-    parts.len() >= 5
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.bytes().all(|c| c.is_ascii_hexdigit()))
+    let t = t.trim_end_matches([',', '.', ';', ')']).as_bytes();
+    t.len() >= 14
+        && (t.len() + 1).is_multiple_of(3)
+        && t.chunks(3).all(|c| {
+            c[0].is_ascii_hexdigit()
+                && c[1].is_ascii_hexdigit()
+                && c.get(2).is_none_or(|&s| s == b':')
+        })
 }
 
 /// `02:38:22`, `00:39`: a clock time is one variable, not `<*>:<*>`.
 fn is_clock(t: &str) -> bool {
     let t = t.trim_end_matches([',', '.', ';', ')']);
-    let parts: Vec<&str> = t.split(':').collect();
-    (2..=3).contains(&parts.len())
-        && parts.iter().enumerate().all(|(i, p)| {
-            let p = if i == parts.len() - 1 {
-                p.split('.').next().unwrap_or("")
-            } else {
-                p
-            };
-            (1..=2).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit())
-        })
+    let (clock, fraction) = t.split_once('.').unwrap_or((t, ""));
+    if fraction.contains(':') {
+        return false;
+    }
+    let mut parts = 0;
+    for p in clock.split(':') {
+        parts += 1;
+        if !(1..=2).contains(&p.len()) || !p.bytes().all(|c| c.is_ascii_digit()) {
+            return false;
+        }
+    }
+    (2..=3).contains(&parts)
 }
 
 /// `short.weixin.qq.com`: at least three labels, the last a short lowercase TLD.
@@ -386,6 +511,22 @@ mod tests {
             (
                 "short.weixin.qq.com:80 close, 785 bytes sent",
                 "<*>:<*> close, <*> bytes sent",
+            ),
+            // A unit after a number, and a bound before it, belong to the value.
+            (
+                "Block rdd_2 stored as bytes in memory (estimated size 2.1 KB, free 3.4 GB)",
+                "Block rdd_<*> stored as bytes in memory (estimated size <*>, free <*>)",
+            ),
+            ("x close, lifetime <1 sec", "x close, lifetime <*>"),
+            // A quoted value is one variable, spaces included.
+            (
+                "acquire lock=1, tag=\"View Lock\", ws=null",
+                "acquire lock=<*>, tag=\"<*>\", ws=<*>",
+            ),
+            // A list that ends the line is one variable, whatever its length.
+            (
+                "BLOCK* ask 10.0.0.1:50010 to delete blk_-1608999687919862906 blk_-7178306931869191437 blk_7503483334202473044",
+                "BLOCK* ask <*>:<*> to delete <*>",
             ),
         ];
         for (line, want) in cases {

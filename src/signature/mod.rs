@@ -14,11 +14,13 @@ pub mod cluster;
 pub mod mask;
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
 
+use nohash_hasher::IntMap;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Version of the masking and clustering rules; part of every signature id.
-pub const MINER_VERSION: &str = "1";
+pub const MINER_VERSION: &str = "2";
 
 /// The stable id of a template: 16 hex digits.
 pub fn signature_id(template: &str) -> String {
@@ -35,16 +37,18 @@ pub fn shape_id(shape: &str) -> i64 {
     xxh3_64(shape.as_bytes()) as i64
 }
 
-/// Most messages repeat verbatim (health checks, fixed warnings): each thread remembers
-/// the shapes of recent messages. Keyed by a 64-bit hash of the message.
-const SHAPE_CACHE_ENTRIES: usize = 8192;
+/// Most messages repeat verbatim (health checks, fixed warnings): shapers remember the
+/// shapes of recent messages, keyed by a 64-bit hash of the message, and forget them all
+/// when they hold this many, so memory stays bounded whatever the input.
+const RECENT_MESSAGES: usize = 1 << 16;
 
 thread_local! {
-    static SHAPE_CACHE: std::cell::RefCell<HashMap<u64, (String, i64)>> =
-        std::cell::RefCell::new(HashMap::with_capacity(SHAPE_CACHE_ENTRIES));
+    static SHAPE_CACHE: std::cell::RefCell<IntMap<u64, (String, i64)>> =
+        std::cell::RefCell::new(IntMap::default());
 }
 
-/// The shape of `msg`, written into `shape`, and its id; cached per thread.
+/// The shape of `msg`, written into `shape`, and its id; cached per thread (for ingest,
+/// which needs the shape text of every row).
 pub fn shape_cached(msg: &str, shape: &mut String) -> i64 {
     let key = xxh3_64(msg.as_bytes());
     SHAPE_CACHE.with(|cache| {
@@ -55,7 +59,7 @@ pub fn shape_cached(msg: &str, shape: &mut String) -> i64 {
         }
         mask::shape_into(msg, shape);
         let id = shape_id(shape);
-        if cache.len() >= SHAPE_CACHE_ENTRIES {
+        if cache.len() >= RECENT_MESSAGES {
             cache.clear();
         }
         cache.insert(key, (shape.clone(), id));
@@ -63,12 +67,94 @@ pub fn shape_cached(msg: &str, shape: &mut String) -> i64 {
     })
 }
 
-/// `gardener mine`: messages one per line in, CSV `line_id,signature_id,template` out.
-pub fn mine_csv(
-    mut input: impl std::io::Read,
-    output: impl std::io::Write,
-    threads: usize,
-) -> std::io::Result<()> {
+/// Shapes messages on one thread and numbers the distinct shapes it meets.
+#[derive(Default)]
+struct Shaper {
+    /// Message hash -> index of its shape, for recent messages.
+    recent: IntMap<u64, u32>,
+    /// Shape hash -> index into `shapes`.
+    index: IntMap<u64, u32>,
+    shapes: Vec<String>,
+    buf: String,
+}
+
+impl Shaper {
+    fn add(&mut self, msg: &str) -> u32 {
+        let key = xxh3_64(msg.as_bytes());
+        if let Some(&i) = self.recent.get(&key) {
+            return i;
+        }
+        mask::shape_into(msg, &mut self.buf);
+        let shapes = &mut self.shapes;
+        let buf = &self.buf;
+        let i = *self
+            .index
+            .entry(xxh3_64(buf.as_bytes()))
+            .or_insert_with(|| {
+                shapes.push(buf.clone());
+                (shapes.len() - 1) as u32
+            });
+        if self.recent.len() >= RECENT_MESSAGES {
+            self.recent.clear();
+        }
+        self.recent.insert(key, i);
+        i
+    }
+}
+
+/// The distinct shapes of a batch and, per message, the index of its shape.
+struct Shaped {
+    shapes: Vec<String>,
+    of_line: Vec<u32>,
+}
+
+/// Step 1 over a batch, on `threads` threads (contiguous parts, merged in input order).
+fn shape_all<S: AsRef<str> + Sync>(messages: &[S], threads: usize) -> Shaped {
+    let per = messages.len().div_ceil(threads.max(1)).max(1);
+    let parts: Vec<(Shaper, Vec<u32>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = messages
+            .chunks(per)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut shaper = Shaper::default();
+                    let local: Vec<u32> = part.iter().map(|m| shaper.add(m.as_ref())).collect();
+                    (shaper, local)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut index: IntMap<u64, u32> = IntMap::default();
+    let mut shapes: Vec<String> = Vec::new();
+    let mut of_line = Vec::with_capacity(messages.len());
+    for (shaper, local) in parts {
+        let remap: Vec<u32> = shaper
+            .shapes
+            .into_iter()
+            .map(|s| {
+                *index.entry(xxh3_64(s.as_bytes())).or_insert_with(|| {
+                    shapes.push(s);
+                    (shapes.len() - 1) as u32
+                })
+            })
+            .collect();
+        of_line.extend(local.into_iter().map(|i| remap[i as usize]));
+    }
+    Shaped { shapes, of_line }
+}
+
+/// Step 2: the template of every distinct shape.
+fn templates_of(shapes: &[String]) -> Vec<String> {
+    let refs: Vec<&str> = shapes.iter().map(String::as_str).collect();
+    cluster::cluster(&refs)
+}
+
+/// `gardener mine`: messages one per line in (invalid UTF-8 replaced), CSV
+/// `line_id,signature_id,template` out, in input order.
+pub fn mine_csv(mut input: impl Read, output: impl Write, threads: usize) -> std::io::Result<()> {
     let mut bytes = Vec::new();
     input.read_to_end(&mut bytes)?;
     let text = String::from_utf8_lossy(&bytes);
@@ -78,50 +164,37 @@ pub fn mine_csv(
     } else {
         threads
     };
-    let templates = mine(&lines, threads);
-    let mut ids: HashMap<&str, String> = HashMap::new();
-    let mut w = csv::Writer::from_writer(output);
-    w.write_record(["line_id", "signature_id", "template"])?;
-    for (i, t) in templates.iter().enumerate() {
-        let id = ids.entry(t.as_str()).or_insert_with(|| signature_id(t));
-        w.write_record([(i + 1).to_string().as_str(), id.as_str(), t.as_str()])?;
+    let shaped = shape_all(&lines, threads);
+    // `,signature_id,template\n` of each shape, quoted once; a line adds only its number.
+    let mut tails = Vec::with_capacity(shaped.shapes.len());
+    let mut ids: HashMap<String, String> = HashMap::new();
+    for template in templates_of(&shaped.shapes) {
+        let id = ids
+            .entry(template.clone())
+            .or_insert_with(|| signature_id(&template));
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(["", id.as_str(), template.as_str()])?;
+        tails.push(csv.into_inner().map_err(|e| e.into_error())?);
     }
-    w.flush()
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, output);
+    out.write_all(b"line_id,signature_id,template\n")?;
+    let mut number = itoa::Buffer::new();
+    for (i, &shape) in shaped.of_line.iter().enumerate() {
+        out.write_all(number.format(i + 1).as_bytes())?;
+        out.write_all(&tails[shape as usize])?;
+    }
+    out.flush()
 }
 
 /// Signs a batch of messages: the template of each, in input order.
 ///
 /// Shapes are computed on `threads` threads; clustering runs once over the distinct shapes.
 pub fn mine<S: AsRef<str> + Sync>(messages: &[S], threads: usize) -> Vec<String> {
-    let threads = threads.max(1);
-    let per = messages.len().div_ceil(threads).max(1);
-    let shapes: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = messages
-            .chunks(per)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|m| mask::shape(m.as_ref()))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let mut distinct: HashMap<&str, usize> = HashMap::new();
-    let mut list: Vec<&str> = Vec::new();
-    let index: Vec<usize> = shapes
+    let shaped = shape_all(messages, threads);
+    let templates = templates_of(&shaped.shapes);
+    shaped
+        .of_line
         .iter()
-        .map(|s| {
-            *distinct.entry(s.as_str()).or_insert_with(|| {
-                list.push(s.as_str());
-                list.len() - 1
-            })
-        })
-        .collect();
-    let templates = cluster::cluster(&list);
-    index.into_iter().map(|i| templates[i].clone()).collect()
+        .map(|&i| templates[i as usize].clone())
+        .collect()
 }
