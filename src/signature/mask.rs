@@ -348,6 +348,15 @@ fn classify(w: &str) -> Word {
     ) {
         return Word::Var;
     }
+    // Most words hold no digit (`Received`, `block`): then only a path with levels or a
+    // host name is a value.
+    if !b.iter().any(u8::is_ascii_digit) {
+        return if is_path(b) || (b.contains(&b'.') && is_host_name(w)) {
+            Word::Var
+        } else {
+            Word::Keep
+        };
+    }
     // One pass: digit count, longest digit run, longest hex run holding a digit, letters.
     let (mut digits, mut run, mut longest_run) = (0usize, 0usize, 0usize);
     let (mut hex, mut hex_digit, mut hex_run) = (0usize, false, 0usize);
@@ -376,7 +385,7 @@ fn classify(w: &str) -> Word {
     if longest_run >= 5 || hex_run >= 8 {
         return Word::Var; // ids, counters, hashes: `blk_-633...`, `req_1757..._94357186`
     }
-    if first == b'/' && (b[1..].contains(&b'/') || digits > 0) {
+    if is_path(b) || (first == b'/' && digits > 0) {
         return Word::Var; // a path with levels or numbers in it
     }
     if digits > 0 {
@@ -399,6 +408,11 @@ fn classify(w: &str) -> Word {
     } else {
         Word::Keep
     }
+}
+
+/// `/var/log/x`, `\Windows\System32` (after `C:`): a path with levels.
+fn is_path(b: &[u8]) -> bool {
+    matches!(b, [sep @ (b'/' | b'\\'), rest @ ..] if rest.contains(sep))
 }
 
 /// `00:11:e3:ba:c3:0f` (a MAC address): one variable.
@@ -518,6 +532,10 @@ mod tests {
                 "Block rdd_<*> stored as bytes in memory (estimated size <*>, free <*>)",
             ),
             ("x close, lifetime <1 sec", "x close, lifetime <*>"),
+            (
+                "Loaded Servicing Stack with Core: C:\\Windows\\winsxs\\cbscore.dll",
+                "Loaded Servicing Stack with Core: C:<*>",
+            ),
             // A quoted value is one variable, spaces included.
             (
                 "acquire lock=1, tag=\"View Lock\", ws=null",
