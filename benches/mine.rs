@@ -18,7 +18,7 @@ fn loghub_lines() -> Option<Vec<String>> {
     let mut lines = Vec::new();
     for d in LOGHUB_DATASETS {
         let (content, _) = load_loghub(&dir, d).ok()?;
-        lines.extend(content.into_iter().map(|l| l.replace('\n', " ")));
+        lines.extend(content.into_iter().map(|l| l.replace(['\n', '\r'], " ")));
     }
     Some(lines)
 }

@@ -130,10 +130,11 @@ fn loghub_templates_do_not_depend_on_order_or_threads() {
             .zip(&got)
             .filter(|(line, t)| reference[line.as_str()] == **t)
             .count();
-        let share = same as f64 / lines.len() as f64;
-        assert!(
-            share >= 0.999,
-            "seed {seed}, {threads} threads: only {share:.4} of lines keep their template"
+        // The issue allows 0.1% of lines to differ; by construction none do.
+        assert_eq!(
+            same,
+            lines.len(),
+            "seed {seed}, {threads} threads: lines changed template"
         );
     }
 }

@@ -16,6 +16,23 @@ struct Cluster {
     template: Vec<String>,
 }
 
+impl Cluster {
+    fn of(tokens: &[&str]) -> Self {
+        Cluster {
+            template: tokens.iter().map(|t| (*t).to_owned()).collect(),
+        }
+    }
+}
+
+/// Widens `template` to cover `tokens` (same length), position by position.
+fn generalize(template: &mut [String], tokens: &[&str]) {
+    for (t, new) in template.iter_mut().zip(tokens) {
+        if t != new {
+            *t = merge_token(t, new);
+        }
+    }
+}
+
 fn is_var(t: &str) -> bool {
     t.contains(VAR)
 }
@@ -98,9 +115,7 @@ pub fn cluster(shapes: &[&str]) -> Vec<String> {
             // lines would fold every endpoint and status into `GET <*> <*>`.
             let clusters = buckets.entry((toks.len(), shapes[i])).or_default();
             if clusters.is_empty() {
-                clusters.push(Cluster {
-                    template: toks.iter().map(|t| (*t).to_owned()).collect(),
-                });
+                clusters.push(Cluster::of(toks));
             }
             assigned[i] = (toks.len(), shapes[i], 0);
             continue;
@@ -115,18 +130,11 @@ pub fn cluster(shapes: &[&str]) -> Vec<String> {
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
         let k = match best {
             Some((k, _)) => {
-                let c = &mut clusters[k];
-                for (t, new) in c.template.iter_mut().zip(toks) {
-                    if t != new {
-                        *t = merge_token(t, new);
-                    }
-                }
+                generalize(&mut clusters[k].template, toks);
                 k
             }
             None => {
-                clusters.push(Cluster {
-                    template: toks.iter().map(|t| (*t).to_owned()).collect(),
-                });
+                clusters.push(Cluster::of(toks));
                 clusters.len() - 1
             }
         };
@@ -151,12 +159,15 @@ pub fn cluster(shapes: &[&str]) -> Vec<String> {
     out
 }
 
+/// Fixed words that must remain beside a merged column: `boot (command <*>)` and
+/// `wait (command <*>)` are two statements, not one with a variable first word.
+const MERGE_MIN_FIXED: usize = 3;
+
 /// Templates that differ in one column only, where that column takes more than
 /// [`SPLIT_MAX_VALUES`] values, are one template with a variable there. Clustering cannot
 /// see this when the column is the first token (buckets are per first token) or when the
-/// message is too short for the similarity threshold (`removing chargen`, `removing echo`).
-const MERGE_MIN_FIXED: usize = 3;
-
+/// message is short (`removing chargen`, `removing echo`: half the words differ). A
+/// template that qualifies in two columns joins the group of the lower one.
 fn merge_many_valued_columns(templates: &mut [String]) {
     let mut distinct: Vec<&str> = templates.iter().map(String::as_str).collect();
     distinct.sort_unstable();
@@ -164,10 +175,9 @@ fn merge_many_valued_columns(templates: &mut [String]) {
     let mut groups: BTreeMap<(usize, String), Vec<&str>> = BTreeMap::new();
     for t in &distinct {
         let tokens: Vec<&str> = t.split(' ').collect();
-        // Enough fixed words must remain to call it one statement (`boot (command <*>)` and
-        // `wait (command <*>)` are two).
+        // The merged column is one of the fixed words; MERGE_MIN_FIXED others must remain.
         let fixed = tokens.iter().filter(|t| !is_var(t)).count();
-        if fixed < MERGE_MIN_FIXED + 1 {
+        if fixed <= MERGE_MIN_FIXED {
             continue;
         }
         for c in 0..tokens.len() {
@@ -195,20 +205,25 @@ fn merge_many_valued_columns(templates: &mut [String]) {
 }
 
 /// A statement that prints a list of values, or a value's restatement in parentheses only
-/// sometimes (`5174 bytes (5.05 KB) received`, `delete blk_1 blk_2 blk_3`), makes
-/// templates of different lengths. Templates equal up to runs of `<*>` and `(<*>)` tokens
-/// are one: they get that shortest form.
+/// sometimes (`5174 bytes (5.05 KB) received`, `delete blk_1 blk_2`), makes templates of
+/// different lengths. Templates equal up to runs of `<*>` and `(<*>)` tokens are one: they
+/// all get the shortest of them (the smallest string among equally short ones).
 fn merge_optional_parts(templates: &mut [String]) {
     let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, t) in templates.iter().enumerate() {
         by_key.entry(loose_key(t)).or_default().push(i);
     }
-    for (key, members) in by_key {
-        let first = &templates[members[0]];
-        if members.iter().any(|&i| templates[i] != *first) {
-            for i in members {
-                templates[i].clone_from(&key);
-            }
+    for members in by_key.into_values() {
+        let Some(shortest) = members
+            .iter()
+            .map(|&i| &templates[i])
+            .min_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)))
+            .cloned()
+        else {
+            continue;
+        };
+        for i in members {
+            templates[i].clone_from(&shortest);
         }
     }
 }
@@ -303,13 +318,9 @@ fn merge_all(tokens: &[Vec<&str>], part: &[usize]) -> String {
     let Some(&first) = part.first() else {
         return String::new();
     };
-    let mut template: Vec<String> = tokens[first].iter().map(|t| (*t).to_owned()).collect();
+    let mut template = Cluster::of(&tokens[first]).template;
     for &i in &part[1..] {
-        for (t, new) in template.iter_mut().zip(&tokens[i]) {
-            if t != new {
-                *t = merge_token(t, new);
-            }
-        }
+        generalize(&mut template, &tokens[i]);
     }
     template.join(" ")
 }

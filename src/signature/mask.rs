@@ -6,14 +6,17 @@
 //! where it came from: numbers and anything starting with a digit (IPs, sizes, durations,
 //! versions), long hex runs (hashes, UUID parts, request ids), words with several digits
 //! (`blk_-633`, `req_1757648773791_1414_94357186`), paths and URLs, e-mail addresses, host
-//! names, JWT-like tokens, quoted values and booleans that follow `=` or `:`. Words with a
-//! single trailing digit (`eth1`, `ssh2`, `SOCKS5`) are kept: they name things.
+//! names, JWT-like tokens, quoted values after `=` or `:` (spaces included), booleans and
+//! nulls (`true`, `None`, anywhere: `None of ...` is masked too). A unit abbreviation or a
+//! bound belongs to its number (`2.1 KB`, `<1 sec`), and three or more values that end a line
+//! are one list. Words with a single trailing digit (`eth1`, `ssh2`, `SOCKS5`) are kept:
+//! they name things.
 //!
 //! Multi-line messages are signed by their meaningful lines: the first line, and for Python
 //! tracebacks the exception line, so frame addresses and line numbers never split a group.
 //! Whitespace runs collapse to one space.
 
-/// The variable marker.
+/// The variable marker, as Loghub writes it.
 pub const VAR: &str = "<*>";
 
 /// Writes the shape of `msg` into `out` (cleared first).
@@ -159,7 +162,8 @@ fn shape_line(line: &str, out: &mut String) {
 }
 
 /// Three or more variables that end a line are one list (`delete blk_1 blk_2 blk_3`), so
-/// lists of any length give one shape.
+/// long lists give one shape whatever their length (one- and two-value lists are joined
+/// later, when templates equal up to runs of `<*>` are merged).
 fn collapse_trailing_list(out: &mut String, start: usize) {
     const TAIL: &str = " <*>";
     let mut end = out.len();

@@ -47,6 +47,14 @@ thread_local! {
         std::cell::RefCell::new(IntMap::default());
 }
 
+/// Inserts into a cache of recent messages, emptying it first when it is full.
+fn remember<V>(cache: &mut IntMap<u64, V>, key: u64, value: V) {
+    if cache.len() >= RECENT_MESSAGES {
+        cache.clear();
+    }
+    cache.insert(key, value);
+}
+
 /// The shape of `msg`, written into `shape`, and its id; cached per thread (for ingest,
 /// which needs the shape text of every row).
 pub fn shape_cached(msg: &str, shape: &mut String) -> i64 {
@@ -59,10 +67,7 @@ pub fn shape_cached(msg: &str, shape: &mut String) -> i64 {
         }
         mask::shape_into(msg, shape);
         let id = shape_id(shape);
-        if cache.len() >= RECENT_MESSAGES {
-            cache.clear();
-        }
-        cache.insert(key, (shape.clone(), id));
+        remember(&mut cache, key, (shape.clone(), id));
         id
     })
 }
@@ -72,7 +77,9 @@ pub fn shape_cached(msg: &str, shape: &mut String) -> i64 {
 struct Shaper {
     /// Message hash -> index of its shape, for recent messages.
     recent: IntMap<u64, u32>,
-    /// Shape hash -> index into `shapes`.
+    /// Shape hash -> index into `shapes`. Shapes are known by their 64-bit hash here as in
+    /// the lake (`shape_id`); among a million distinct shapes a collision has odds of
+    /// about 3 in 100 million.
     index: IntMap<u64, u32>,
     shapes: Vec<String>,
     buf: String,
@@ -94,10 +101,7 @@ impl Shaper {
                 shapes.push(buf.clone());
                 (shapes.len() - 1) as u32
             });
-        if self.recent.len() >= RECENT_MESSAGES {
-            self.recent.clear();
-        }
-        self.recent.insert(key, i);
+        remember(&mut self.recent, key, i);
         i
     }
 }
@@ -108,9 +112,15 @@ struct Shaped {
     of_line: Vec<u32>,
 }
 
-/// Step 1 over a batch, on `threads` threads (contiguous parts, merged in input order).
+/// Step 1 over a batch, on `threads` threads (0: all cores), in contiguous parts merged in
+/// input order.
 fn shape_all<S: AsRef<str> + Sync>(messages: &[S], threads: usize) -> Shaped {
-    let per = messages.len().div_ceil(threads.max(1)).max(1);
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        threads
+    };
+    let per = messages.len().div_ceil(threads).max(1);
     let parts: Vec<(Shaper, Vec<u32>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = messages
             .chunks(per)
@@ -159,11 +169,6 @@ pub fn mine_csv(mut input: impl Read, output: impl Write, threads: usize) -> std
     input.read_to_end(&mut bytes)?;
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, usize::from)
-    } else {
-        threads
-    };
     let shaped = shape_all(&lines, threads);
     // `,signature_id,template\n` of each shape, quoted once; a line adds only its number.
     let mut tails = Vec::with_capacity(shaped.shapes.len());
@@ -188,7 +193,8 @@ pub fn mine_csv(mut input: impl Read, output: impl Write, threads: usize) -> std
 
 /// Signs a batch of messages: the template of each, in input order.
 ///
-/// Shapes are computed on `threads` threads; clustering runs once over the distinct shapes.
+/// Shapes are computed on `threads` threads (0: all cores); clustering runs once over the
+/// distinct shapes.
 pub fn mine<S: AsRef<str> + Sync>(messages: &[S], threads: usize) -> Vec<String> {
     let shaped = shape_all(messages, threads);
     let templates = templates_of(&shaped.shapes);
