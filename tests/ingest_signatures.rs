@@ -106,3 +106,50 @@ fn splitting_the_week_across_runs_gives_the_same_signatures() {
     }
     assert_eq!(signatures(&whole), signatures(&split));
 }
+
+/// A lake signed by another miner version is refused before anything is written: its rows'
+/// shapes are that version's, and mixing them with this version's would give templates
+/// neither version makes.
+#[test]
+fn a_lake_signed_by_another_miner_version_is_refused() {
+    use std::sync::Arc;
+
+    use arrow::array::{RecordBatch, StringArray};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    synth(&d.join("sink"), &["--days", "1", "--rate", "0.05"]);
+    let lake = d.join("lake");
+    ingest(&lake, &[d.join("sink").to_str().expect("utf8")]);
+
+    // Stamp the signatures table as if version "1" had written it.
+    let path = lake.join("signatures/signatures.parquet");
+    let batches = read_parquet(&path);
+    let schema = batches[0].schema();
+    let col = schema.index_of("miner_version").expect("miner_version");
+    let file = std::fs::File::create(&path).expect("rewrite");
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).expect("writer");
+    for b in &batches {
+        let mut columns = b.columns().to_vec();
+        columns[col] = Arc::new(StringArray::from(vec!["1"; b.num_rows()]));
+        w.write(&RecordBatch::try_new(schema.clone(), columns).expect("batch"))
+            .expect("write");
+    }
+    w.close().expect("close");
+
+    let before = files_under(&lake);
+    let out = gardener()
+        .arg("ingest")
+        .arg(d.join("sink"))
+        .arg("--lake")
+        .arg(&lake)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "ingest accepted a version-1 lake");
+    assert!(
+        stderr.contains("signed by miner version 1") && stderr.contains("new lake"),
+        "{stderr}"
+    );
+    assert_eq!(files_under(&lake), before, "nothing written");
+}

@@ -126,6 +126,7 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
     let expanded = source::expand(&opts.sources, &range).await?;
     let inputs = expanded.inputs;
     let lake = Lake::open(&opts.lake).await?;
+    crate::lake::signatures::check_miner_version(&lake).await?;
     let run_id = new_run_id();
 
     let interrupted = ledger::interrupted_runs(&lake).await?;

@@ -44,6 +44,14 @@ pub enum LakeError {
     #[error("lake {0}")]
     Remote(String),
     #[error(
+        "lake {location} was signed by miner version {found}; this gardener signs with version {current} and will not mix the two: ingest into a new lake"
+    )]
+    MinerVersion {
+        location: String,
+        found: String,
+        current: &'static str,
+    },
+    #[error(
         "lake {location}: the upload came out {found} bytes, not {expected}; nothing was published under that name"
     )]
     Verify {

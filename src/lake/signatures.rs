@@ -47,6 +47,31 @@ pub struct SignatureSummary {
     pub signatures: usize,
 }
 
+/// Refuses a lake whose rows were signed by another miner version: its `logs/` rows carry
+/// that version's shapes, and clustering them with this version's shapes would give
+/// templates neither version makes. A lake without signatures yet passes.
+pub async fn check_miner_version(lake: &Lake) -> Result<(), LakeError> {
+    let mut found: Option<String> = None;
+    scan_columns(lake, &["signatures"], &["miner_version"], |batch| {
+        // `shapes.parquet` has no such column: its batches come back without it.
+        let versions = batch
+            .column_by_name("miner_version")
+            .and_then(|c| c.as_string_opt::<i32>());
+        if let Some(v) = versions.and_then(|v| v.iter().flatten().find(|v| *v != MINER_VERSION)) {
+            found.get_or_insert_with(|| v.to_owned());
+        }
+    })
+    .await?;
+    match found {
+        Some(found) => Err(LakeError::MinerVersion {
+            location: lake.display.clone(),
+            found,
+            current: MINER_VERSION,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Rebuilds both tables from every file under `logs/`.
 pub async fn rebuild(lake: &Lake) -> Result<SignatureSummary, LakeError> {
     let mut stats: HashMap<i64, ShapeStats> = HashMap::new();
