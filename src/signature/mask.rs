@@ -7,10 +7,10 @@
 //! versions), long hex runs (hashes, UUID parts, request ids), words with several digits
 //! (`blk_-633`, `req_1757648773791_1414_94357186`), paths and URLs, e-mail addresses, host
 //! names, JWT-like tokens, quoted values after `=` or `:` (spaces included), booleans and
-//! nulls (`true`, `None`, anywhere: `None of ...` is masked too). A unit abbreviation or a
-//! bound belongs to its number (`2.1 KB`, `<1 sec`), and three or more values that end a line
-//! are one list. Words with a single trailing digit (`eth1`, `ssh2`, `SOCKS5`) are kept:
-//! they name things.
+//! nulls (`true`, `None`; but a capitalized one that opens the line is a word: `None of
+//! ...`). A unit abbreviation or a bound belongs to its number (`2.1 KB`, `<1 sec`), and
+//! three or more values that end a line are one list. Words with a single trailing digit
+//! (`eth1`, `ssh2`, `SOCKS5`) are kept: they name things.
 //!
 //! Multi-line messages are signed by their meaningful lines: the first line, and for Python
 //! tracebacks the exception line, so frame addresses and line numbers never split a group.
@@ -130,8 +130,13 @@ fn shape_line(line: &str, out: &mut String) {
             token = &line[at..end];
             taken_until = end;
         }
-        // Weekday and month names inside a date (`Sun Jul 24 02:38:22 2005`) are values.
         let upper = token.as_bytes().first().is_some_and(u8::is_ascii_uppercase);
+        // `None of the replicas ...`: a capitalized word that opens the line is a word.
+        if upper && out.len() == start_len && matches!(token, "None" | "True" | "False") {
+            out.push_str(token);
+            continue;
+        }
+        // Weekday and month names inside a date (`Sun Jul 24 02:38:22 2005`) are values.
         if upper
             && is_calendar_word(token)
             && tokens
@@ -536,6 +541,11 @@ mod tests {
                 "Block rdd_<*> stored as bytes in memory (estimated size <*>, free <*>)",
             ),
             ("x close, lifetime <1 sec", "x close, lifetime <*>"),
+            (
+                "None of the 3 replicas answered",
+                "None of the <*> replicas answered",
+            ),
+            ("cache hit: None", "cache hit: <*>"),
             (
                 "Loaded Servicing Stack with Core: C:\\Windows\\winsxs\\cbscore.dll",
                 "Loaded Servicing Stack with Core: C:<*>",
