@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,16 +24,23 @@ GARDENER = ROOT / "target" / "release" / "gardener"
 BYTES_PER_ENTRY_PER_RATE = 0.93e3 * 604800  # one --rate unit over 7 days, in bytes
 
 
-def run(cmd):
-    """Runs cmd; returns (seconds, peak RSS in MiB, stdout)."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = p.stdout.read()
-    err = p.stderr.read()
-    _, status, rusage = os.wait4(p.pid, 0)
-    secs = time.perf_counter() - t0
-    if status != 0:
-        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{err.decode()}")
+def run(cmd, stdin=None, stdout=subprocess.PIPE):
+    """Runs cmd, feeding it `stdin` bytes if given; returns (wall seconds, peak RSS in MiB,
+    stdout bytes, or None when stdout is not piped). The other bench scripts use this too.
+    stderr goes to a temporary file (a pipe could fill up and stall the child)."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                             stdout=stdout, stderr=err)
+        if stdin is not None:
+            p.stdin.write(stdin)
+            p.stdin.close()
+        out = p.stdout.read() if stdout == subprocess.PIPE else None
+        _, status, rusage = os.wait4(p.pid, 0)
+        secs = time.perf_counter() - t0
+        if status != 0:
+            err.seek(0)
+            sys.exit(f"failed: {' '.join(map(str, cmd))}\n{err.read().decode(errors='replace')}")
     return secs, rusage.ru_maxrss / 1024, out
 
 
@@ -103,4 +111,5 @@ def main():
     (out / "bench_ingest.json").write_text(json.dumps(dict(entries=entries, results=results, ratio=ratio), indent=2))
 
 
-main()
+if __name__ == "__main__":
+    main()

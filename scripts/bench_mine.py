@@ -27,8 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-GARDENER = ROOT / "target" / "release" / "gardener"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ingest import GARDENER, ROOT, run  # noqa: E402
+
 LOGHUB = ROOT.parent / "shared" / "loghub2k"
 DATASETS = ["HDFS", "Spark", "Zookeeper", "HPC", "Thunderbird", "Linux", "Android", "Apache",
             "Proxifier", "OpenSSH"]
@@ -105,20 +106,6 @@ def build_input(path: Path) -> int:
         return sum(1 for _ in f)
 
 
-def run(cmd, stdout=subprocess.DEVNULL):
-    """Runs cmd; returns (wall seconds, peak RSS in MiB, stdout bytes if piped)."""
-    with tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=stdout, stderr=err)
-        out = p.stdout.read() if stdout == subprocess.PIPE else None
-        _, status, rusage = os.wait4(p.pid, 0)
-        secs = time.perf_counter() - t0
-        if status != 0:
-            err.seek(0)
-            sys.exit(f"failed: {' '.join(map(str, cmd))}\n{err.read().decode(errors='replace')}")
-    return secs, rusage.ru_maxrss / 1024, out
-
-
 def gardener_templates(path: Path, threads: int) -> int:
     """Distinct signature ids of one more (untimed) run."""
     with tempfile.TemporaryFile() as out:
@@ -171,7 +158,7 @@ def main():
         (reports_json), else the wall time of the process."""
         best = None
         for _ in range(args.runs):
-            wall, rss, out = run(cmd, subprocess.PIPE if reports_json else subprocess.DEVNULL)
+            wall, rss, out = run(cmd, stdout=subprocess.PIPE if reports_json else subprocess.DEVNULL)
             rep = json.loads(out) if reports_json else {}
             r = dict(tool=tool, threads=threads, lines=rep.get("lines", n),
                      seconds=rep.get("seconds", wall), wall_seconds=wall, peak_rss_mib=rss,

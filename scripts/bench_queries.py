@@ -19,12 +19,11 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-GARDENER = ROOT / "target" / "release" / "gardener"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ingest import GARDENER, ROOT, run  # noqa: E402
+
 MEMORY_LIMIT = "1GiB"  # gardener's DataFusion pool (engine::MEMORY_LIMIT)
 
 # DataFusion -> DuckDB. Each rule is (pattern, replacement, why).
@@ -46,22 +45,6 @@ def to_duckdb(sql: str) -> str:
     for pattern, repl, _ in DIALECT:
         sql = re.sub(pattern, repl, sql)
     return sql
-
-
-def run(cmd, stdin=None):
-    """Runs cmd; returns (seconds, peak RSS in MiB, stdout)."""
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile() as err:
-        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
-        p.stdin.write(stdin or b"")
-        p.stdin.close()
-        out = p.stdout.read()
-        _, status, rusage = os.wait4(p.pid, 0)
-        secs = time.perf_counter() - t0
-        if status != 0:
-            err.seek(0)
-            sys.exit(f"failed: {' '.join(map(str, cmd))}\n{err.read().decode()}")
-    return secs, rusage.ru_maxrss / 1024, out
 
 
 def prepare(d: Path, rate: float) -> Path:

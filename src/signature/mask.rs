@@ -34,13 +34,6 @@ pub fn shape_into(msg: &str, out: &mut String) {
     }
 }
 
-/// The shape of `msg`.
-pub fn shape(msg: &str) -> String {
-    let mut s = String::with_capacity(msg.len());
-    shape_into(msg, &mut s);
-    s
-}
-
 /// First non-blank line, and the exception line of a traceback (the last line that looks
 /// like `pkg.SomeError: ...`), if the message has one.
 fn meaningful_lines(msg: &str) -> (&str, Option<&str>) {
@@ -274,7 +267,7 @@ fn shape_token(token: &str, out: &mut String) {
         return;
     }
     if seen & DELIM == 0 {
-        push_word(token, out);
+        push_classified(token, classify(token), out);
         return;
     }
     let mut i = 0;
@@ -313,10 +306,6 @@ fn shape_token(token: &str, out: &mut String) {
         prev_delim = 0;
         i = end;
     }
-}
-
-fn push_word(word: &str, out: &mut String) {
-    push_classified(word, classify(word), out);
 }
 
 fn push_classified(word: &str, class: Word, out: &mut String) {
@@ -494,7 +483,13 @@ fn is_uuid(t: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::shape;
+    use super::shape_into;
+
+    fn shape(msg: &str) -> String {
+        let mut s = String::new();
+        shape_into(msg, &mut s);
+        s
+    }
 
     #[test]
     fn loghub_style_lines() {

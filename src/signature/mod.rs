@@ -13,7 +13,6 @@ pub mod accuracy;
 pub mod cluster;
 pub mod mask;
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 
 use nohash_hasher::IntMap;
@@ -81,7 +80,8 @@ struct Shaper {
     /// the lake (`shape_id`); among a million distinct shapes a collision has odds of
     /// about 3 in 100 million.
     index: IntMap<u64, u32>,
-    shapes: Vec<String>,
+    /// Distinct shapes with their hashes, in the order met.
+    shapes: Vec<(u64, String)>,
     buf: String,
 }
 
@@ -92,15 +92,13 @@ impl Shaper {
             return i;
         }
         mask::shape_into(msg, &mut self.buf);
+        let hash = xxh3_64(self.buf.as_bytes());
         let shapes = &mut self.shapes;
         let buf = &self.buf;
-        let i = *self
-            .index
-            .entry(xxh3_64(buf.as_bytes()))
-            .or_insert_with(|| {
-                shapes.push(buf.clone());
-                (shapes.len() - 1) as u32
-            });
+        let i = *self.index.entry(hash).or_insert_with(|| {
+            shapes.push((hash, buf.clone()));
+            (shapes.len() - 1) as u32
+        });
         remember(&mut self.recent, key, i);
         i
     }
@@ -144,8 +142,8 @@ fn shape_all<S: AsRef<str> + Sync>(messages: &[S], threads: usize) -> Shaped {
         let remap: Vec<u32> = shaper
             .shapes
             .into_iter()
-            .map(|s| {
-                *index.entry(xxh3_64(s.as_bytes())).or_insert_with(|| {
+            .map(|(hash, s)| {
+                *index.entry(hash).or_insert_with(|| {
                     shapes.push(s);
                     (shapes.len() - 1) as u32
                 })
@@ -172,13 +170,9 @@ pub fn mine_csv(mut input: impl Read, output: impl Write, threads: usize) -> std
     let shaped = shape_all(&lines, threads);
     // `,signature_id,template\n` of each shape, quoted once; a line adds only its number.
     let mut tails = Vec::with_capacity(shaped.shapes.len());
-    let mut ids: HashMap<String, String> = HashMap::new();
     for template in templates_of(&shaped.shapes) {
-        let id = ids
-            .entry(template.clone())
-            .or_insert_with(|| signature_id(&template));
         let mut csv = csv::Writer::from_writer(Vec::new());
-        csv.write_record(["", id.as_str(), template.as_str()])?;
+        csv.write_record(["", signature_id(&template).as_str(), template.as_str()])?;
         tails.push(csv.into_inner().map_err(|e| e.into_error())?);
     }
     let mut out = std::io::BufWriter::with_capacity(1 << 16, output);
