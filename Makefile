@@ -25,14 +25,16 @@ $(VENV):
 venv: $(VENV)
 
 # The whole suite. DuckDB and the emulators are required here (tests that need them fail,
-# not skip, without them).
+# not skip, without them). Tests build with the release profile, so `make demo` and
+# `make test` compile the dependency stack once between them (and the tests run fast).
 test: $(VENV)
 	GARDENER_PYTHON=$(CURDIR)/$(PY) GARDENER_REQUIRE_DUCKDB=1 GARDENER_REQUIRE_EMULATORS=1 \
-		$(CARGO) test --all-targets
+		$(CARGO) test --release --all-targets
 
+# Release too: clippy then reuses the release build's build scripts and proc macros.
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --release --all-targets -- -D warnings
 
 # Generates the synth netra-staging week (once), ingests it, prints the summary and a first
 # query over the lake, and writes the week's report.

@@ -9,7 +9,7 @@
 //! source ──► decode::frame ──► decode::entry ──► signature::mask ──► lake::writer ──► lake
 //!                                                   (shape per row)      (per day, sorted)
 //! lake/logs ──► signature::cluster ──► lake/signatures (after every run)
-//! lake ──► engine (DataFusion, sql/) ──► query results ──► report (md, json)
+//! lake ──► engine (DataFusion, sql/) ──► query results ──► report (md, json, html)
 //! ```
 //!
 //! - [`source`]: where bytes come from (files, directories, globs, stdin, `gs://` objects
@@ -23,8 +23,9 @@
 //!   publish (local directory or GCS bucket), the quarantine files, the run ledger and the signatures tables.
 //! - [`engine`]: the DataFusion session over a lake (`logs`, `signatures`), time ranges that
 //!   prune `dt=` partitions, the named queries of `sql/`, output formats.
-//! - [`report`]: the triage report: named queries in, issues with priorities, impact,
-//!   samples, links and bursts out, as Markdown or JSON.
+//! - [`report`]: the triage report: named queries in; issues (each signature's problem
+//!   rows) with priorities, impact, samples, links and bursts, grouped into incidents (root
+//!   causes with their effects) out, as Markdown, JSON or HTML.
 //! - [`ingest`]: the pipeline wiring sources, decoders and the writer with bounded
 //!   channels, and the run summary.
 //! - [`synth`]: deterministic generators of realistic exports for demos and tests.

@@ -115,11 +115,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         text.lines().next().unwrap_or("").trim_start_matches("-- ")
                     );
                 }
+                println!("{}", log_gardener::report::INCIDENTS_QUERY.1);
                 return Ok(ExitCode::SUCCESS);
             }
             let Some(lake) = lake else {
                 anyhow::bail!("--lake LAKE is required");
             };
+            if named.as_deref() == Some(log_gardener::report::INCIDENTS_QUERY.0) {
+                let range = log_gardener::range::RangeSpec {
+                    since: Some(since.unwrap_or_else(|| "7d".to_owned())),
+                    until,
+                    now,
+                };
+                let opts = report_options(
+                    &lake,
+                    service.as_deref(),
+                    log_gardener::report::priority::Rules::builtin(),
+                    log_gardener::report::known::Known::default(),
+                );
+                let report = gather_report(&lake, &range, service.as_deref(), &opts)?;
+                let table = log_gardener::report::incidents_table(&report)?;
+                let mut out = std::io::stdout().lock();
+                log_gardener::engine::output::write(&[table], format, &mut out)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let params = params
                 .iter()
                 .map(|p| {
@@ -174,32 +193,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(path) => report::known::Known::load(path)?,
                 None => report::known::Known::default(),
             };
-            let opts = report::Options {
-                rules,
-                lake: lake.clone(),
-                service: service.clone(),
-                known,
-                // SOURCE_DATE_EPOCH (seconds) pins the date for reproducible reports.
-                generated_at: std::env::var("SOURCE_DATE_EPOCH")
-                    .ok()
-                    .and_then(|s| s.parse::<i64>().ok())
-                    .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-                    .unwrap_or_else(chrono::Utc::now)
-                    .format("%Y-%m-%dT%H:%M:%SZ")
-                    .to_string(),
-            };
+            let opts = report_options(&lake, service.as_deref(), rules, known);
             let range = log_gardener::range::RangeSpec {
                 since: Some(since),
                 until,
                 now,
             };
-            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            let report = rt.block_on(async {
-                let lake = log_gardener::lake::Lake::open_existing(&lake).await?;
-                let engine =
-                    log_gardener::engine::Engine::open(&lake, &range, service.as_deref()).await?;
-                anyhow::Ok(report::gather(&engine, &opts).await?)
-            })?;
+            let report = gather_report(&lake, &range, service.as_deref(), &opts)?;
             if let Some(dir) = &drafts {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
@@ -254,4 +254,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// How `report` and `query --named incidents` make the report.
+fn report_options(
+    lake: &str,
+    service: Option<&str>,
+    rules: log_gardener::report::priority::Rules,
+    known: log_gardener::report::known::Known,
+) -> log_gardener::report::Options {
+    log_gardener::report::Options {
+        rules,
+        lake: lake.to_owned(),
+        service: service.map(str::to_owned),
+        known,
+        // SOURCE_DATE_EPOCH (seconds) pins the date for reproducible reports.
+        generated_at: std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok())
+            .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+            .unwrap_or_else(chrono::Utc::now)
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+    }
+}
+
+/// Opens the lake and gathers the report over `range`.
+fn gather_report(
+    lake: &str,
+    range: &log_gardener::range::RangeSpec,
+    service: Option<&str>,
+    opts: &log_gardener::report::Options,
+) -> anyhow::Result<log_gardener::report::model::Report> {
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async {
+        let lake = log_gardener::lake::Lake::open_existing(lake).await?;
+        let engine = log_gardener::engine::Engine::open(&lake, range, service).await?;
+        anyhow::Ok(log_gardener::report::gather(&engine, opts).await?)
+    })
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::EngineError;
 
 /// (name, SQL text) of every named query.
-pub const QUERIES: [(&str, &str); 9] = [
+pub const QUERIES: [(&str, &str); 10] = [
     (
         "signature_frequencies",
         include_str!("../../sql/signature_frequencies.sql"),
@@ -23,6 +23,7 @@ pub const QUERIES: [(&str, &str); 9] = [
     ),
     ("co_occurrence", include_str!("../../sql/co_occurrence.sql")),
     ("totals", include_str!("../../sql/totals.sql")),
+    ("issues", include_str!("../../sql/issues.sql")),
     ("impact", include_str!("../../sql/impact.sql")),
     ("recent", include_str!("../../sql/recent.sql")),
     (

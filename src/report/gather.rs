@@ -1,5 +1,6 @@
-//! Runs the named queries and assembles the [`Report`]: which signatures are issues, their
-//! priority, impact, samples and trend, the relationships between them, incidents, bursts.
+//! Runs the named queries and assembles the [`Report`]: which signatures are issues (their
+//! problem rows), their priority, impact, samples and trend, the relationships between
+//! them, the incidents they form ([`super::incidents`]), bursts.
 //! Every figure comes from a query recorded in [`Report::queries`] with the command that
 //! reproduces it.
 
@@ -8,8 +9,10 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Map, Value};
 
 use super::ReportError;
+use super::incidents::{self, Kind, Link, Node};
 use super::model::*;
 use super::priority::{FREQUENCIES, Facts, Rules, severity_number};
+use super::title::{self, Titled};
 use crate::decode::time::{Nanos, format_rfc3339, parse_rfc3339};
 use crate::engine::{Engine, named, output};
 
@@ -80,65 +83,6 @@ fn frequency_text(count: u64, rate_per_hour: f64, days: f64) -> String {
 /// 75604 -> "75,604" (the ingest summary's formatting).
 pub use crate::ingest::summary::thousands;
 
-/// A short title from a template: the exception line of a traceback, without severity
-/// prefixes and masked values, cut at the first sentence or clause.
-pub fn title(template: &str) -> String {
-    let mut t = template;
-    if t.starts_with("Traceback") {
-        t = t.split(" | ").nth(1).unwrap_or(t);
-    }
-    let t = t.split(" | ").next().unwrap_or(t);
-    let mut words: Vec<&str> = t
-        .split_whitespace()
-        .skip_while(|w| {
-            let bare = w.trim_matches(|c: char| !c.is_alphanumeric());
-            bare.is_empty()
-                || matches!(
-                    bare.to_ascii_uppercase().as_str(),
-                    "CRITICAL" | "ERROR" | "WARNING" | "WARN" | "INFO" | "FATAL"
-                )
-        })
-        .collect();
-    // Cut at the end of the first clause that has a few words, then drop masked values.
-    if let Some(cut) = words
-        .iter()
-        .enumerate()
-        .skip(2)
-        .find(|(_, w)| w.ends_with(':') || w.ends_with('.') || w.ends_with('!'))
-        .map(|(i, _)| i)
-    {
-        words.truncate(cut + 1);
-    }
-    // Paths keep their shape (`/api/threads/{id}/messages`); other masked values go.
-    let words: Vec<String> = words
-        .iter()
-        .filter(|w| !w.contains("<*>") || w.starts_with('/'))
-        .map(|w| w.replace("<*>", "{id}"))
-        .collect();
-    let mut words: Vec<&str> = words.iter().map(String::as_str).collect();
-    while words.len() > 1
-        && matches!(
-            words.last().copied(),
-            Some("for" | "to" | "of" | "in" | "with" | "from" | "at" | "by" | "on" | "-")
-        )
-    {
-        words.pop();
-    }
-    let mut out = words.join(" ");
-    out = out
-        .trim_end_matches([':', '.', ',', ';', '-', ' '])
-        .to_owned();
-    if out.chars().count() > 80 {
-        let cut: String = out.chars().take(79).collect();
-        out = format!("{}…", cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a));
-    }
-    if out.is_empty() {
-        template.chars().take(80).collect()
-    } else {
-        out
-    }
-}
-
 struct Runner<'a> {
     engine: &'a Engine,
     opts: &'a Options,
@@ -177,20 +121,45 @@ impl Runner<'_> {
     }
 }
 
-/// One candidate issue before ordering.
+/// One signature that is an issue, before grouping and numbering.
 struct Candidate {
-    freq: Row,
+    /// Its row of the `issues` query.
+    row: Row,
+    /// No problem rows, made an issue by a rule: its figures are over all its rows.
+    promoted: bool,
     severity_number: i32,
     impact: Impact,
     statuses: Vec<i64>,
     frequency: usize,
+    occasional: bool,
+    novelty: Option<String>,
 }
 
 impl Candidate {
+    /// `key` over the problem rows, or over all rows (`total_key`) when promoted.
+    fn field(&self, key: &str) -> String {
+        if self.promoted {
+            text(&self.row, &format!("total_{key}"))
+        } else {
+            text(&self.row, key)
+        }
+    }
+
+    fn count(&self) -> u64 {
+        int(&self.row, if self.promoted { "total" } else { "count" })
+    }
+
+    fn severity(&self) -> String {
+        self.field("max_severity")
+    }
+
     fn facts(&self) -> Facts<'_> {
-        let template = self.freq.get("template").and_then(Value::as_str);
         Facts {
-            template: template.unwrap_or_default(),
+            template: self
+                .row
+                .get("template")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
             severity_number: self.severity_number,
             services: self
                 .impact
@@ -206,10 +175,17 @@ impl Candidate {
                 .collect(),
             statuses: self.statuses.clone(),
             frequency: self.frequency,
+            count: self.count(),
+            occasional: self.occasional,
+            new: self.novelty.as_deref() == Some("new"),
+            rising: self.novelty.as_deref() == Some("rising"),
             ..Facts::default()
         }
     }
 }
+
+/// Problem rows under this share of a signature's rows make it "occasional".
+const OCCASIONAL: f64 = 0.01;
 
 /// Builds the report from the engine's lake and range.
 pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportError> {
@@ -219,19 +195,302 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
         used: Vec::new(),
     };
     let totals_rows = q.run("totals", &[]).await?;
-    let freq_rows = q.run("signature_frequencies", &[]).await?;
+    let issue_rows = q.run("issues", &[]).await?;
     let impact_rows = q.run("impact", &[]).await?;
     let recent_rows = q
         .run("recent", &[("per_signature", &RECENT.to_string())])
         .await?;
     let co_rows = q.run("co_occurrence", &[]).await?;
     let burst_rows = q.run("bursts", &[]).await?;
+    let novelty_rows = q.run("new_and_rising", &[]).await?;
 
-    // Header: totals, projects, services, range.
+    let Header {
+        totals,
+        projects,
+        services,
+        range,
+        span,
+    } = header(engine, &totals_rows);
+    let (window, window_ns) = if range.days <= 14.0 {
+        ("1 hour", 3_600_000_000_000i64)
+    } else {
+        ("1 day", 86_400_000_000_000i64)
+    };
+    let severity_rows = q.run("severity_windows", &[("window", window)]).await?;
+    let signature_window_rows = q.run("signature_windows", &[("window", window)]).await?;
+    let grid = Grid::new(span, window_ns);
+    let mut timeline = Timeline {
+        window: window.to_owned(),
+        starts: (0..grid.slots)
+            .map(|k| format_rfc3339(grid.start + k as i64 * window_ns))
+            .collect(),
+        severities: Vec::new(),
+    };
+    for (name, _) in &totals.severities {
+        let mut counts = vec![0u64; grid.slots];
+        for r in severity_rows
+            .iter()
+            .filter(|r| text(r, "severity") == *name)
+        {
+            if let Some(k) = grid.slot(r) {
+                counts[k] += int(r, "n");
+            }
+        }
+        timeline.severities.push((name.clone(), counts));
+    }
+    let mut sparklines: HashMap<String, Vec<u64>> = HashMap::new();
+    for r in &signature_window_rows {
+        if let Some(k) = grid.slot(r) {
+            sparklines
+                .entry(text(r, "signature_id"))
+                .or_insert_with(|| vec![0; grid.slots])[k] += int(r, "n");
+        }
+    }
+
+    let mut impacts = impacts(&impact_rows);
+    let mut recent: HashMap<String, Vec<&Row>> = HashMap::new();
+    for r in &recent_rows {
+        recent.entry(text(r, "signature_id")).or_default().push(r);
+    }
+    // A burst rates by its peak window, not the range's average.
+    let mut peaks: HashMap<String, f64> = HashMap::new();
+    for r in &burst_rows {
+        let peak = peaks.entry(text(r, "signature_id")).or_default();
+        *peak = peak.max(float(r, "n"));
+    }
+    let novelty: HashMap<String, String> = novelty_rows
+        .iter()
+        .map(|r| (text(r, "signature_id"), text(r, "status")))
+        .collect();
+
+    // Candidates: signatures with problem rows, and what a rule promotes.
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for r in issue_rows {
+        let sig = text(&r, "signature_id");
+        let (impact, statuses) = impacts.remove(&sig).unwrap_or_default();
+        let problems = int(&r, "count");
+        let novelty = novelty.get(&sig).cloned();
+        let mut c = Candidate {
+            promoted: problems == 0,
+            severity_number: 0,
+            impact,
+            statuses,
+            frequency: 0,
+            occasional: problems > 0
+                && (problems as f64) < OCCASIONAL * int(&r, "total") as f64
+                && novelty.as_deref() != Some("new"),
+            novelty,
+            row: r,
+        };
+        c.severity_number = severity_number(&c.severity()).unwrap_or(0);
+        let hours = float(&c.row, "span_hours").max(1.0);
+        let mut rate = c.count() as f64 / hours;
+        if !c.occasional {
+            rate = rate.max(peaks.get(&sig).copied().unwrap_or(0.0));
+        }
+        c.frequency = frequency_class(rate);
+        if !c.promoted || opts.rules.promotes(&c.facts()) {
+            candidates.push(c);
+        }
+    }
+    // Muted issues are left out before anything is grouped or numbered.
+    let mut muted = 0;
+    candidates.retain(|c| {
+        let status = opts
+            .known
+            .status(&text(&c.row, "signature_id"), &c.field("last_seen"));
+        muted += usize::from(status.0 == "muted");
+        status.0 != "muted"
+    });
+
+    // Linked pairs among candidates (the co_occurrence query's `linked`).
+    let index: HashMap<String, usize> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (text(&c.row, "signature_id"), i))
+        .collect();
+    let linked: Vec<(&Row, usize, usize)> = co_rows
+        .iter()
+        .filter(|r| r.get("linked") == Some(&Value::Bool(true)))
+        .filter_map(|r| {
+            let a = index.get(&text(r, "signature_a"))?;
+            let b = index.get(&text(r, "signature_b"))?;
+            Some((r, *a, *b))
+        })
+        .collect();
+    let assessed = assess(&candidates, &linked, &opts.rules);
+
+    // Incidents, then issue ids in incident order.
+    let nodes: Vec<Node<'_>> = candidates
+        .iter()
+        .zip(&assessed)
+        .map(|(c, (p, _))| Node {
+            priority: *p,
+            count: c.count(),
+            signature_id: c
+                .row
+                .get("signature_id")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+            template: c.row.get("template").and_then(Value::as_str).unwrap_or(""),
+            service: c.impact.services.first().map(|s| s.value.as_str()),
+        })
+        .collect();
+    let links: Vec<Link<'_>> = linked
+        .iter()
+        .map(|(r, a, b)| Link {
+            a: *a,
+            b: *b,
+            level: r.get("level").and_then(Value::as_str).unwrap_or(""),
+            lag_ms: float(r, "median_lag_ms"),
+            confidence_ab: float(r, "confidence_ab"),
+            confidence_ba: float(r, "confidence_ba"),
+        })
+        .collect();
+    let mut groups = incidents::group(&nodes, &links);
+    let group_count = |g: &incidents::Group| -> u64 {
+        match g.kind {
+            Kind::Family => g.members.iter().map(|&m| nodes[m].count).sum(),
+            _ => nodes[g.root()].count,
+        }
+    };
+    let group_priority = |g: &incidents::Group| g.members.iter().map(|&m| nodes[m].priority).min();
+    groups.sort_by(|x, y| {
+        (group_priority(x), std::cmp::Reverse(group_count(x)))
+            .cmp(&(group_priority(y), std::cmp::Reverse(group_count(y))))
+            .then_with(|| {
+                nodes[x.root()]
+                    .signature_id
+                    .cmp(nodes[y.root()].signature_id)
+            })
+    });
+    let mut id_of = vec![0usize; candidates.len()];
+    let mut incident_of = vec![0usize; candidates.len()];
+    let mut next = 1;
+    for (g_idx, g) in groups.iter().enumerate() {
+        for &m in &g.members {
+            id_of[m] = next;
+            incident_of[m] = g_idx + 1;
+            next += 1;
+        }
+    }
+
+    let relationships: Vec<Relationship> = linked
+        .iter()
+        .map(|(r, a, b)| Relationship {
+            a: text(r, "signature_a"),
+            b: text(r, "signature_b"),
+            issue_a: id_of[*a],
+            issue_b: id_of[*b],
+            level: text(r, "level"),
+            lag_ms: float(r, "median_lag_ms"),
+            confidence: float(r, "confidence_ab").max(float(r, "confidence_ba")),
+            confidence_ab: float(r, "confidence_ab"),
+            confidence_ba: float(r, "confidence_ba"),
+            lift: float(r, "lift"),
+            significance: float(r, "significance"),
+            support_id: int(r, "support_id"),
+            support_lag: r.get("support_lag").and_then(Value::as_u64),
+            support_window: int(r, "support_window"),
+        })
+        .collect();
+
+    let mut issues: Vec<Issue> = Vec::with_capacity(candidates.len());
+    for g in &groups {
+        for &i in &g.members {
+            let c = &candidates[i];
+            let sig = text(&c.row, "signature_id");
+            let rows = recent.get(&sig).map(Vec::as_slice).unwrap_or_default();
+            issues.push(issue(
+                c,
+                &assessed[i],
+                id_of[i],
+                incident_of[i],
+                rows,
+                opts,
+                &range,
+            ));
+            if let Some(last) = issues.last_mut() {
+                last.timeline = sparklines
+                    .remove(&sig)
+                    .unwrap_or_else(|| vec![0; grid.slots]);
+                last.related = related(&relationships, last.id);
+            }
+        }
+    }
+    let titled: Vec<Titled<'_>> = issues
+        .iter()
+        .map(|i| Titled {
+            title: i.title.clone(),
+            template: &i.template,
+            service: i.impact.services.first().map(|s| s.value.as_str()),
+            log_id: Some(i.log_id.as_str()),
+            signature_id: &i.signature_id,
+        })
+        .collect();
+    let titles = title::distinguish(titled);
+    for (i, t) in issues.iter_mut().zip(titles) {
+        i.title = t;
+    }
+
+    let incidents = incident_list(&groups, &issues, &id_of, &nodes, &relationships);
+    let issue_of: HashMap<&str, usize> = issues
+        .iter()
+        .map(|i| (i.signature_id.as_str(), i.id))
+        .collect();
+    let bursts = burst_rows
+        .iter()
+        .map(|r| Burst {
+            signature_id: text(r, "signature_id"),
+            issue: issue_of.get(text(r, "signature_id").as_str()).copied(),
+            template: text(r, "template"),
+            window_start: text(r, "window_start"),
+            n: int(r, "n"),
+            baseline: float(r, "baseline"),
+            z: float(r, "z"),
+        })
+        .collect();
+    let mut priority_assessment: BTreeMap<String, Vec<usize>> =
+        (0..4).map(|p| (format!("P{p}"), Vec::new())).collect();
+    for i in &incidents {
+        priority_assessment
+            .entry(i.priority.clone())
+            .or_default()
+            .push(i.id);
+    }
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        generated_at: opts.generated_at.clone(),
+        lake: opts.lake.clone(),
+        range,
+        projects,
+        services,
+        totals,
+        incidents,
+        issues,
+        relationships,
+        bursts,
+        timeline,
+        priority_assessment,
+        muted,
+        queries: q.used,
+    })
+}
+
+/// The report's header, and the span the timeline covers.
+struct Header {
+    totals: Totals,
+    projects: Vec<String>,
+    services: Vec<String>,
+    range: Range,
+    span: Option<(Nanos, Nanos)>,
+}
+
+fn header(engine: &Engine, totals_rows: &[Row]) -> Header {
     let mut totals = Totals::default();
     let (mut projects, mut services) = (Vec::<String>::new(), Vec::<String>::new());
     let (mut first, mut last): (Option<String>, Option<String>) = (None, None);
-    for r in &totals_rows {
+    for r in totals_rows {
         let n = int(r, "n");
         totals.rows += n;
         totals.by_severity.insert(text(r, "severity"), n);
@@ -268,55 +527,45 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
         last_entry: last,
         days: (days * 10.0).round() / 10.0,
     };
+    Header {
+        totals,
+        projects,
+        services,
+        range,
+        span,
+    }
+}
 
-    // The timeline grid: hourly windows (daily past two weeks) from the range's start.
-    let (window, window_ns) = if days <= 14.0 {
-        ("1 hour", 3_600_000_000_000i64)
-    } else {
-        ("1 day", 86_400_000_000_000i64)
-    };
-    let severity_rows = q.run("severity_windows", &[("window", window)]).await?;
-    let signature_window_rows = q.run("signature_windows", &[("window", window)]).await?;
-    let grid_start = span.map_or(0, |(a, _)| a.div_euclid(window_ns) * window_ns);
-    let slots = span.map_or(0, |(_, b)| {
-        ((b - grid_start) / window_ns + 1).max(0) as usize
-    });
-    let slot = |r: &Row| -> Option<usize> {
+/// The timeline's fixed windows over the span.
+struct Grid {
+    start: Nanos,
+    window_ns: i64,
+    slots: usize,
+}
+
+impl Grid {
+    fn new(span: Option<(Nanos, Nanos)>, window_ns: i64) -> Grid {
+        let start = span.map_or(0, |(a, _)| a.div_euclid(window_ns) * window_ns);
+        let slots = span.map_or(0, |(_, b)| ((b - start) / window_ns + 1).max(0) as usize);
+        Grid {
+            start,
+            window_ns,
+            slots,
+        }
+    }
+
+    /// The window of a row's `window_start`.
+    fn slot(&self, r: &Row) -> Option<usize> {
         let t = parse_rfc3339(&text(r, "window_start")).ok()?;
-        let k = (t - grid_start).div_euclid(window_ns);
-        (0..slots as i64).contains(&k).then_some(k as usize)
-    };
-    let mut timeline = Timeline {
-        window: window.to_owned(),
-        starts: (0..slots)
-            .map(|k| format_rfc3339(grid_start + k as i64 * window_ns))
-            .collect(),
-        severities: Vec::new(),
-    };
-    for (name, _) in &totals.severities {
-        let mut counts = vec![0u64; slots];
-        for r in severity_rows
-            .iter()
-            .filter(|r| text(r, "severity") == *name)
-        {
-            if let Some(k) = slot(r) {
-                counts[k] += int(r, "n");
-            }
-        }
-        timeline.severities.push((name.clone(), counts));
+        let k = (t - self.start).div_euclid(self.window_ns);
+        (0..self.slots as i64).contains(&k).then_some(k as usize)
     }
-    let mut sparklines: HashMap<String, Vec<u64>> = HashMap::new();
-    for r in &signature_window_rows {
-        if let Some(k) = slot(r) {
-            sparklines
-                .entry(text(r, "signature_id"))
-                .or_insert_with(|| vec![0; slots])[k] += int(r, "n");
-        }
-    }
+}
 
-    // Impact and recent occurrences per signature.
+/// The impact query's rows per signature, with the statuses as numbers.
+fn impacts(rows: &[Row]) -> HashMap<String, (Impact, Vec<i64>)> {
     let mut impacts: HashMap<String, (Impact, Vec<i64>)> = HashMap::new();
-    for r in &impact_rows {
+    for r in rows {
         let (imp, statuses) = impacts.entry(text(r, "signature_id")).or_default();
         let c = Counted {
             value: text(r, "value"),
@@ -333,222 +582,125 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
             _ => imp.revisions.push(c),
         }
     }
-    let mut recent: HashMap<String, Vec<&Row>> = HashMap::new();
-    for r in &recent_rows {
-        recent.entry(text(r, "signature_id")).or_default().push(r);
-    }
+    impacts
+}
 
-    // Candidates: problem signatures and what a rule promotes.
-    let mut candidates: Vec<Candidate> = Vec::new();
-    for r in freq_rows {
-        let sig = text(&r, "signature_id");
-        let sev = severity_number(&text(&r, "max_severity")).unwrap_or(0);
-        let (impact, statuses) = impacts.remove(&sig).unwrap_or_default();
-        let c = Candidate {
-            severity_number: sev,
-            frequency: frequency_class(float(&r, "rate_per_hour")),
-            impact,
-            statuses,
-            freq: r,
-        };
-        let problem = sev >= 400 || c.statuses.iter().any(|s| *s >= 500);
-        if problem || opts.rules.promotes(&c.facts()) {
-            candidates.push(c);
-        }
-    }
-
-    // Linked pairs among candidates (the co_occurrence query's `linked`).
-    let index: HashMap<String, usize> = candidates
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (text(&c.freq, "signature_id"), i))
-        .collect();
-    let linked: Vec<(&Row, usize, usize)> = co_rows
-        .iter()
-        .filter(|r| r.get("linked") == Some(&Value::Bool(true)))
-        .filter_map(|r| {
-            let a = index.get(&text(r, "signature_a"))?;
-            let b = index.get(&text(r, "signature_b"))?;
-            Some((r, *a, *b))
-        })
-        .collect();
-
-    // Priorities: once alone, then once more knowing what each issue is linked to.
+/// Priorities: once alone, then once more knowing what each issue is linked to.
+fn assess(
+    candidates: &[Candidate],
+    linked: &[(&Row, usize, usize)],
+    rules: &Rules,
+) -> Vec<(u8, String)> {
     let first_pass: Vec<u8> = candidates
         .iter()
-        .map(|c| opts.rules.assess(&c.facts()).0)
+        .map(|c| rules.assess(&c.facts()).0)
         .collect();
-    let mut assessed = Vec::with_capacity(candidates.len());
-    for (i, c) in candidates.iter().enumerate() {
-        let mut f = c.facts();
-        for (_, a, b) in &linked {
-            let other = if *a == i {
-                *b
-            } else if *b == i {
-                *a
-            } else {
-                continue;
-            };
-            f.linked_to_blocking |= first_pass[other] == 0;
-            f.linked_to_user_5xx |= candidates[other].facts().user_5xx();
-        }
-        let (p, rule) = opts.rules.assess(&f);
-        assessed.push((p, rule.to_owned()));
-    }
-
-    // Order: priority, then count; ids from 1.
-    let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by(|&x, &y| {
-        assessed[x]
-            .0
-            .cmp(&assessed[y].0)
-            .then(int(&candidates[y].freq, "count").cmp(&int(&candidates[x].freq, "count")))
-            .then(
-                text(&candidates[x].freq, "signature_id")
-                    .cmp(&text(&candidates[y].freq, "signature_id")),
-            )
-    });
-    let mut id_of = vec![0usize; candidates.len()];
-    for (pos, &i) in order.iter().enumerate() {
-        id_of[i] = pos + 1;
-    }
-
-    let relationships: Vec<Relationship> = linked
+    candidates
         .iter()
-        .map(|(r, a, b)| Relationship {
-            a: text(r, "signature_a"),
-            b: text(r, "signature_b"),
-            issue_a: id_of[*a],
-            issue_b: id_of[*b],
-            level: text(r, "level"),
-            lag_ms: float(r, "median_lag_ms"),
-            confidence: float(r, "confidence_ab").max(float(r, "confidence_ba")),
-            confidence_ab: float(r, "confidence_ab"),
-            confidence_ba: float(r, "confidence_ba"),
-            lift: float(r, "lift"),
-            significance: float(r, "significance"),
-            support_id: int(r, "support_id"),
-            support_lag: r.get("support_lag").and_then(Value::as_u64),
-            support_window: int(r, "support_window"),
+        .enumerate()
+        .map(|(i, c)| {
+            let mut f = c.facts();
+            for (_, a, b) in linked {
+                let other = match (*a == i, *b == i) {
+                    (true, _) => *b,
+                    (_, true) => *a,
+                    _ => continue,
+                };
+                f.linked_to_blocking |= first_pass[other] == 0;
+                f.linked_to_user_5xx |= candidates[other].facts().user_5xx();
+            }
+            let (p, rule) = rules.assess(&f);
+            (p, rule.to_owned())
+        })
+        .collect()
+}
+
+/// Ids of the issues linked with `id`.
+fn related(relationships: &[Relationship], id: usize) -> Vec<usize> {
+    let mut related: Vec<usize> = relationships
+        .iter()
+        .filter_map(|r| {
+            (r.issue_a == id)
+                .then_some(r.issue_b)
+                .or((r.issue_b == id).then_some(r.issue_a))
         })
         .collect();
+    related.sort_unstable();
+    related.dedup();
+    related
+}
 
-    let mut issues = Vec::new();
-    let mut muted = 0;
-    for &i in &order {
-        let c = &candidates[i];
-        let sig = text(&c.freq, "signature_id");
-        let (status, tracker) = opts.known.status(&sig, &text(&c.freq, "last_seen"));
-        if status == "muted" {
-            muted += 1;
-            continue;
-        }
-        let template = text(&c.freq, "template");
-        let rate = float(&c.freq, "rate_per_hour");
-        let count = int(&c.freq, "count");
-        let trend = serde_json::from_str::<Map<String, Value>>(&text(&c.freq, "per_day"))
+/// One issue; its timeline and links are filled in by the caller.
+fn issue(
+    c: &Candidate,
+    (priority, rule): &(u8, String),
+    id: usize,
+    incident: usize,
+    rows: &[&Row],
+    opts: &Options,
+    range: &Range,
+) -> Issue {
+    let sig = text(&c.row, "signature_id");
+    let (status, tracker) = opts.known.status(&sig, &c.field("last_seen"));
+    let template = text(&c.row, "template");
+    let count = c.count();
+    let rate = count as f64 / float(&c.row, "span_hours").max(1.0);
+    let severity = c.severity();
+    let dominant = text(&c.row, "dominant_severity");
+    let mut title = title::title(&template);
+    if c.occasional {
+        title = format!("Occasional {severity} in a {dominant} statement: {title}");
+    }
+    Issue {
+        id,
+        incident,
+        signature_id: sig,
+        title,
+        count,
+        first_seen: c.field("first_seen"),
+        last_seen: c.field("last_seen"),
+        severity,
+        total_rows: int(&c.row, "total"),
+        dominant_severity: dominant,
+        occasional: c.occasional,
+        novelty: c.novelty.clone(),
+        log_id: text(&c.row, "log_id"),
+        priority: format!("P{priority}"),
+        priority_rule: rule.clone(),
+        frequency: FREQUENCIES[c.frequency].to_owned(),
+        rate_per_hour: rate,
+        frequency_text: frequency_text(count, rate, range.days),
+        server_errors: c
+            .impact
+            .status_codes
+            .iter()
+            .filter(|s| s.value.parse::<i64>().is_ok_and(|v| v >= 500))
+            .map(|s| s.n)
+            .sum(),
+        impact: c.impact.clone(),
+        trend: serde_json::from_str::<Map<String, Value>>(&c.field("per_day"))
             .unwrap_or_default()
             .into_iter()
             .map(|(day, n)| DayCount {
                 day,
                 n: n.as_u64().unwrap_or(0),
             })
-            .collect();
-        let rows = recent.get(&sig).map(Vec::as_slice).unwrap_or_default();
-        let id = id_of[i];
-        let mut related: Vec<usize> = relationships
+            .collect(),
+        samples: rows.first().map(|r| sample(r)).into_iter().collect(),
+        recent: rows
             .iter()
-            .filter_map(|r| {
-                (r.issue_a == id)
-                    .then_some(r.issue_b)
-                    .or((r.issue_b == id).then_some(r.issue_a))
+            .map(|r| Occurrence {
+                timestamp: text(r, "timestamp"),
+                severity: text(r, "severity"),
+                message: text(r, "message"),
             })
-            .collect();
-        related.sort_unstable();
-        related.dedup();
-        issues.push(Issue {
-            id,
-            signature_id: sig,
-            title: title(&template),
-            template,
-            count,
-            first_seen: text(&c.freq, "first_seen"),
-            last_seen: text(&c.freq, "last_seen"),
-            severity: text(&c.freq, "max_severity"),
-            priority: format!("P{}", assessed[i].0),
-            priority_rule: assessed[i].1.clone(),
-            frequency: FREQUENCIES[c.frequency].to_owned(),
-            rate_per_hour: rate,
-            frequency_text: frequency_text(count, rate, range.days),
-            server_errors: c
-                .impact
-                .status_codes
-                .iter()
-                .filter(|s| s.value.parse::<i64>().is_ok_and(|v| v >= 500))
-                .map(|s| s.n)
-                .sum(),
-            impact: c.impact.clone(),
-            trend,
-            samples: rows.first().map(|r| sample(r)).into_iter().collect(),
-            recent: rows
-                .iter()
-                .map(|r| Occurrence {
-                    timestamp: text(r, "timestamp"),
-                    severity: text(r, "severity"),
-                    message: text(r, "message"),
-                })
-                .collect(),
-            status: status.to_owned(),
-            tracker,
-            related,
-            timeline: sparklines
-                .remove(&text(&c.freq, "signature_id"))
-                .unwrap_or_else(|| vec![0; slots]),
-        });
+            .collect(),
+        status: status.to_owned(),
+        tracker,
+        template,
+        related: Vec::new(),
+        timeline: Vec::new(),
     }
-
-    let incidents = incidents(&issues, &relationships);
-    let issue_of: HashMap<&str, usize> = issues
-        .iter()
-        .map(|i| (i.signature_id.as_str(), i.id))
-        .collect();
-    let bursts = burst_rows
-        .iter()
-        .map(|r| Burst {
-            signature_id: text(r, "signature_id"),
-            issue: issue_of.get(text(r, "signature_id").as_str()).copied(),
-            template: text(r, "template"),
-            window_start: text(r, "window_start"),
-            n: int(r, "n"),
-            baseline: float(r, "baseline"),
-            z: float(r, "z"),
-        })
-        .collect();
-    let mut priority_assessment: BTreeMap<String, Vec<usize>> =
-        (0..4).map(|p| (format!("P{p}"), Vec::new())).collect();
-    for i in &issues {
-        priority_assessment
-            .entry(i.priority.clone())
-            .or_default()
-            .push(i.id);
-    }
-    Ok(Report {
-        schema_version: SCHEMA_VERSION,
-        generated_at: opts.generated_at.clone(),
-        lake: opts.lake.clone(),
-        range,
-        projects,
-        services,
-        totals,
-        issues,
-        relationships,
-        incidents,
-        bursts,
-        timeline,
-        priority_assessment,
-        muted,
-        queries: q.used,
-    })
 }
 
 /// The latest occurrence in the reference worklog's style, and its fields.
@@ -587,89 +739,133 @@ fn sample(r: &Row) -> Sample {
     Sample { line, entry }
 }
 
-/// Connected issues, each group rooted at the issue that is only ever the earlier side.
-fn incidents(issues: &[Issue], relationships: &[Relationship]) -> Vec<Incident> {
-    let ids: Vec<usize> = issues.iter().map(|i| i.id).collect();
-    let mut parent: HashMap<usize, usize> = ids.iter().map(|&i| (i, i)).collect();
-    fn find(parent: &mut HashMap<usize, usize>, x: usize) -> usize {
-        let p = parent.get(&x).copied().unwrap_or(x);
-        if p == x {
-            return x;
-        }
-        let root = find(parent, p);
-        parent.insert(x, root);
-        root
-    }
-    for r in relationships {
-        if !parent.contains_key(&r.issue_a) || !parent.contains_key(&r.issue_b) {
-            continue;
-        }
-        let (a, b) = (find(&mut parent, r.issue_a), find(&mut parent, r.issue_b));
-        if a != b {
-            parent.insert(a.max(b), a.min(b));
-        }
-    }
-    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for &i in &ids {
-        let root = find(&mut parent, i);
-        groups.entry(root).or_default().push(i);
-    }
-    groups
-        .into_values()
-        .filter(|g| g.len() > 1)
+/// The incidents of the groups (already in report order), titled uniquely.
+fn incident_list(
+    groups: &[incidents::Group],
+    issues: &[Issue],
+    id_of: &[usize],
+    nodes: &[Node<'_>],
+    relationships: &[Relationship],
+) -> Vec<Incident> {
+    let by_id = |id: usize| &issues[id - 1];
+    let mut out: Vec<Incident> = groups
+        .iter()
         .enumerate()
-        .map(|(k, members)| {
-            let root = members
+        .map(|(k, g)| {
+            let members: Vec<&Issue> = g.members.iter().map(|&m| by_id(id_of[m])).collect();
+            let root = members[0];
+            let urgent = members
                 .iter()
+                .min_by_key(|i| (i.priority.clone(), i.id))
                 .copied()
-                .find(|m| !relationships.iter().any(|r| r.issue_b == *m))
-                .unwrap_or(members[0]);
+                .unwrap_or(root);
+            let why = if urgent.id == root.id {
+                urgent.priority_rule.clone()
+            } else {
+                format!("{} (#{} {})", urgent.priority_rule, urgent.id, urgent.title)
+            };
+            let effects = g
+                .links
+                .iter()
+                .zip(&members[1..])
+                .filter_map(|(l, m)| {
+                    let rel = relationships.get((*l)?)?;
+                    let forward = rel.a == root.signature_id;
+                    Some(Effect {
+                        issue: m.id,
+                        signature_id: m.signature_id.clone(),
+                        level: rel.level.clone(),
+                        lag_ms: if forward { rel.lag_ms } else { -rel.lag_ms },
+                        confidence: rel.confidence,
+                        lift: rel.lift,
+                        significance: rel.significance,
+                    })
+                })
+                .collect();
+            let mut impact = Impact::default();
+            for m in &members {
+                for (into, from) in [
+                    (&mut impact.endpoints, &m.impact.endpoints),
+                    (&mut impact.status_codes, &m.impact.status_codes),
+                    (&mut impact.user_agents, &m.impact.user_agents),
+                    (&mut impact.services, &m.impact.services),
+                    (&mut impact.revisions, &m.impact.revisions),
+                ] {
+                    union(into, from);
+                }
+            }
             Incident {
                 id: k + 1,
-                root,
-                issues: members,
+                title: match g.kind {
+                    Kind::Family => incidents::family_title(nodes, &g.members),
+                    _ => root.title.clone(),
+                },
+                priority: urgent.priority.clone(),
+                why,
+                kind: g.kind.as_str().to_owned(),
+                root: root.id,
+                root_cause: root.signature_id.clone(),
+                issues: members.iter().map(|m| m.id).collect(),
+                members: members.iter().map(|m| m.signature_id.clone()).collect(),
+                effects,
+                count: match g.kind {
+                    Kind::Family => members.iter().map(|m| m.count).sum(),
+                    _ => root.count,
+                },
+                first_seen: members
+                    .iter()
+                    .map(|m| m.first_seen.clone())
+                    .min()
+                    .unwrap_or_default(),
+                last_seen: members
+                    .iter()
+                    .map(|m| m.last_seen.clone())
+                    .max()
+                    .unwrap_or_default(),
+                impact,
+                status: root.status.clone(),
             }
         })
-        .collect()
+        .collect();
+    let titled: Vec<Titled<'_>> = out
+        .iter()
+        .map(|i| {
+            let root = by_id(i.root);
+            Titled {
+                title: i.title.clone(),
+                template: if i.kind == "family" {
+                    &i.title
+                } else {
+                    &root.template
+                },
+                service: i.impact.services.first().map(|s| s.value.as_str()),
+                log_id: Some(root.log_id.as_str()),
+                signature_id: &root.signature_id,
+            }
+        })
+        .collect();
+    let titles = title::distinguish(titled);
+    for (i, t) in out.iter_mut().zip(titles) {
+        i.title = t;
+    }
+    out
+}
+
+/// Merges `from` into `into` per value, keeping the larger count (a root cause and its
+/// effects usually log the same requests, so a sum would count them twice), most first.
+fn union(into: &mut Vec<Counted>, from: &[Counted]) {
+    for c in from {
+        match into.iter_mut().find(|x| x.value == c.value) {
+            Some(x) => x.n = x.n.max(c.n),
+            None => into.push(c.clone()),
+        }
+    }
+    into.sort_by(|a, b| b.n.cmp(&a.n).then_with(|| a.value.cmp(&b.value)));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn titles_read_like_the_worklog() {
-        assert_eq!(
-            title(
-                "Session access failed (middleware not installed?): SessionMiddleware must be installed to access request.session"
-            ),
-            "Session access failed (middleware not installed?)"
-        );
-        assert_eq!(
-            title(
-                "CRITICAL: ASGI scope error in WebSocket exclusion: 'URL' object has no attribute 'query_params'"
-            ),
-            "ASGI scope error in WebSocket exclusion"
-        );
-        assert_eq!(
-            title(
-                "CRITICAL ERROR: Failed to create request-scoped database session <*> for user_id='<*>'. Error: <*>: Not authenticated"
-            ),
-            "Failed to create request-scoped database session"
-        );
-        assert_eq!(title("GET /ws 500"), "GET /ws 500");
-        assert_eq!(
-            title("GET /api/threads/<*>/messages 500"),
-            "GET /api/threads/{id}/messages 500"
-        );
-        assert_eq!(
-            title(
-                "Traceback (most recent call last): | sqlalchemy.exc.OperationalError: timeout expired"
-            ),
-            "sqlalchemy.exc.OperationalError: timeout expired"
-        );
-        assert_eq!(title("<*> <*>"), "<*> <*>");
-    }
 
     #[test]
     fn frequencies_in_words() {

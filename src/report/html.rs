@@ -1,8 +1,9 @@
 //! The report as one self-contained HTML file: inline CSS, charts drawn as inline SVG here
 //! (no script, font or image is fetched), so it opens offline and can be mailed around.
 //!
-//! Charts: severities per window over the range (stacked bars), a sparkline per issue, and
-//! the relationship graph (linked issues on a circle, arrows from the earlier issue). A
+//! Charts: severities per window over the range (stacked bars), a sparkline per incident
+//! (its root cause) and per issue, and one small graph per linked incident (the root cause,
+//! an arrow to each effect with its evidence). A
 //! few lines of inline script only mark, once the page has loaded, how many charts the
 //! browser laid out with a non-empty box (`data-charts-rendered` on `<body>`): the test
 //! that opens the file in headless Chromium reads it.
@@ -12,7 +13,7 @@
 use std::fmt::Write;
 
 use super::gather::thousands;
-use super::model::{Counted, Report};
+use super::model::{Counted, Incident, Issue, Report};
 
 /// Text for HTML element content and quoted attribute values.
 pub fn esc(s: &str) -> String {
@@ -60,7 +61,7 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;pad
 code,pre{font-family:ui-monospace,monospace;font-size:.9em;background:#f5f5f5}\
 pre{padding:.6em;overflow-x:auto;white-space:pre-wrap;word-break:break-all}\
 .legend span{display:inline-block;margin-right:1em}.legend i{display:inline-block;width:.8em;height:.8em;margin-right:.3em}\
-.issue{border-left:4px solid #ccc;padding-left:1em;margin:1.5em 0}.meta td:first-child{width:11em;color:#555}\
+.issue{border-left:4px solid #ccc;padding-left:1em;margin:1.5em 0}.incident{border-top:3px solid #ccc;margin:2em 0;padding-top:.3em}.meta td:first-child{width:11em;color:#555}\
 .num{text-align:right;font-variant-numeric:tabular-nums}";
 
 const CHECK: &str = "window.addEventListener('load',function(){var c=document.querySelectorAll('svg[data-chart]'),ok=0;\
@@ -112,30 +113,87 @@ pub fn render(r: &Report) -> String {
 
     let _ = writeln!(
         o,
-        "<h2>Summary</h2><table><tr><th>#</th><th>Issue</th><th>Priority</th><th>Frequency</th>\
-         <th class=\"num\">Count</th><th>Per {}</th><th>Status</th></tr>",
+        "<h2>Summary</h2><p>{}.</p>\
+         <table><tr><th>#</th><th>Incident</th><th>Priority</th><th>Why</th>\
+         <th class=\"num\">Rows</th><th>Issues</th><th>Per {}</th><th>Status</th></tr>",
+        esc(&r.overview()),
         esc(&r.timeline.window)
     );
-    for i in &r.issues {
+    for inc in &r.incidents {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td><a href=\"#issue-{}\">{}</a></td><td>{}</td><td>{}</td>\
-             <td class=\"num\">{}</td><td>",
-            i.id,
-            i.id,
-            esc(&i.title),
-            badge(&i.priority),
-            esc(&i.frequency),
-            thousands(i.count)
+            "<tr><td>{}</td><td><a href=\"#incident-{}\">{}</a></td><td>{}</td><td>{}</td>\
+             <td class=\"num\">{}</td><td>{}</td><td>",
+            inc.id,
+            inc.id,
+            esc(&inc.title),
+            badge(&inc.priority),
+            esc(&inc.why),
+            thousands(inc.count),
+            inc.issues
+                .iter()
+                .map(|x| format!("<a href=\"#issue-{x}\">#{x}</a>"))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
-        sparkline(&mut o, &i.timeline, priority_colour(&i.priority));
-        let _ = writeln!(o, "</td><td>{}</td></tr>", esc(&i.status));
+        if let Some(root) = r.issues.iter().find(|i| i.id == inc.root) {
+            sparkline(&mut o, &root.timeline, priority_colour(&inc.priority));
+        }
+        let _ = writeln!(o, "</td><td>{}</td></tr>", esc(&inc.status));
     }
     let _ = writeln!(o, "</table>");
 
+    if !r.bursts.is_empty() {
+        let _ = writeln!(o, "<h2>Bursts</h2><ul>");
+        for b in &r.bursts {
+            let who = b.issue.map_or_else(
+                || format!("<code>{}</code>", esc(&b.template)),
+                |i| format!("<a href=\"#issue-{i}\">Issue #{i}</a>"),
+            );
+            let _ = writeln!(
+                o,
+                "<li>{who} at {}: {} rows against a baseline of {:.1} (z = {:.1})</li>",
+                esc(&b.window_start),
+                thousands(b.n),
+                b.baseline,
+                b.z
+            );
+        }
+        let _ = writeln!(o, "</ul>");
+    }
+
+    let _ = writeln!(o, "<h2>Incidents</h2>");
+    for inc in &r.incidents {
+        let _ = writeln!(
+            o,
+            "<section class=\"incident\" id=\"incident-{}\" style=\"border-color:{}\">\
+             <h3>Incident {}: {} {}</h3><p><b>Why {}:</b> {}<br><b>Rows:</b> {} ({} to {})</p>",
+            inc.id,
+            priority_colour(&inc.priority),
+            inc.id,
+            esc(&inc.title),
+            badge(&inc.priority),
+            esc(&inc.priority),
+            esc(&inc.why),
+            thousands(inc.count),
+            esc(&inc.first_seen),
+            esc(&inc.last_seen)
+        );
+        if inc.kind == "linked" {
+            graph(&mut o, r, inc);
+        }
+        for id in &inc.issues {
+            if let Some(i) = r.issues.iter().find(|i| i.id == *id) {
+                issue(&mut o, i);
+            }
+        }
+        let _ = writeln!(o, "</section>");
+    }
+
     let _ = writeln!(o, "<h2>Root-cause relationships</h2>");
-    graph(&mut o, r);
-    if !r.relationships.is_empty() {
+    if r.relationships.is_empty() {
+        let _ = writeln!(o, "<p>No linked issues.</p>");
+    } else {
         let _ = writeln!(
             o,
             "<table><tr><th>Cause</th><th>Effect</th><th>Evidence</th><th class=\"num\">Lag ms</th>\
@@ -158,108 +216,105 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o, "</table>");
     }
-    if !r.bursts.is_empty() {
-        let _ = writeln!(o, "<h2>Bursts</h2><ul>");
-        for b in &r.bursts {
-            let who = b.issue.map_or_else(
-                || format!("<code>{}</code>", esc(&b.template)),
-                |i| format!("<a href=\"#issue-{i}\">Issue #{i}</a>"),
-            );
-            let _ = writeln!(
-                o,
-                "<li>{who} at {}: {} rows against a baseline of {:.1} (z = {:.1})</li>",
-                esc(&b.window_start),
-                thousands(b.n),
-                b.baseline,
-                b.z
-            );
-        }
-        let _ = writeln!(o, "</ul>");
-    }
-
-    let _ = writeln!(o, "<h2>Issues</h2>");
-    for i in &r.issues {
-        let _ = writeln!(
-            o,
-            "<div class=\"issue\" id=\"issue-{}\" style=\"border-color:{}\"><h3>Issue {}: {}</h3><table class=\"meta\">",
-            i.id,
-            priority_colour(&i.priority),
-            i.id,
-            esc(&i.title)
-        );
-        let rows: Vec<(&str, String)> = vec![
-            ("Pattern", format!("<code>{}</code>", esc(&i.template))),
-            (
-                "Signature",
-                format!("<code>{}</code>", esc(&i.signature_id)),
-            ),
-            (
-                "Frequency",
-                format!(
-                    "{} - {} ({:.1} per hour)",
-                    esc(&i.frequency),
-                    esc(&i.frequency_text),
-                    i.rate_per_hour
-                ),
-            ),
-            ("Severity", esc(&i.severity)),
-            (
-                "Priority",
-                format!("{} rule: {}", badge(&i.priority), esc(&i.priority_rule)),
-            ),
-            ("Endpoints", counted(&i.impact.endpoints)),
-            ("Status codes", counted(&i.impact.status_codes)),
-            ("User agents", counted(&i.impact.user_agents)),
-            ("Services", counted(&i.impact.services)),
-            ("Revisions", counted(&i.impact.revisions)),
-            ("First seen", esc(&i.first_seen)),
-            ("Last seen", esc(&i.last_seen)),
-            (
-                "Recent",
-                i.recent
-                    .iter()
-                    .map(|x| esc(&x.timestamp))
-                    .collect::<Vec<_>>()
-                    .join("<br>"),
-            ),
-            (
-                "Trend per day",
-                i.trend
-                    .iter()
-                    .map(|d| format!("{} {}", esc(&d.day), thousands(d.n)))
-                    .collect::<Vec<_>>()
-                    .join(" · "),
-            ),
-            (
-                "Linked with",
-                i.related
-                    .iter()
-                    .map(|x| format!("<a href=\"#issue-{x}\">#{x}</a>"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-        ];
-        for (k, v) in rows.into_iter().filter(|(_, v)| !v.is_empty()) {
-            let _ = writeln!(o, "<tr><td>{k}</td><td>{v}</td></tr>");
-        }
-        let _ = writeln!(o, "</table>");
-        if let Some(s) = i.samples.first() {
-            let raw = serde_json::to_string_pretty(&s.entry).unwrap_or_default();
-            let _ = writeln!(
-                o,
-                "<p>Log sample:</p><pre>{}</pre><details><summary>Raw entry</summary><pre>{}</pre></details>",
-                esc(&s.line),
-                esc(&raw)
-            );
-        }
-        let _ = writeln!(o, "</div>");
-    }
     let _ = writeln!(o, "<h2>Queries used</h2><pre>");
     for q in &r.queries {
         let _ = writeln!(o, "{}", esc(&q.command));
     }
     let _ = writeln!(o, "</pre><script>{CHECK}</script></body></html>");
     o
+}
+
+/// One issue's block inside its incident.
+fn issue(o: &mut String, i: &Issue) {
+    let _ = writeln!(
+        o,
+        "<div class=\"issue\" id=\"issue-{}\" style=\"border-color:{}\"><h4>Issue {}: {}</h4><table class=\"meta\">",
+        i.id,
+        priority_colour(&i.priority),
+        i.id,
+        esc(&i.title)
+    );
+    let mut timeline = String::new();
+    sparkline(&mut timeline, &i.timeline, priority_colour(&i.priority));
+    let rows: Vec<(&str, String)> = vec![
+        ("Pattern", format!("<code>{}</code>", esc(&i.template))),
+        (
+            "Signature",
+            format!("<code>{}</code>", esc(&i.signature_id)),
+        ),
+        (
+            "Frequency",
+            format!(
+                "{} - {} ({:.1} per hour)",
+                esc(&i.frequency),
+                esc(&i.frequency_text),
+                i.rate_per_hour
+            ),
+        ),
+        ("Per window", timeline),
+        (
+            "Severity",
+            format!(
+                "{} ({} of the statement's {} rows are problems; most are {}){}",
+                esc(&i.severity),
+                thousands(i.count),
+                thousands(i.total_rows),
+                esc(&i.dominant_severity),
+                i.novelty
+                    .as_deref()
+                    .map_or_else(String::new, |n| format!(" — {}", esc(n)))
+            ),
+        ),
+        (
+            "Priority",
+            format!("{} rule: {}", badge(&i.priority), esc(&i.priority_rule)),
+        ),
+        ("Endpoints", counted(&i.impact.endpoints)),
+        ("Status codes", counted(&i.impact.status_codes)),
+        ("User agents", counted(&i.impact.user_agents)),
+        ("Services", counted(&i.impact.services)),
+        ("Revisions", counted(&i.impact.revisions)),
+        ("First seen", esc(&i.first_seen)),
+        ("Last seen", esc(&i.last_seen)),
+        (
+            "Recent",
+            i.recent
+                .iter()
+                .map(|x| esc(&x.timestamp))
+                .collect::<Vec<_>>()
+                .join("<br>"),
+        ),
+        (
+            "Trend per day",
+            i.trend
+                .iter()
+                .map(|d| format!("{} {}", esc(&d.day), thousands(d.n)))
+                .collect::<Vec<_>>()
+                .join(" · "),
+        ),
+        (
+            "Linked with",
+            i.related
+                .iter()
+                .map(|x| format!("<a href=\"#issue-{x}\">#{x}</a>"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ];
+    for (k, v) in rows.into_iter().filter(|(_, v)| !v.is_empty()) {
+        let _ = writeln!(o, "<tr><td>{k}</td><td>{v}</td></tr>");
+    }
+    let _ = writeln!(o, "</table>");
+    if let Some(s) = i.samples.first() {
+        let raw = serde_json::to_string_pretty(&s.entry).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "<p>Log sample:</p><pre>{}</pre><details><summary>Raw entry</summary><pre>{}</pre></details>",
+            esc(&s.line),
+            esc(&raw)
+        );
+    }
+    let _ = writeln!(o, "</div>");
 }
 
 fn badge(p: &str) -> String {
@@ -373,69 +428,63 @@ fn sparkline(o: &mut String, counts: &[u64], stroke: &str) {
     );
 }
 
-/// Linked issues on a circle; an arrow from each relationship's earlier issue.
-fn graph(o: &mut String, r: &Report) {
-    let mut nodes: Vec<usize> = r
-        .relationships
-        .iter()
-        .flat_map(|x| [x.issue_a, x.issue_b])
-        .collect();
-    nodes.sort_unstable();
-    nodes.dedup();
-    if nodes.is_empty() {
-        let _ = writeln!(o, "<p>No linked issues.</p>");
+/// An incident's graph: the root cause on the left, an arrow to each effect on the right,
+/// labelled with its evidence.
+fn graph(o: &mut String, r: &Report, inc: &Incident) {
+    let find = |id: usize| r.issues.iter().find(|i| i.id == id);
+    let Some(root) = find(inc.root) else {
         return;
-    }
-    let (w, h) = (1040.0, 420.0);
-    let (cx, cy, radius) = (w / 2.0, h / 2.0, h / 2.0 - 50.0);
-    let pos = |id: usize| -> (f64, f64) {
-        let k = nodes.iter().position(|n| *n == id).unwrap_or(0) as f64;
-        let a = k / nodes.len() as f64 * std::f64::consts::TAU - std::f64::consts::FRAC_PI_2;
-        (cx + radius * 1.6 * a.cos(), cy + radius * a.sin())
     };
+    let row = 34.0;
+    let (w, h) = (1040.0, (inc.effects.len() as f64 * row + 16.0).max(60.0));
+    let (rx, ry, ex) = (40.0, h / 2.0, 520.0);
     let _ = write!(
         o,
-        "<svg data-chart=\"relationships\" viewBox=\"0 0 {w} {h}\" width=\"100%\" \
-         xmlns=\"http://www.w3.org/2000/svg\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" \
+        "<svg data-chart=\"incident\" viewBox=\"0 0 {w} {h}\" width=\"100%\" \
+         xmlns=\"http://www.w3.org/2000/svg\"><defs><marker id=\"arrow-{}\" viewBox=\"0 0 10 10\" \
          refX=\"22\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\">\
-         <path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>"
+         <path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>",
+        inc.id
     );
-    for x in &r.relationships {
-        let ((x1, y1), (x2, y2)) = (pos(x.issue_a), pos(x.issue_b));
-        let _ = write!(
-            o,
-            "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"#555\" \
-             stroke-width=\"{:.1}\" marker-end=\"url(#arrow)\"><title>#{} -> #{}: {} (lift {:.1})</title></line>\
-             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#555\">{}</text>",
-            (1.0 + x.confidence * 2.0),
-            x.issue_a,
-            x.issue_b,
-            esc(&x.level),
-            x.lift,
-            (x1 + x2) / 2.0,
-            (y1 + y2) / 2.0 - 3.0,
-            esc(&x.level)
-        );
-    }
-    for &id in &nodes {
-        let (x, y) = pos(id);
-        let Some(issue) = r.issues.iter().find(|i| i.id == id) else {
+    for (k, e) in inc.effects.iter().enumerate() {
+        let Some(effect) = find(e.issue) else {
             continue;
         };
-        let label: String = issue.title.chars().take(34).collect();
+        let y = 8.0 + row / 2.0 + k as f64 * row;
+        let label: String = effect.title.chars().take(60).collect();
         let _ = write!(
             o,
-            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"14\" fill=\"{}\"><title>{}</title></circle>\
-             <text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#fff\" text-anchor=\"middle\">#{id}</text>\
-             <text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">{}</text>",
-            priority_colour(&issue.priority),
-            esc(&issue.title),
+            "<line x1=\"{rx}\" y1=\"{ry:.1}\" x2=\"{ex}\" y2=\"{y:.1}\" stroke=\"#555\" \
+             stroke-width=\"{:.1}\" marker-end=\"url(#arrow-{})\"><title>#{} -> #{}: {} (lift {:.1})</title></line>\
+             <circle cx=\"{ex}\" cy=\"{y:.1}\" r=\"14\" fill=\"{}\"><title>{}</title></circle>\
+             <text x=\"{ex}\" y=\"{:.1}\" font-size=\"11\" fill=\"#fff\" text-anchor=\"middle\">#{}</text>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{} ({}, {:+.1} ms)</text>",
+            1.0 + e.confidence * 2.0,
+            inc.id,
+            root.id,
+            effect.id,
+            esc(&e.level),
+            e.lift,
+            priority_colour(&effect.priority),
+            esc(&effect.title),
             y + 4.0,
-            y + 30.0,
-            esc(&label)
+            effect.id,
+            ex + 22.0,
+            y + 4.0,
+            esc(&label),
+            esc(&e.level),
+            e.lag_ms
         );
     }
-    let _ = writeln!(o, "</svg>");
+    let _ = writeln!(
+        o,
+        "<circle cx=\"{rx}\" cy=\"{ry:.1}\" r=\"14\" fill=\"{}\"><title>{}</title></circle>\
+         <text x=\"{rx}\" y=\"{:.1}\" font-size=\"11\" fill=\"#fff\" text-anchor=\"middle\">#{}</text></svg>",
+        priority_colour(&root.priority),
+        esc(&root.title),
+        ry + 4.0,
+        root.id
+    );
 }
 
 #[cfg(test)]

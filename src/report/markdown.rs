@@ -1,4 +1,6 @@
-//! The report as Markdown, shaped like the reference worklog.
+//! The report as Markdown, shaped like the reference worklog: a summary of incidents (the
+//! first screen), then each incident with its issues, the relationships, bursts and the
+//! priority assessment, and the queries that reproduce every figure.
 //!
 //! Log text is attacker-controlled: every message, template, label and URL goes through
 //! [`text`] (Markdown punctuation backslash-escaped, `<`, `>`, `&` as entities, line breaks
@@ -9,7 +11,7 @@
 use std::fmt::Write;
 
 use super::gather::thousands;
-use super::model::{Counted, Report};
+use super::model::{Counted, Effect, Impact, Incident, Issue, Report};
 
 /// Plain text, inert in Markdown (and in the HTML a renderer makes of it).
 pub fn text(s: &str) -> String {
@@ -68,6 +70,34 @@ fn counted(list: &[Counted], most: usize) -> String {
 /// Renders the whole report.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
+    header(&mut o, r);
+    summary(&mut o, r);
+    let _ = writeln!(o, "\n## Incidents");
+    for inc in &r.incidents {
+        incident(&mut o, r, inc);
+    }
+    analysis(&mut o, r);
+    let _ = writeln!(
+        o,
+        "\n## Queries Used\nEvery figure above comes from one of these; run them to check it.\n"
+    );
+    let commands: Vec<String> = r.queries.iter().map(|q| q.command.clone()).collect();
+    let _ = write!(o, "{}", block(&commands.join("\n"), "sh"));
+    let _ = writeln!(
+        o,
+        "\n---\n**Incidents:** {} ({} issues)  \n**Highest Priority:** {}",
+        r.incidents.len(),
+        r.issues.len(),
+        r.incidents.first().map_or("none".to_owned(), |i| format!(
+            "{} - {}",
+            i.priority,
+            text(&i.title)
+        ))
+    );
+    o
+}
+
+fn header(o: &mut String, r: &Report) {
     let services = if r.services.is_empty() {
         "all services".to_owned()
     } else {
@@ -79,15 +109,8 @@ pub fn render(r: &Report) -> String {
     };
     let _ = writeln!(o, "# GCP Log Gardener Worklog - {services}\n");
     let _ = writeln!(o, "**Generated:** {}  ", r.generated_at);
-    let _ = writeln!(
-        o,
-        "**Projects:** {}  ",
-        r.projects
-            .iter()
-            .map(|s| text(s))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let projects: Vec<String> = r.projects.iter().map(|s| text(s)).collect();
+    let _ = writeln!(o, "**Projects:** {}  ", projects.join(", "));
     let _ = writeln!(o, "**Services:** {services}  ");
     let _ = writeln!(
         o,
@@ -116,96 +139,256 @@ pub fn render(r: &Report) -> String {
         thousands(r.totals.rows),
         by_sev.join(" · ")
     );
+}
 
+/// The first screen: one entry per incident, most urgent first.
+fn summary(o: &mut String, r: &Report) {
     let _ = writeln!(o, "## Summary");
+    // Numbers and fixed words only: nothing to escape.
+    let _ = writeln!(o, "{}:\n", r.overview());
+    for inc in &r.incidents {
+        let Some(root) = issue(r, inc.root) else {
+            continue;
+        };
+        let status = if inc.status == "new" {
+            String::new()
+        } else {
+            format!(", {}", inc.status)
+        };
+        let _ = writeln!(
+            o,
+            "{}. **{} · {}** — {} problem rows, {} frequency, {} to {}{status}",
+            inc.id,
+            inc.priority,
+            text(&inc.title),
+            thousands(inc.count),
+            root.frequency,
+            short_time(&inc.first_seen),
+            short_time(&inc.last_seen),
+        );
+        if inc.kind == "linked" {
+            let _ = writeln!(o, "   - Root cause: #{} ({})", root.id, issue_words(root));
+            let _ = writeln!(o, "   - Effects: {}", effects(r, inc, 4));
+        } else if inc.kind == "family" {
+            let members: Vec<String> = inc
+                .issues
+                .iter()
+                .filter_map(|id| issue(r, *id))
+                .map(|i| format!("{} ({})", text(&i.title), thousands(i.count)))
+                .collect();
+            let _ = writeln!(o, "   - Requests: {}", list(&members, 4));
+        }
+        let _ = writeln!(o, "   - Why {}: {}", inc.priority, text(&inc.why));
+        // The first screen names what a responder acts on: endpoints, statuses, revisions
+        // (and services when there are several); user agents wait for the incident.
+        let brief = Impact {
+            user_agents: Vec::new(),
+            services: if r.services.len() > 1 {
+                inc.impact.services.clone()
+            } else {
+                Vec::new()
+            },
+            ..inc.impact.clone()
+        };
+        let _ = writeln!(o, "   - Impact: {}", impact(&brief, 3));
+    }
+}
+
+/// "ERROR, 412 rows of the statement's 9,000, mostly DEBUG, new".
+fn issue_words(i: &Issue) -> String {
+    let mut s = format!("{}, {} rows", i.severity, thousands(i.count));
+    if i.total_rows != i.count {
+        let _ = write!(
+            s,
+            " of the statement's {}, mostly {}",
+            thousands(i.total_rows),
+            i.dominant_severity
+        );
+    }
+    if let Some(n) = &i.novelty {
+        let _ = write!(s, ", {n}");
+    }
+    s
+}
+
+/// The effects of a linked incident with their evidence, the first `most` of them.
+fn effects(r: &Report, inc: &Incident, most: usize) -> String {
+    let parts: Vec<String> = inc
+        .effects
+        .iter()
+        .filter_map(|e| {
+            let i = issue(r, e.issue)?;
+            Some(format!(
+                "#{} {} ({} rows, {})",
+                i.id,
+                text(&i.title),
+                thousands(i.count),
+                evidence(e)
+            ))
+        })
+        .collect();
+    list(&parts, most)
+}
+
+/// "same trace or request id, 3.2 ms later, confidence 0.98, lift 40.1".
+fn evidence(e: &Effect) -> String {
+    let when = if e.lag_ms.abs() < 0.05 {
+        "at the same time".to_owned()
+    } else if e.lag_ms > 0.0 {
+        format!("{:.1} ms later", e.lag_ms)
+    } else {
+        format!("its request line {:.1} ms earlier", -e.lag_ms)
+    };
+    format!(
+        "{}, {when}, confidence {:.2}, lift {:.1}",
+        level_words(&e.level),
+        e.confidence,
+        e.lift
+    )
+}
+
+fn list(parts: &[String], most: usize) -> String {
+    let mut shown: Vec<String> = parts.iter().take(most).cloned().collect();
+    if parts.len() > most {
+        shown.push(format!("and {} more", parts.len() - most));
+    }
+    if shown.is_empty() {
+        "none".to_owned()
+    } else {
+        shown.join("; ")
+    }
+}
+
+fn impact(imp: &Impact, most: usize) -> String {
+    let mut parts = Vec::new();
+    for (name, list) in [
+        ("endpoints", &imp.endpoints),
+        ("status codes", &imp.status_codes),
+        ("user agents", &imp.user_agents),
+        ("services", &imp.services),
+        ("revisions", &imp.revisions),
+    ] {
+        if !list.is_empty() {
+            parts.push(format!("{name}: {}", counted(list, most)));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("no request, service or revision recorded".to_owned());
+    }
+    parts.join("; ")
+}
+
+/// `2025-09-12T03:53:19.427266Z` -> `2025-09-12 03:53`.
+fn short_time(t: &str) -> String {
+    t.get(..16)
+        .map_or_else(|| t.to_owned(), |s| s.replacen('T', " ", 1))
+}
+
+fn issue(r: &Report, id: usize) -> Option<&Issue> {
+    r.issues.get(id.checked_sub(1)?).filter(|i| i.id == id)
+}
+
+fn incident(o: &mut String, r: &Report, inc: &Incident) {
     let _ = writeln!(
         o,
-        "{} issues from every line of the range (signatures with severity >= WARNING or HTTP \
-         status >= 500, or promoted by a rule){}:\n",
-        r.issues.len(),
-        if r.muted > 0 {
-            format!("; {} muted", r.muted)
-        } else {
-            String::new()
-        }
+        "\n### Incident {}: {} ({})",
+        inc.id,
+        text(&inc.title),
+        inc.priority
     );
-    for i in &r.issues {
-        let _ = writeln!(
-            o,
-            "{}. **{}** ({} - {} frequency, {}) — {}{}",
-            i.id,
-            text(&i.title),
-            i.priority,
-            i.frequency,
-            i.severity,
-            thousands(i.count),
-            if i.status == "new" {
-                String::new()
-            } else {
-                format!(" — {}", i.status)
-            }
-        );
-    }
-
-    let _ = writeln!(o, "\n## Discovered Issues");
-    for i in &r.issues {
-        let _ = writeln!(o, "\n### Issue {}: {}", i.id, text(&i.title));
-        let _ = writeln!(o, "- **Signature:** {}", code(&i.signature_id));
-        let _ = writeln!(o, "- **Pattern:** {}", code(&i.template));
-        let _ = writeln!(
-            o,
-            "- **Frequency:** {} - {} ({:.1} per hour)",
-            i.frequency, i.frequency_text, i.rate_per_hour
-        );
-        let _ = writeln!(o, "- **Severity:** {}", i.severity);
-        let _ = writeln!(
-            o,
-            "- **Priority:** {} (rule: {})",
-            i.priority,
-            text(&i.priority_rule)
-        );
-        let mut impact = Vec::new();
-        for (name, list) in [
-            ("endpoints", &i.impact.endpoints),
-            ("status codes", &i.impact.status_codes),
-            ("user agents", &i.impact.user_agents),
-            ("services", &i.impact.services),
-            ("revisions", &i.impact.revisions),
-        ] {
-            if !list.is_empty() {
-                impact.push(format!("{name}: {}", counted(list, 5)));
-            }
-        }
-        if impact.is_empty() {
-            impact.push("no request, service or revision recorded".to_owned());
-        }
-        let _ = writeln!(o, "- **Impact:** {}", impact.join("; "));
-        let _ = writeln!(o, "- **First seen:** {}", i.first_seen);
-        let _ = writeln!(o, "- **Last seen:** {}", i.last_seen);
-        let recent: Vec<&str> = i.recent.iter().map(|x| x.timestamp.as_str()).collect();
-        let _ = writeln!(o, "- **Recent Occurrences:** {}", recent.join(", "));
-        let trend: Vec<String> = i
-            .trend
-            .iter()
-            .map(|d| format!("{} {}", d.day, thousands(d.n)))
-            .collect();
-        let _ = writeln!(o, "- **Trend per day:** {}", trend.join(" · "));
-        if !i.related.is_empty() {
-            let rel: Vec<String> = i.related.iter().map(|x| format!("#{x}")).collect();
-            let _ = writeln!(o, "- **Linked with:** {}", rel.join(", "));
-        }
-        if let Some(t) = &i.tracker {
-            let _ = writeln!(o, "- **Tracker:** {} ({})", text(t), i.status);
-        }
-        if let Some(s) = i.samples.first() {
-            let _ = writeln!(o, "- **Log Sample:**\n");
-            let _ = write!(o, "{}", indent(&block(&s.line, "")));
-            let raw = serde_json::to_string_pretty(&s.entry).unwrap_or_default();
-            let _ = writeln!(o, "\n  Raw entry:\n");
-            let _ = write!(o, "{}", indent(&block(&raw, "json")));
+    let kind = match inc.kind.as_str() {
+        "linked" => "a root cause and the issues linked to it",
+        "family" => "request signatures that differ only by path or method, one status class",
+        _ => "a single issue",
+    };
+    let _ = writeln!(o, "- **Kind:** {kind}");
+    let _ = writeln!(
+        o,
+        "- **Priority:** {} (rule: {})",
+        inc.priority,
+        text(&inc.why)
+    );
+    let _ = writeln!(
+        o,
+        "- **Count:** {} problem rows{}, {} to {}",
+        thousands(inc.count),
+        if inc.kind == "family" {
+            " (all requests)"
+        } else {
+            " (root cause)"
+        },
+        inc.first_seen,
+        inc.last_seen
+    );
+    if inc.kind == "linked" {
+        let _ = writeln!(o, "- **Root cause:** Issue #{}", inc.root);
+        for e in &inc.effects {
+            let _ = writeln!(o, "- **Effect:** Issue #{} — {}", e.issue, evidence(e));
         }
     }
+    let _ = writeln!(o, "- **Impact (all issues):** {}", impact(&inc.impact, 5));
+    for id in &inc.issues {
+        if let Some(i) = issue(r, *id) {
+            issue_section(o, i);
+        }
+    }
+}
 
+fn issue_section(o: &mut String, i: &Issue) {
+    let _ = writeln!(o, "\n#### Issue {}: {}", i.id, text(&i.title));
+    let _ = writeln!(o, "- **Signature:** {}", code(&i.signature_id));
+    let _ = writeln!(o, "- **Pattern:** {}", code(&i.template));
+    let _ = writeln!(
+        o,
+        "- **Frequency:** {} - {} ({:.1} per hour)",
+        i.frequency, i.frequency_text, i.rate_per_hour
+    );
+    let _ = writeln!(
+        o,
+        "- **Severity:** {} ({} of the statement's {} rows are problems; most are {}){}",
+        i.severity,
+        thousands(i.count),
+        thousands(i.total_rows),
+        i.dominant_severity,
+        i.novelty
+            .as_deref()
+            .map_or_else(String::new, |n| format!(" — {n}"))
+    );
+    let _ = writeln!(
+        o,
+        "- **Priority:** {} (rule: {})",
+        i.priority,
+        text(&i.priority_rule)
+    );
+    let _ = writeln!(o, "- **Impact:** {}", impact(&i.impact, 5));
+    let _ = writeln!(o, "- **First seen:** {}", i.first_seen);
+    let _ = writeln!(o, "- **Last seen:** {}", i.last_seen);
+    let recent: Vec<&str> = i.recent.iter().map(|x| x.timestamp.as_str()).collect();
+    let _ = writeln!(o, "- **Recent Occurrences:** {}", recent.join(", "));
+    let trend: Vec<String> = i
+        .trend
+        .iter()
+        .map(|d| format!("{} {}", d.day, thousands(d.n)))
+        .collect();
+    let _ = writeln!(o, "- **Trend per day:** {}", trend.join(" · "));
+    if !i.related.is_empty() {
+        let rel: Vec<String> = i.related.iter().map(|x| format!("#{x}")).collect();
+        let _ = writeln!(o, "- **Linked with:** {}", rel.join(", "));
+    }
+    if let Some(t) = &i.tracker {
+        let _ = writeln!(o, "- **Tracker:** {} ({})", text(t), i.status);
+    }
+    if let Some(s) = i.samples.first() {
+        let _ = writeln!(o, "- **Log Sample:**\n");
+        let _ = write!(o, "{}", indent(&block(&s.line, "")));
+        let raw = serde_json::to_string_pretty(&s.entry).unwrap_or_default();
+        let _ = writeln!(o, "\n  Raw entry:\n");
+        let _ = write!(o, "{}", indent(&block(&raw, "json")));
+    }
+}
+
+/// Relationships, bursts and the priority assessment.
+fn analysis(o: &mut String, r: &Report) {
     let _ = writeln!(o, "\n## Technical Analysis\n\n### Root Cause Relationships");
     if r.relationships.is_empty() {
         let _ = writeln!(o, "No linked issues.");
@@ -226,37 +409,6 @@ pub fn render(r: &Report) -> String {
             rel.lift,
             rel.significance
         );
-    }
-    let linked: std::collections::BTreeSet<usize> = r
-        .relationships
-        .iter()
-        .flat_map(|x| [x.issue_a, x.issue_b])
-        .collect();
-    let independent: Vec<String> = r
-        .issues
-        .iter()
-        .filter(|i| !linked.contains(&i.id))
-        .map(|i| format!("#{}", i.id))
-        .collect();
-    if !independent.is_empty() {
-        let _ = writeln!(
-            o,
-            "\nIndependent (linked to no other issue): {}",
-            independent.join(", ")
-        );
-    }
-    if !r.incidents.is_empty() {
-        let _ = writeln!(o, "\n### Incidents");
-        for inc in &r.incidents {
-            let members: Vec<String> = inc.issues.iter().map(|x| format!("#{x}")).collect();
-            let _ = writeln!(
-                o,
-                "- Incident {}: issues {} (starts with #{})",
-                inc.id,
-                members.join(", "),
-                inc.root
-            );
-        }
     }
     let _ = writeln!(o, "\n### Bursts");
     if r.bursts.is_empty() {
@@ -290,8 +442,8 @@ pub fn render(r: &Report) -> String {
             .unwrap_or_default();
         let names: Vec<String> = ids
             .iter()
-            .filter_map(|id| r.issues.iter().find(|i| i.id == *id))
-            .map(|i| format!("{} (#{})", text(&i.title), i.id))
+            .filter_map(|id| r.incidents.get(id.wrapping_sub(1)))
+            .map(|i| format!("{} (incident {})", text(&i.title), i.id))
             .collect();
         let _ = writeln!(
             o,
@@ -303,33 +455,18 @@ pub fn render(r: &Report) -> String {
             }
         );
     }
-    let _ = writeln!(
-        o,
-        "\n## Queries Used\nEvery figure above comes from one of these; run them to check it.\n"
-    );
-    let commands: Vec<String> = r.queries.iter().map(|q| q.command.clone()).collect();
-    let _ = write!(o, "{}", block(&commands.join("\n"), "sh"));
-    let _ = writeln!(
-        o,
-        "\n---\n**Total Issues Identified:** {}  \n**Highest Priority:** {}",
-        r.issues.len(),
-        r.issues.first().map_or("none".to_owned(), |i| format!(
-            "{} - {}",
-            i.priority,
-            text(&i.title)
-        ))
-    );
-    o
 }
 
-/// One ready-to-file tracker issue per new issue: (file name, Markdown), the worklog's
-/// "next actions". The title line is plain text for a tracker's title field.
+/// One ready-to-file tracker issue per new incident: (file name, Markdown), the worklog's
+/// "next actions". The title line names the root cause, in plain text for a tracker's
+/// title field; the effects follow with their evidence.
 pub fn drafts(r: &Report) -> Vec<(String, String)> {
-    r.issues
+    r.incidents
         .iter()
-        .filter(|i| i.status == "new")
-        .map(|i| {
-            let slug: String = i
+        .filter(|inc| inc.status == "new")
+        .filter_map(|inc| Some((inc, issue(r, inc.root)?)))
+        .map(|(inc, root)| {
+            let slug: String = inc
                 .title
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
@@ -339,73 +476,72 @@ pub fn drafts(r: &Report) -> Vec<(String, String)> {
                 .take(8)
                 .collect::<Vec<_>>()
                 .join("-");
-            let name = format!("{:03}-{}-{slug}.md", i.id, i.priority.to_ascii_lowercase());
+            let name = format!("{:03}-{}-{slug}.md", inc.id, inc.priority.to_ascii_lowercase());
             let mut o = String::new();
-            let title_line: String = i.title.replace(['\n', '\r'], " ");
-            let _ = writeln!(o, "[{}] {}\n", i.priority, title_line);
-            let _ = writeln!(o, "Labels: `{}`, `log-gardener`\n", i.priority);
+            let title_line: String = inc.title.replace(['\n', '\r'], " ");
+            let _ = writeln!(o, "[{}] {}\n", inc.priority, title_line);
+            let _ = writeln!(o, "Labels: `{}`, `log-gardener`\n", inc.priority);
             let _ = writeln!(o, "## What");
-            let _ = writeln!(o, "- **Pattern:** {}", code(&i.template));
-            let _ = writeln!(o, "- **Signature:** {}", code(&i.signature_id));
+            let _ = writeln!(o, "- **Root cause:** {}", code(&root.template));
+            let _ = writeln!(o, "- **Signature:** {}", code(&root.signature_id));
             let _ = writeln!(
                 o,
                 "- **Frequency:** {} - {}",
-                i.frequency, i.frequency_text
+                root.frequency, root.frequency_text
             );
             let _ = writeln!(
                 o,
                 "- **Severity / priority:** {} / {} (rule: {})",
-                i.severity,
-                i.priority,
-                text(&i.priority_rule)
+                root.severity,
+                inc.priority,
+                text(&inc.why)
             );
-            let _ = writeln!(o, "- **First / last seen:** {} / {}", i.first_seen, i.last_seen);
+            let _ = writeln!(o, "- **First / last seen:** {} / {}", inc.first_seen, inc.last_seen);
             for (name, list) in [
-                ("Endpoints", &i.impact.endpoints),
-                ("Status codes", &i.impact.status_codes),
-                ("Revisions", &i.impact.revisions),
+                ("Endpoints", &inc.impact.endpoints),
+                ("Status codes", &inc.impact.status_codes),
+                ("Revisions", &inc.impact.revisions),
             ] {
                 if !list.is_empty() {
                     let _ = writeln!(o, "- **{name}:** {}", counted(list, 5));
                 }
             }
-            let links: Vec<String> = r
-                .relationships
+            let members: Vec<String> = inc.issues[1..]
                 .iter()
-                .filter(|x| x.issue_a == i.id || x.issue_b == i.id)
-                .filter_map(|x| {
-                    let other = if x.issue_a == i.id { x.issue_b } else { x.issue_a };
-                    let o = r.issues.iter().find(|j| j.id == other)?;
-                    Some(format!(
-                        "{} ({} {}, {}, confidence {:.2}, lift {:.1})",
-                        text(&o.title),
-                        o.priority,
-                        if x.issue_a == i.id { "follows it" } else { "comes first" },
-                        level_words(&x.level),
-                        x.confidence,
-                        x.lift
-                    ))
+                .filter_map(|id| issue(r, *id))
+                .map(|i| {
+                    let why = inc
+                        .effects
+                        .iter()
+                        .find(|e| e.issue == i.id)
+                        .map_or_else(String::new, |e| format!(": {}", evidence(e)));
+                    format!(
+                        "{} ({}, {} rows){why}\n  {}",
+                        text(&i.title),
+                        i.priority,
+                        thousands(i.count),
+                        code(&i.signature_id)
+                    )
                 })
                 .collect();
-            if !links.is_empty() {
-                let _ = writeln!(o, "\n## Related\n- {}", links.join("\n- "));
+            if !members.is_empty() {
+                let heading = if inc.kind == "family" { "Also" } else { "Effects" };
+                let _ = writeln!(o, "\n## {heading}\n- {}", members.join("\n- "));
             }
-            if let Some(sample) = i.samples.first() {
+            if let Some(sample) = root.samples.first() {
                 let _ = writeln!(o, "\n## Sample\n");
                 let _ = write!(o, "{}", block(&sample.line, ""));
             }
             let _ = writeln!(o, "\n## Reproduce\n");
             let since = r.range.since.as_deref().unwrap_or("7d");
-            let mut cmd = format!(
-                "gardener query --lake {} --since {since}",
-                r.lake
-            );
+            let mut cmd = format!("gardener query --lake {} --since {since}", r.lake);
             if let Some(u) = &r.range.until {
                 cmd.push_str(&format!(" --until {u}"));
             }
+            let ids: Vec<String> = inc.members.iter().map(|s| format!("'{s}'")).collect();
             cmd.push_str(&format!(
-                " \\\n  \"SELECT timestamp, severity, message FROM logs WHERE signature_id = '{}' ORDER BY timestamp DESC LIMIT 20\"",
-                i.signature_id
+                " \\\n  \"SELECT timestamp, severity, message FROM logs WHERE signature_id IN ({}) ORDER BY timestamp DESC LIMIT 20\"",
+                ids.join(", ")
             ));
             let _ = write!(o, "{}", block(&cmd, "sh"));
             (name, o)

@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 /// Bumped when a field changes meaning or goes away (adding fields does not bump it).
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2: issues count their problem rows (not all the signature's rows), are numbered
+/// in incident order, and `incidents[]` covers every issue (linked groups, request families
+/// and single issues), ordered by priority.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -20,20 +23,37 @@ pub struct Report {
     pub projects: Vec<String>,
     pub services: Vec<String>,
     pub totals: Totals,
-    /// Ordered by priority, then by count: `id` is the position, from 1.
+    /// Root causes with their effects, most urgent first; every issue is in exactly one.
+    pub incidents: Vec<Incident>,
+    /// In incident order (root cause first, then its effects): `id` is the position, from 1.
     pub issues: Vec<Issue>,
     /// Linked pairs among the issues, strongest evidence first.
     pub relationships: Vec<Relationship>,
-    /// Issues connected by relationships, each with the issue that comes first.
-    pub incidents: Vec<Incident>,
     pub bursts: Vec<Burst>,
     /// Rows per hour and severity over the range (the stacked chart).
     pub timeline: Timeline,
-    /// Issue ids per priority, "P0" to "P3".
+    /// Incident ids per priority, "P0" to "P3".
     pub priority_assessment: BTreeMap<String, Vec<usize>>,
     /// Muted issues left out (known-issue ledger).
     pub muted: usize,
     pub queries: Vec<QueryUsed>,
+}
+
+impl Report {
+    /// The summary's opening sentence (plain text; renderers escape it).
+    pub fn overview(&self) -> String {
+        format!(
+            "{} incidents from {} issues (an issue is a signature's problem rows: severity >= \
+             WARNING, HTTP status >= 500, or promoted by a rule){}",
+            self.incidents.len(),
+            self.issues.len(),
+            if self.muted > 0 {
+                format!("; {} muted", self.muted)
+            } else {
+                String::new()
+            }
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,14 +79,31 @@ pub struct Totals {
 #[derive(Debug, Clone, Serialize)]
 pub struct Issue {
     pub id: usize,
+    /// The incident it belongs to.
+    pub incident: usize,
     pub signature_id: String,
+    /// Unique among the issues.
     pub title: String,
     pub template: String,
+    /// Problem rows: severity >= WARNING, HTTP status >= 500, or all rows when a rule
+    /// promotes the signature. Rate, first/last seen, trend, samples and recent
+    /// occurrences are over these rows.
     pub count: u64,
     pub first_seen: String,
     pub last_seen: String,
-    /// The highest severity among its rows.
+    /// The highest severity among its problem rows.
     pub severity: String,
+    /// All the signature's rows in the range, and the severity most of them have.
+    pub total_rows: u64,
+    pub dominant_severity: String,
+    /// Problem rows are under 1% of the signature's rows (and it is not new): "occasional
+    /// ERROR in a DEBUG statement".
+    pub occasional: bool,
+    /// "new" (first seen in the range) or "rising" (after a revision change), from the
+    /// new_and_rising query.
+    pub novelty: Option<String>,
+    /// The log most of its rows come from (`run.googleapis.com/stderr`).
+    pub log_id: String,
     /// "P0" (blocking) to "P3".
     pub priority: String,
     /// The rule that set the priority.
@@ -161,12 +198,50 @@ pub struct Relationship {
     pub support_window: u64,
 }
 
+/// A root cause and its effects (see [`crate::report::incidents`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct Incident {
     pub id: usize,
-    /// The issue whose events come first (a cause candidate).
+    /// Unique among the incidents.
+    pub title: String,
+    /// "P0" to "P3": the most urgent member's.
+    pub priority: String,
+    /// Why it has this priority: the rule that fired, and for which member.
+    pub why: String,
+    /// linked (a root cause with the effects linked to it), family (request signatures
+    /// that differ only by path or method, in one status class) or single.
+    pub kind: String,
+    /// The root cause's issue id and signature id.
     pub root: usize,
+    pub root_cause: String,
+    /// Issue ids and signature ids of the members, root cause first.
     pub issues: Vec<usize>,
+    pub members: Vec<String>,
+    /// The effects, each with the evidence linking it to the root cause (linked only).
+    pub effects: Vec<Effect>,
+    /// The root cause's problem rows (a family's: all its members').
+    pub count: u64,
+    /// Over all members.
+    pub first_seen: String,
+    pub last_seen: String,
+    /// The union of the members' impact: per value, the largest count among them (the
+    /// same request is usually logged by several members).
+    pub impact: Impact,
+    /// The root cause's status in the known-issue ledger (new, known, regressed).
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Effect {
+    pub issue: usize,
+    pub signature_id: String,
+    /// same_id or lag (see [`Relationship`]).
+    pub level: String,
+    /// How long after the root cause it comes (median).
+    pub lag_ms: f64,
+    pub confidence: f64,
+    pub lift: f64,
+    pub significance: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -16,6 +16,7 @@
 //! status = [500, 503]                # some status is one of these
 //! min_status = 500                   # some status is at least this
 //! min_frequency = "HIGH"             # VERY HIGH, HIGH, MEDIUM or LOW
+//! min_count = 3                      # at least this many problem rows
 //! promote = true                     # also make matching signatures issues when they are
 //!                                    # below WARNING and without 5xx
 //! ```
@@ -62,8 +63,16 @@ pub struct Facts<'a> {
     pub services: Vec<&'a str>,
     pub endpoints: Vec<&'a str>,
     pub statuses: Vec<i64>,
-    /// Index into [`FREQUENCIES`].
+    /// Index into [`FREQUENCIES`]: the average rate's class, or the peak's for a burst.
     pub frequency: usize,
+    /// Problem rows (severity >= WARNING, HTTP status >= 500, or all rows when promoted).
+    pub count: u64,
+    /// The problem rows are under 1% of the signature's rows, and it is not new.
+    pub occasional: bool,
+    /// First seen in the range (new_and_rising's `new`).
+    pub new: bool,
+    /// Rose sharply after a revision change (new_and_rising's `rising`).
+    pub rising: bool,
     /// Linked (co-occurrence) to an issue already at P0, or to a user-facing 5xx.
     pub linked_to_blocking: bool,
     pub linked_to_user_5xx: bool,
@@ -82,6 +91,26 @@ impl Facts<'_> {
     pub fn user_5xx(&self) -> bool {
         self.user_facing() && self.statuses.iter().any(|s| *s >= 500)
     }
+
+    /// A request log's signature (`GET /path 404`) whose statuses are all 4xx.
+    pub fn client_error(&self) -> bool {
+        request_status(self.template).is_some_and(|s| (400..500).contains(&s))
+            && self.statuses.iter().all(|s| (400..500).contains(s))
+    }
+}
+
+/// The status of a request log's template (`METHOD /path STATUS`), the line Cloud Run's
+/// request logs are signed on.
+pub fn request_status(template: &str) -> Option<u16> {
+    let mut words = template.split(' ');
+    let (method, path, status) = (words.next()?, words.next()?, words.next()?);
+    let is_method = matches!(
+        method,
+        "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" | "CONNECT" | "TRACE"
+    );
+    (words.next().is_none() && is_method && path.starts_with('/'))
+        .then(|| status.parse().ok())
+        .flatten()
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,6 +140,7 @@ struct RawRule {
     status: Option<Statuses>,
     min_status: Option<i64>,
     min_frequency: Option<String>,
+    min_count: Option<u64>,
     #[serde(default)]
     promote: bool,
 }
@@ -128,6 +158,8 @@ enum Extra {
     None,
     UserFacing,
     UserImpact,
+    Occasional,
+    ClientError,
 }
 
 #[derive(Debug)]
@@ -143,6 +175,7 @@ pub struct Rule {
     statuses: Vec<i64>,
     min_status: Option<i64>,
     min_frequency: Option<usize>,
+    min_count: Option<u64>,
     pub promote: bool,
     extra: Extra,
 }
@@ -165,12 +198,15 @@ impl Rule {
                 .min_status
                 .is_none_or(|m| f.statuses.iter().any(|s| *s >= m))
             && self.min_frequency.is_none_or(|m| f.frequency >= m)
+            && self.min_count.is_none_or(|m| f.count >= m)
             && match self.extra {
                 Extra::None => true,
                 Extra::UserFacing => f.user_facing(),
                 Extra::UserImpact => {
                     f.user_facing() || f.linked_to_blocking || f.linked_to_user_5xx
                 }
+                Extra::Occasional => f.occasional,
+                Extra::ClientError => f.client_error() && !f.new && !f.rising,
             }
     }
 }
@@ -210,16 +246,18 @@ fn builtin(
         statuses: Vec::new(),
         min_status: None,
         min_frequency: None,
+        min_count: None,
         promote: false,
         extra,
     }
 }
 
-/// The defaults, in the order they are tried.
+/// The defaults, in the order they are tried (the README's "Priority rules" lists them).
 fn defaults() -> Vec<Rule> {
     let auth = r"(?i)(not authenticated|unauthori[sz]ed|forbidden|permission denied|auth\w*[ _]?fail|invalid (token|credentials)|\b40[13]\b)";
     let between_services = r"(?i)(\bservice\b|service[:_-]|service ?account|\bs2s\b|\binternal\b)";
     let data_loss = r"(?i)(data loss|lost (data|writes|messages|events)|corrupt|dropped (rows|writes|messages|events)|integrity (error|violation)|fsync failed)";
+    let crash = r"(?i)(traceback|unhandled|uncaught|(?-i:\b[A-Z][a-z]\w*(Error|Exception):)|modulenotfounderror|importerror|no module named|cannot import|failed to (start|boot|load)|startup (probe )?fail|crash ?loop|back-?off restarting|container (called exit|exited|failed|terminated)|exit(ed)? (code|status) [1-9]|\bpanic|segmentation fault|out of memory|oomkilled|memory limit)";
     let mut server_errors = builtin(
         "5xx on a user-facing endpoint",
         1,
@@ -228,6 +266,23 @@ fn defaults() -> Vec<Rule> {
         Extra::UserFacing,
     );
     server_errors.min_status = Some(500);
+    server_errors.min_count = Some(3);
+    let mut user_impact = builtin(
+        "ERROR or worse with user impact (a user-facing endpoint, or linked to a P0 or a user-facing 5xx)",
+        1,
+        &[],
+        Some(500),
+        Extra::UserImpact,
+    );
+    user_impact.min_count = Some(3);
+    let mut rare_server_errors = builtin(
+        "5xx on a user-facing endpoint, once or twice",
+        2,
+        &[],
+        None,
+        Extra::UserFacing,
+    );
+    rare_server_errors.min_status = Some(500);
     let mut warnings = builtin(
         "frequent (HIGH or more) warning or worse",
         2,
@@ -238,6 +293,13 @@ fn defaults() -> Vec<Rule> {
     warnings.min_frequency = Some(2);
     vec![
         builtin(
+            "occasional: under 1% of the statement's rows are problems",
+            3,
+            &[],
+            None,
+            Extra::Occasional,
+        ),
+        builtin(
             "authentication/authorization failure between services",
             0,
             &[auth, between_services],
@@ -245,14 +307,23 @@ fn defaults() -> Vec<Rule> {
             Extra::None,
         ),
         builtin("data-loss signal", 0, &[data_loss], Some(400), Extra::None),
-        server_errors,
         builtin(
-            "ERROR or worse with user impact (a user-facing endpoint, or linked to a P0 or a user-facing 5xx)",
-            1,
+            "4xx client error, neither new nor rising",
+            3,
             &[],
-            Some(500),
-            Extra::UserImpact,
+            None,
+            Extra::ClientError,
         ),
+        server_errors,
+        user_impact,
+        builtin(
+            "unhandled exception, traceback, import/startup failure or crash",
+            2,
+            &[crash],
+            Some(500),
+            Extra::None,
+        ),
+        rare_server_errors,
         warnings,
         builtin("everything else", 3, &[], None, Extra::None),
     ]
@@ -332,6 +403,7 @@ impl Rules {
                 },
                 min_status: r.min_status,
                 min_frequency,
+                min_count: r.min_count,
                 promote: r.promote,
                 extra: Extra::None,
             });
@@ -362,6 +434,7 @@ mod tests {
         Facts {
             template,
             severity_number: severity,
+            count: 100,
             ..Facts::default()
         }
     }
@@ -394,6 +467,56 @@ mod tests {
         assert_eq!(r.assess(&warning).0, 2);
         warning.frequency = 1;
         assert_eq!(r.assess(&warning).0, 3);
+    }
+
+    #[test]
+    fn calibration_on_real_data() {
+        let r = Rules::builtin();
+        // A revision that cannot start is at least P2 however rare.
+        let mut import = facts("ModuleNotFoundError: No module named '<*>'", 500);
+        import.count = 2;
+        assert_eq!(r.assess(&import).0, 2, "{}", r.assess(&import).1);
+        let exc = facts("sqlalchemy.exc.OperationalError: connection refused", 500);
+        assert_eq!(r.assess(&exc).0, 2);
+        // "ERROR:" as a prefix is not an exception name.
+        assert_eq!(r.assess(&facts("ERROR: cache miss", 500)).0, 3);
+        // One 500 is worth a look (P2), three or more on a user-facing endpoint are P1.
+        let mut one = facts("POST /api/pay 500", 500);
+        one.endpoints = vec!["POST /api/pay"];
+        one.statuses = vec![500];
+        one.count = 1;
+        assert_eq!(r.assess(&one).0, 2);
+        one.count = 3;
+        assert_eq!(r.assess(&one).0, 1);
+        // 4xx on a request log: P3 even when frequent, unless new or rising.
+        let mut not_found = facts("GET /api/agents/active 404", 400);
+        not_found.endpoints = vec!["GET /api/agents/active"];
+        not_found.statuses = vec![404];
+        not_found.frequency = 3;
+        assert_eq!(
+            r.assess(&not_found),
+            (3, "4xx client error, neither new nor rising")
+        );
+        not_found.rising = true;
+        assert_eq!(r.assess(&not_found).0, 2);
+        // A few stray ERROR copies of a DEBUG statement stay P3, even where a P1 rule
+        // would match.
+        let mut stray = facts("GET /v1/balance 500", 500);
+        stray.endpoints = vec!["GET /v1/balance"];
+        stray.statuses = vec![500];
+        stray.occasional = true;
+        assert_eq!(r.assess(&stray).0, 3);
+    }
+
+    #[test]
+    fn request_lines_are_recognised() {
+        assert_eq!(request_status("GET /ws 500"), Some(500));
+        assert_eq!(
+            request_status("POST /api/threads/<*>/messages 422"),
+            Some(422)
+        );
+        assert_eq!(request_status("GET the thing 500"), None);
+        assert_eq!(request_status("GET /ws 500 extra"), None);
     }
 
     #[test]

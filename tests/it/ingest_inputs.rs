@@ -1,13 +1,11 @@
 //! End to end: every input layout and every kind of bad input, through the real binary.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::Stdio;
 
+use crate::common::*;
 use arrow::array::{Array, AsArray};
-use common::*;
 use serde_json::Value;
 
 fn entry(id: &str, ts: &str, msg: &str) -> String {

@@ -1,9 +1,7 @@
 //! `gardener query` end to end: tables, formats, read-only, errors, partition pruning,
 //! named queries with parameters, JSON functions.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[test]

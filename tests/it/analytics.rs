@@ -4,11 +4,9 @@
 //! id, a rare cause), and the SessionMiddleware warning comes with every health check,
 //! caused by nothing and causing nothing.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// The id of the one signature whose template contains `needle`.

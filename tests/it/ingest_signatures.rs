@@ -1,14 +1,12 @@
 //! Ingest signs every row: `shape_id` in `logs/`, and the signatures tables derived from
 //! every shape in the lake, so splits across runs do not change ids or counts.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::common::*;
 use arrow::array::AsArray;
 use arrow::datatypes::Int64Type;
-use common::*;
 
 /// signature_id -> (template, count) from `signatures/signatures.parquet`.
 fn signatures(lake: &Path) -> BTreeMap<String, (String, i64)> {

@@ -1,12 +1,10 @@
 //! `gardener report` end to end: the reference worklog's assessment on the synth week,
 //! the JSON schema, and log text that tries to break the Markdown.
 
-mod common;
-
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn report(lake: &Path, args: &[&str]) -> String {
@@ -23,7 +21,7 @@ fn the_synth_week_gets_the_reference_assessment() {
     ingest(&lake, &[d.join("sink").to_str().expect("utf8")]);
 
     let json: Value = serde_json::from_str(&report(&lake, &["--format", "json"])).expect("json");
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     let issues = json["issues"].as_array().expect("issues");
     let find = |needle: &str| -> &Value {
         let hits: Vec<&Value> = issues
@@ -56,15 +54,6 @@ fn the_synth_week_gets_the_reference_assessment() {
         .expect("GET /ws 500 is an issue");
     assert_eq!(ws["priority"], "P1");
     assert_eq!(ws["impact"]["endpoints"][0]["value"], "GET /ws");
-    // P0 comes first, and the summary is ordered by priority.
-    assert_eq!(issues[0]["priority"], "P0");
-    let priorities: Vec<&str> = issues
-        .iter()
-        .filter_map(|i| i["priority"].as_str())
-        .collect();
-    let mut sorted = priorities.clone();
-    sorted.sort();
-    assert_eq!(priorities, sorted);
 
     // Links #4 <-> #5 and #2 <-> #3 of the reference; #1 independent.
     let pairs: Vec<(u64, u64)> = json["relationships"]
@@ -86,6 +75,122 @@ fn the_synth_week_gets_the_reference_assessment() {
     assert!(pairs.contains(&(asgi, ws_id)), "asgi -> ws in {pairs:?}");
     let session = ids["Session access failed"];
     assert!(pairs.iter().all(|(a, b)| *a != session && *b != session));
+
+    // Incidents: the reference's five problems are exactly three, with its priorities,
+    // and the week is a handful of incidents, not a list of signatures.
+    let incidents = json["incidents"].as_array().expect("incidents");
+    let summary: Vec<String> = incidents
+        .iter()
+        .map(|i| format!("{} {} {} {}", i["id"], i["priority"], i["kind"], i["title"]))
+        .collect();
+    assert!(
+        incidents.len() <= 12,
+        "{} incidents: {summary:#?}",
+        incidents.len()
+    );
+    let holding = |id: u64| -> &Value {
+        incidents
+            .iter()
+            .find(|i| {
+                i["issues"]
+                    .as_array()
+                    .is_some_and(|m| m.iter().any(|x| x.as_u64() == Some(id)))
+            })
+            .expect("every issue is in an incident")
+    };
+    let auth_incident = holding(auth);
+    assert_eq!(auth_incident["root"].as_u64(), Some(auth), "{summary:#?}");
+    assert_eq!(auth_incident["priority"], "P0");
+    assert_eq!(holding(db)["id"], auth_incident["id"]);
+    let asgi_incident = holding(asgi);
+    assert_eq!(asgi_incident["root"].as_u64(), Some(asgi), "{summary:#?}");
+    assert_eq!(asgi_incident["priority"], "P1");
+    assert_eq!(holding(ws_id)["id"], asgi_incident["id"]);
+    let session_incident = holding(session);
+    assert_eq!(session_incident["kind"], "single");
+    assert_eq!(session_incident["priority"], "P2");
+    let distinct: BTreeSet<u64> = [auth_incident, asgi_incident, session_incident]
+        .iter()
+        .filter_map(|i| i["id"].as_u64())
+        .collect();
+    assert_eq!(distinct.len(), 3);
+    // The psycopg OperationalError is the root of the endpoint 500s it broke.
+    let operational = issues
+        .iter()
+        .find(|i| {
+            i["template"]
+                .as_str()
+                .is_some_and(|t| t.contains("OperationalError") && !t.contains(" 500"))
+        })
+        .expect("the OperationalError issue");
+    let op_incident = holding(operational["id"].as_u64().expect("id"));
+    assert_eq!(op_incident["root"], operational["id"], "{summary:#?}");
+    let endpoint_500s: Vec<&Value> = issues
+        .iter()
+        .filter(|i| {
+            i["template"].as_str().is_some_and(|t| {
+                t.ends_with(" 500") && t.contains(" /api/") && t.split(' ').count() == 3
+            })
+        })
+        .collect();
+    assert!(endpoint_500s.len() >= 5, "{}", endpoint_500s.len());
+    for e in &endpoint_500s {
+        assert_eq!(
+            holding(e["id"].as_u64().expect("id"))["id"],
+            op_incident["id"],
+            "{} is an effect of the OperationalError",
+            e["template"]
+        );
+    }
+    // Ordered by priority; issues numbered in incident order, root cause first.
+    let priorities: Vec<&str> = incidents
+        .iter()
+        .filter_map(|i| i["priority"].as_str())
+        .collect();
+    let mut sorted = priorities.clone();
+    sorted.sort();
+    assert_eq!(priorities, sorted);
+    assert_eq!(incidents[0]["priority"], "P0");
+    let numbering: Vec<u64> = incidents
+        .iter()
+        .flat_map(|i| i["issues"].as_array().cloned().unwrap_or_default())
+        .filter_map(|x| x.as_u64())
+        .collect();
+    assert_eq!(numbering, (1..=issues.len() as u64).collect::<Vec<_>>());
+    for inc in incidents {
+        for key in [
+            "id",
+            "title",
+            "priority",
+            "why",
+            "kind",
+            "root",
+            "root_cause",
+            "issues",
+            "members",
+            "count",
+            "first_seen",
+            "last_seen",
+            "impact",
+        ] {
+            assert!(inc.get(key).is_some(), "incident field {key}");
+        }
+        assert_eq!(inc["members"][0], inc["root_cause"]);
+    }
+    let titles: BTreeSet<&str> = incidents
+        .iter()
+        .filter_map(|i| i["title"].as_str())
+        .collect();
+    assert_eq!(titles.len(), incidents.len(), "unique titles: {summary:#?}");
+    // `query --named incidents` shows the same incidents.
+    let table = json_rows(&lake, &["--named", "incidents", "--since", "7d"]);
+    assert_eq!(table.len(), incidents.len());
+    for (row, inc) in table.iter().zip(incidents) {
+        assert_eq!(row["title"], inc["title"]);
+        assert_eq!(row["priority"], inc["priority"]);
+        assert_eq!(row["root_cause"], inc["root_cause"]);
+        assert_eq!(row["count"], inc["count"]);
+    }
 
     // Every documented field, with RFC 3339 UTC times.
     for i in issues {
@@ -139,11 +244,11 @@ fn the_synth_week_gets_the_reference_assessment() {
         );
     }
 
-    // Markdown: the same issues, in the worklog's sections.
+    // Markdown: the same incidents and issues, in the worklog's sections.
     let md = report(&lake, &[]);
     for section in [
         "## Summary",
-        "## Discovered Issues",
+        "## Incidents",
         "### Root Cause Relationships",
         "### Priority Assessment",
         "## Queries Used",
@@ -167,10 +272,11 @@ fn the_synth_week_gets_the_reference_assessment() {
         !page.contains("src=\"http") && !page.contains("href=\"http") && !page.contains("@import")
     );
     let charts = page.matches("data-chart=").count();
+    let linked = incidents.iter().filter(|i| i["kind"] == "linked").count();
     assert_eq!(
         charts,
-        2 + issues.len(),
-        "severities, relationships, one sparkline per issue"
+        1 + linked + incidents.len() + issues.len(),
+        "severities, a graph per linked incident, a sparkline per incident and per issue"
     );
     if let Some(browser) = chromium() {
         let dom = rendered_dom(&browser, &html);
@@ -180,7 +286,7 @@ fn the_synth_week_gets_the_reference_assessment() {
         );
     }
 
-    // --drafts: one ready-to-file issue per new issue, named by id and priority.
+    // --drafts: one ready-to-file issue per new incident, named by id and priority.
     let drafts = d.join("drafts");
     report(
         &lake,
@@ -192,12 +298,15 @@ fn the_synth_week_gets_the_reference_assessment() {
         ],
     );
     let files = files_under(&drafts);
-    assert_eq!(files.len(), issues.len(), "one draft per (new) issue");
+    assert_eq!(files.len(), incidents.len(), "one draft per (new) incident");
+    let auth_incident_id = auth_incident["id"].as_u64().expect("id");
     let p0 = files
         .iter()
         .find(|f| {
-            f.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{auth:03}-p0-")))
+            f.file_name().is_some_and(|n| {
+                n.to_string_lossy()
+                    .starts_with(&format!("{auth_incident_id:03}-p0-"))
+            })
         })
         .expect("the P0 draft");
     let body = std::fs::read_to_string(p0).expect("draft");
@@ -205,7 +314,16 @@ fn the_synth_week_gets_the_reference_assessment() {
     let sig = find("CRITICAL_AUTH_FAILURE")["signature_id"]
         .as_str()
         .expect("sig");
-    assert!(body.contains(sig) && body.contains("## Reproduce") && body.contains("## Related"));
+    let db_sig = find("Failed to create request-scoped database session")["signature_id"]
+        .as_str()
+        .expect("sig");
+    assert!(
+        body.contains(sig)
+            && body.contains(db_sig)
+            && body.contains("## Reproduce")
+            && body.contains("## Effects"),
+        "{body}"
+    );
 
     // A known-issue ledger: open -> known, muted -> left out.
     let ledger = d.join("known.toml");
@@ -394,4 +512,190 @@ fn outside_code_spans(line: &str) -> String {
         i += 1;
     }
     out
+}
+
+/// A statement logged 10,000 times at DEBUG and 3 times at ERROR (numeric-severity copies):
+/// its issue is those 3 rows, "occasional", at most P3, and not among the first incidents.
+#[test]
+fn stray_rows_do_not_promote_a_quiet_statement() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let mut lines = String::new();
+    let mut push = |k: usize, severity: &str, msg: String| {
+        let minute = k % (48 * 60);
+        lines.push_str(
+            &serde_json::to_string(&serde_json::json!({
+                "timestamp": format!("2025-09-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                    10 + minute / 1440, minute / 60 % 24, minute % 60, k % 60, k),
+                "severity": severity,
+                "textPayload": msg,
+                "logName": "projects/p/logs/run.googleapis.com%2Fstdout",
+                "resource": {"type": "cloud_run_revision",
+                             "labels": {"service_name": "ledger", "revision_name": "ledger-001"}},
+                "insertId": format!("i{k}"),
+            }))
+            .expect("json"),
+        );
+        lines.push('\n');
+    };
+    for k in 0..10_000 {
+        push(
+            k,
+            "DEBUG",
+            format!("Balance cache refreshed for account {k} in {} ms", k % 97),
+        );
+    }
+    for k in 0..3 {
+        push(
+            20_000 + k,
+            "ERROR",
+            format!("Balance cache refreshed for account {k} in 5 ms"),
+        );
+    }
+    for k in 0..40 {
+        push(
+            30_000 + k * 7,
+            "ERROR",
+            format!("Payment provider timeout after 30s for order {}", 9000 + k),
+        );
+    }
+    for k in 0..60 {
+        push(
+            40_000 + k * 11,
+            "WARNING",
+            format!("Retrying ledger write {k} after conflict"),
+        );
+    }
+    let file = d.join("stray.jsonl");
+    std::fs::write(&file, lines).expect("write");
+    let lake = d.join("lake");
+    ingest(&lake, &[file.to_str().expect("utf8")]);
+    let json: Value = serde_json::from_str(&report(&lake, &["--format", "json", "--since", "30d"]))
+        .expect("json");
+    let issues = json["issues"].as_array().expect("issues");
+    let stray = issues
+        .iter()
+        .find(|i| {
+            i["template"]
+                .as_str()
+                .is_some_and(|t| t.contains("cache refreshed"))
+        })
+        .expect("the stray rows are an issue");
+    assert_eq!(stray["count"], 3, "{stray}");
+    assert_eq!(stray["total_rows"], 10_003);
+    assert_eq!(stray["dominant_severity"], "DEBUG");
+    assert_eq!(stray["occasional"], true);
+    assert_eq!(stray["priority"], "P3", "{}", stray["priority_rule"]);
+    assert!(
+        stray["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Occasional ERROR in a DEBUG statement")),
+        "{}",
+        stray["title"]
+    );
+    let incidents = json["incidents"].as_array().expect("incidents");
+    let position = |needle: &str| {
+        incidents
+            .iter()
+            .position(|i| i["title"].as_str().is_some_and(|t| t.contains(needle)))
+            .expect(needle)
+    };
+    assert!(position("cache refreshed") > position("Payment provider timeout"));
+    assert_eq!(incidents.len(), 3);
+    assert_eq!(
+        position("cache refreshed"),
+        2,
+        "last, after the real problems"
+    );
+}
+
+/// The real entries (three weeks of a company's Cloud Run debugging sessions): a triage a
+/// person would keep: distinct titles without dangling words, a revision that cannot start
+/// ranked, and no incident swallowing the week.
+#[test]
+fn real_entries_make_a_usable_triage() {
+    let Some(shared) = shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = dir.path().join("lake");
+    let entries = shared.join("netra_real/entries.jsonl");
+    ingest(&lake, &[entries.to_str().expect("utf8")]);
+    let json: Value = serde_json::from_str(&report(&lake, &["--format", "json", "--since", "60d"]))
+        .expect("json");
+    let issues = json["issues"].as_array().expect("issues");
+    let incidents = json["incidents"].as_array().expect("incidents");
+    let summary: Vec<String> = incidents
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {} {} {}",
+                i["priority"], i["kind"], i["issues"], i["title"]
+            )
+        })
+        .collect();
+    let titles: BTreeSet<&str> = incidents
+        .iter()
+        .filter_map(|i| i["title"].as_str())
+        .collect();
+    assert_eq!(titles.len(), incidents.len(), "shared titles: {summary:#?}");
+    let connectors = [
+        "a", "an", "the", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or",
+        "to", "with", "-",
+    ];
+    for t in titles.iter().chain(
+        issues
+            .iter()
+            .filter_map(|i| i["title"].as_str())
+            .collect::<Vec<_>>()
+            .iter(),
+    ) {
+        let words: Vec<&str> = t.trim_end_matches('…').split_whitespace().collect();
+        let bare = |w: &&str| {
+            w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-')
+                .to_ascii_lowercase()
+        };
+        // An article may open a sentence; nothing of the list may end one.
+        let first = words.first().map(bare).unwrap_or_default();
+        let last = words.last().map(bare).unwrap_or_default();
+        assert!(
+            !connectors[3..].contains(&first.as_str()),
+            "dangling {first:?} in {t:?}"
+        );
+        assert!(
+            !connectors.contains(&last.as_str()),
+            "dangling {last:?} in {t:?}"
+        );
+    }
+    let module = incidents
+        .iter()
+        .find(|i| {
+            i["members"].as_array().is_some_and(|m| {
+                m.iter().any(|sig| {
+                    issues.iter().any(|x| {
+                        x["signature_id"] == *sig
+                            && x["template"]
+                                .as_str()
+                                .is_some_and(|t| t.contains("ModuleNotFoundError"))
+                    })
+                })
+            })
+        })
+        .expect("the ModuleNotFoundError incident");
+    assert!(
+        module["priority"].as_str().is_some_and(|p| p <= "P2"),
+        "{}: {}",
+        module["priority"],
+        module["why"]
+    );
+    let largest = incidents
+        .iter()
+        .filter_map(|i| i["issues"].as_array().map(Vec::len))
+        .max()
+        .unwrap_or(0);
+    assert!(
+        largest * 4 <= issues.len(),
+        "an incident holds {largest} of {} issues: {summary:#?}",
+        issues.len()
+    );
 }

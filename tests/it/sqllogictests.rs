@@ -13,8 +13,6 @@
 //!   picks the columns whose values are known (signature ids are hashes). A statement that
 //!   is only `NAMED(...)` runs the query as it is, so its own ORDER BY is what is tested.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
 use arrow::array::Array;
@@ -54,7 +52,7 @@ impl SltLake {
             .path()
             .join(format!("batch-{}.jsonl", self.batches));
         std::fs::write(&file, entries).expect("write entries");
-        common::ingest(&self.lake(), &[file.to_str().expect("utf8")]);
+        crate::common::ingest(&self.lake(), &[file.to_str().expect("utf8")]);
     }
 
     async fn query(&self, sql: &str) -> Result<Vec<arrow::array::RecordBatch>, SltError> {

@@ -1,15 +1,13 @@
 //! End to end: what lands in the lake — deduplication, partitioning, sort order, Parquet
 //! settings — and that DuckDB reads it as it is.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::*;
 use arrow::array::AsArray;
 use arrow::datatypes::TimestampNanosecondType;
-use common::*;
 use parquet::basic::Compression;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 

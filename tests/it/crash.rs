@@ -2,15 +2,13 @@
 //! leaves a clean lake and a rerun completes it; SIGINT stops gracefully; a stream on stdin
 //! lands rows every --flush-interval.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn wait_for_parquet(lake: &Path, timeout: Duration) -> bool {

@@ -4,8 +4,6 @@
 //! uploads). Both come from PyPI into the venv `make test` builds; without them the tests skip
 //! with a message, unless GARDENER_REQUIRE_EMULATORS=1 (`make test` sets it).
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -13,7 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{assert_reconciles, gardener, run_ok, synth};
+use crate::common::{assert_reconciles, gardener, run_ok, synth};
 use futures::TryStreamExt;
 use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::path::Path as ObjectPath;
@@ -177,7 +175,7 @@ impl Drop for Emulator {
 /// Uploads every file below `dir` to `bucket` under `prefix`, keeping relative paths.
 fn upload(store: &Arc<dyn ObjectStore>, dir: &Path, prefix: &str) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    for file in common::files_under(dir) {
+    for file in crate::common::files_under(dir) {
         let rel = file.strip_prefix(dir).expect("below dir").to_string_lossy();
         let path = ObjectPath::from(format!("{prefix}/{rel}"));
         let bytes = std::fs::read(&file).expect("read");
@@ -407,7 +405,7 @@ fn fake_gcs_server_serves_sources_and_lakes() {
 
     let data = dir.path().join("data");
     for (from, to) in [(&sink, "sinks/exports"), (&local_lake, "sinks/lake")] {
-        for file in common::files_under(from) {
+        for file in crate::common::files_under(from) {
             let target = data.join(to).join(file.strip_prefix(from).expect("below"));
             std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
             std::fs::copy(&file, &target).expect("copy");

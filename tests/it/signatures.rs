@@ -1,13 +1,11 @@
 //! Signatures: the `gardener mine` CLI, determinism under shuffles, splits and threads, and
 //! the worklog's Cloud Run messages.
 
-mod common;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::Stdio;
 
-use common::{gardener, shared};
+use crate::common::{gardener, shared};
 use log_gardener::signature::accuracy::{LOGHUB_DATASETS, load_loghub};
 use log_gardener::signature::{mine, signature_id};
 
