@@ -791,7 +791,7 @@ fn incident_list(
                     (&mut impact.services, &m.impact.services),
                     (&mut impact.revisions, &m.impact.revisions),
                 ] {
-                    union(into, from);
+                    union(into, from, g.kind == Kind::Family);
                 }
             }
             Incident {
@@ -851,11 +851,13 @@ fn incident_list(
     out
 }
 
-/// Merges `from` into `into` per value, keeping the larger count (a root cause and its
-/// effects usually log the same requests, so a sum would count them twice), most first.
-fn union(into: &mut Vec<Counted>, from: &[Counted]) {
+/// Merges `from` into `into` per value, most first. A family's members are different
+/// requests (`disjoint`): counts add up. A root cause and its effects usually log the same
+/// requests: the larger count is kept, a lower bound of the union.
+fn union(into: &mut Vec<Counted>, from: &[Counted], disjoint: bool) {
     for c in from {
         match into.iter_mut().find(|x| x.value == c.value) {
+            Some(x) if disjoint => x.n += c.n,
             Some(x) => x.n = x.n.max(c.n),
             None => into.push(c.clone()),
         }

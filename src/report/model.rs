@@ -224,8 +224,9 @@ pub struct Incident {
     /// Over all members.
     pub first_seen: String,
     pub last_seen: String,
-    /// The union of the members' impact: per value, the largest count among them (the
-    /// same request is usually logged by several members).
+    /// The union of the members' impact: per value, a family's sum (different requests),
+    /// a linked incident's largest count (its members usually log the same requests: a
+    /// lower bound).
     pub impact: Impact,
     /// The root cause's status in the known-issue ledger (new, known, regressed).
     pub status: String,
