@@ -136,7 +136,7 @@ pub fn render(r: &Report) -> String {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
-        if let Some(root) = r.issues.iter().find(|i| i.id == inc.root) {
+        if let Some(root) = r.issue(inc.root) {
             sparkline(&mut o, &root.timeline, priority_colour(&inc.priority));
         }
         let _ = writeln!(o, "</td><td>{}</td></tr>", esc(&inc.status));
@@ -183,7 +183,7 @@ pub fn render(r: &Report) -> String {
             graph(&mut o, r, inc);
         }
         for id in &inc.issues {
-            if let Some(i) = r.issues.iter().find(|i| i.id == *id) {
+            if let Some(i) = r.issue(*id) {
                 issue(&mut o, i);
             }
         }
@@ -431,7 +431,7 @@ fn sparkline(o: &mut String, counts: &[u64], stroke: &str) {
 /// An incident's graph: the root cause on the left, an arrow to each effect on the right,
 /// labelled with its evidence.
 fn graph(o: &mut String, r: &Report, inc: &Incident) {
-    let find = |id: usize| r.issues.iter().find(|i| i.id == id);
+    let find = |id: usize| r.issue(id);
     let Some(root) = find(inc.root) else {
         return;
     };

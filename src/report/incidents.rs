@@ -144,8 +144,12 @@ pub fn group(nodes: &[Node<'_>], links: &[Link<'_>]) -> Vec<Group> {
     let has_cause: Vec<bool> = (0..nodes.len())
         .map(|n| effects.iter().any(|e| e.contains_key(&n)))
         .collect();
-    let urgency = |members: &mut dyn Iterator<Item = usize>| {
-        members.map(|m| nodes[m].priority).min().unwrap_or(3)
+    // The most urgent priority among a candidate and its effects.
+    let urgency = |n: usize| {
+        effects[n]
+            .keys()
+            .map(|&e| nodes[e].priority)
+            .fold(nodes[n].priority, u8::min)
     };
     let mut candidates: Vec<usize> = (0..nodes.len())
         .filter(|&n| !effects[n].is_empty())
@@ -154,7 +158,7 @@ pub fn group(nodes: &[Node<'_>], links: &[Link<'_>]) -> Vec<Group> {
         let key = |n: usize| {
             (
                 has_cause[n],
-                urgency(&mut std::iter::once(n).chain(effects[n].keys().copied())),
+                urgency(n),
                 std::cmp::Reverse(effects[n].len()),
                 nodes[n].priority,
                 std::cmp::Reverse(nodes[n].count),

@@ -147,7 +147,7 @@ fn summary(o: &mut String, r: &Report) {
     // Numbers and fixed words only: nothing to escape.
     let _ = writeln!(o, "{}:\n", r.overview());
     for inc in &r.incidents {
-        let Some(root) = issue(r, inc.root) else {
+        let Some(root) = r.issue(inc.root) else {
             continue;
         };
         let status = if inc.status == "new" {
@@ -173,7 +173,7 @@ fn summary(o: &mut String, r: &Report) {
             let members: Vec<String> = inc
                 .issues
                 .iter()
-                .filter_map(|id| issue(r, *id))
+                .filter_map(|id| r.issue(*id))
                 .map(|i| format!("{} ({})", text(&i.title), thousands(i.count)))
                 .collect();
             let _ = writeln!(o, "   - Requests: {}", list(&members, 4));
@@ -217,7 +217,7 @@ fn effects(r: &Report, inc: &Incident, most: usize) -> String {
         .effects
         .iter()
         .filter_map(|e| {
-            let i = issue(r, e.issue)?;
+            let i = r.issue(e.issue)?;
             Some(format!(
                 "#{} {} ({} rows, {})",
                 i.id,
@@ -284,10 +284,6 @@ fn short_time(t: &str) -> String {
         .map_or_else(|| t.to_owned(), |s| s.replacen('T', " ", 1))
 }
 
-fn issue(r: &Report, id: usize) -> Option<&Issue> {
-    r.issues.get(id.checked_sub(1)?).filter(|i| i.id == id)
-}
-
 fn incident(o: &mut String, r: &Report, inc: &Incident) {
     let _ = writeln!(
         o,
@@ -328,7 +324,7 @@ fn incident(o: &mut String, r: &Report, inc: &Incident) {
     }
     let _ = writeln!(o, "- **Impact (all issues):** {}", impact(&inc.impact, 5));
     for id in &inc.issues {
-        if let Some(i) = issue(r, *id) {
+        if let Some(i) = r.issue(*id) {
             issue_section(o, i);
         }
     }
@@ -464,7 +460,7 @@ pub fn drafts(r: &Report) -> Vec<(String, String)> {
     r.incidents
         .iter()
         .filter(|inc| inc.status == "new")
-        .filter_map(|inc| Some((inc, issue(r, inc.root)?)))
+        .filter_map(|inc| Some((inc, r.issue(inc.root)?)))
         .map(|(inc, root)| {
             let slug: String = inc
                 .title
@@ -508,7 +504,7 @@ pub fn drafts(r: &Report) -> Vec<(String, String)> {
             }
             let members: Vec<String> = inc.issues[1..]
                 .iter()
-                .filter_map(|id| issue(r, *id))
+                .filter_map(|id| r.issue(*id))
                 .map(|i| {
                     let why = inc
                         .effects

@@ -40,6 +40,11 @@ pub struct Report {
 }
 
 impl Report {
+    /// The issue with this id (ids are positions from 1).
+    pub fn issue(&self, id: usize) -> Option<&Issue> {
+        self.issues.get(id.checked_sub(1)?).filter(|i| i.id == id)
+    }
+
     /// The summary's opening sentence (plain text; renderers escape it).
     pub fn overview(&self) -> String {
         format!(
