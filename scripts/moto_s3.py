@@ -3,8 +3,11 @@ named on the command line already created (a name written `!name` refuses every 
 to test permission errors). Prints "ready" once it accepts requests.
 
 object_store's GCS client speaks GCS's XML API, which is S3's wire protocol; moto answers
-every call it makes, multipart uploads included. (moto writes an empty object on copy and
-ignores conditional puts: log-gardener uses neither.) State lives in memory.
+every call it makes, multipart uploads included. (moto writes an empty object on copy:
+log-gardener does not copy.) A conditional create, GCS's `x-goog-if-generation-match: 0`
+(the lake's commit protocol), is passed to moto as S3's `If-None-Match: *`, one at a time so
+two racing creates cannot both pass moto's check; moto answers 412 as GCS does. State lives
+in memory.
 
 Usage: python scripts/moto_s3.py PORT [!]BUCKET...
 """
@@ -18,9 +21,25 @@ from moto.server import create_backend_app
 from werkzeug.serving import make_server
 
 
+class CreateIfAbsent:
+    """WSGI middleware: GCS's create-only-if-absent precondition as S3's, serialised."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_X_GOOG_IF_GENERATION_MATCH") != "0":
+            return self.app(environ, start_response)
+        environ["HTTP_IF_NONE_MATCH"] = "*"
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
 def main() -> None:
     port = int(sys.argv[1])
-    server = make_server("127.0.0.1", port, create_backend_app("s3"), threaded=True)
+    app = CreateIfAbsent(create_backend_app("s3"))
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     for arg in sys.argv[2:]:

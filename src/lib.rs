@@ -6,9 +6,9 @@
 //! The modules mirror the data flow, one direction only:
 //!
 //! ```text
-//! source ──► decode::frame ──► decode::entry ──► signature::mask ──► lake::writer ──► lake
-//!                                                   (shape per row)      (per day, sorted)
-//! lake/logs ──► signature::cluster ──► lake/signatures (after every run)
+//! source ──► decode::frame ──► decode::entry ──► signature::mask ──► lake::writer ──► lake::log
+//!                                                   (shape per row)   (per day, sorted)  (commit)
+//! lake/logs ──► signature::cluster ──► lake/signatures/<version> (after every commit)
 //! lake ──► engine (DataFusion, sql/) ──► query results ──► report (md, json, html)
 //! ```
 //!
@@ -19,8 +19,9 @@
 //!   model and its normalization ([`decode::entry`], [`decode::time`]), quarantine reasons.
 //! - [`signature`]: masking a message into its shape (per line), clustering shapes into
 //!   templates (over the distinct shapes), stable signature ids, the Loghub metrics.
-//! - [`lake`]: the Arrow schema, deduplication, partitioned Parquet writing with atomic
-//!   publish (local directory or GCS bucket), the quarantine files, the run ledger and the signatures tables.
+//! - [`lake`]: the Arrow schema, deduplication, partitioned Parquet writing, the commit log
+//!   that makes files visible to readers and keeps concurrent writers exact (local directory
+//!   or GCS bucket), the quarantine files, the run ledger and the signatures tables.
 //! - [`engine`]: the DataFusion session over a lake (`logs`, `signatures`), time ranges that
 //!   prune `dt=` partitions, the named queries of `sql/`, output formats.
 //! - [`report`]: the triage report: named queries in; issues (each signature's problem

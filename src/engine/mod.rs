@@ -14,12 +14,11 @@
 pub mod named;
 pub mod output;
 pub mod stats;
+pub mod table;
 
 use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::ListingOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
@@ -76,14 +75,20 @@ impl Engine {
         range: &crate::range::RangeSpec,
         service: Option<&str>,
     ) -> Result<Engine, EngineError> {
-        if !lake.exists(&["signatures", "shapes.parquet"]).await? {
+        // The newest signatures tables, and the log at the version they describe: rows and
+        // signatures always match, and commits made since wait for their tables.
+        let Some(tables) = crate::lake::signatures::latest(lake).await? else {
             return Err(EngineError::EmptyLake {
                 lake: lake.display.clone(),
             });
-        }
+        };
+        let snapshot = crate::lake::log::snapshot(lake, tables.version).await?;
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(MEMORY_LIMIT, 1.0)
             .build_arc()?;
+        let store_url = Url::parse(table::STORE_URL)
+            .map_err(|e| EngineError::Usage(format!("lake {}: {e}", lake.display)))?;
+        runtime.register_object_store(&store_url, lake.store.clone());
         if let Some(url) = &lake.remote {
             let bucket = Url::parse(&format!("gs://{}", url.bucket))
                 .map_err(|e| EngineError::Usage(format!("lake {}: {e}", lake.display)))?;
@@ -102,31 +107,15 @@ impl Engine {
         datafusion_functions_json::register_all(&mut ctx)?;
         stats::register(&ctx);
 
-        let schema = logs_schema();
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet")
-            .with_table_partition_cols(vec![(
-                "dt".to_owned(),
-                datafusion::arrow::datatypes::DataType::Utf8,
-            )]);
-        ctx.register_listing_table(
-            "logs_files",
-            lake.table_url(&["logs"], true),
-            options,
-            Some(schema),
-            None,
-        )
-        .await?;
         for table in ["shapes", "signatures"] {
-            ctx.register_parquet(
-                table,
-                lake.table_url(&["signatures", &format!("{table}.parquet")], false),
-                ParquetReadOptions::default(),
-            )
-            .await?;
+            let path = tables.table(lake, table);
+            ctx.register_parquet(table, lake.table_url(&path), ParquetReadOptions::default())
+                .await?;
         }
         let newest = newest_entry(&ctx).await?;
         let resolved = range.resolve(newest)?;
+        let files = table::LakeFiles::new(lake, &snapshot, logs_schema(), &resolved);
+        ctx.register_table("logs_files", Arc::new(files))?;
         let mut filter = resolved.sql_filter("l");
         if let Some(service) = service {
             filter.push_str(if filter.is_empty() {

@@ -8,9 +8,9 @@
 //! of them, and the writer's day buffers are capped (see [`WriterOptions`]). Only the dedup
 //! keys (16 bytes per row) grow with the input.
 //!
-//! Shutdown: SIGINT (or [`Stop::stop`]) stops reading; what was read is decoded, written
-//! and recorded in the ledger as `interrupted`. A SIGKILL leaves the ledger `running`; the
-//! next run reports it and its deduplication makes the rerun complete the work exactly.
+//! Shutdown: SIGINT (or [`Stop::stop`]) stops reading; what was read is decoded, written,
+//! committed and recorded in the ledger as `interrupted`. A SIGKILL leaves the ledger
+//! `running` and commits nothing; the next run reports it, and the rerun does the work.
 
 pub mod summary;
 
@@ -135,7 +135,7 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
         warn(
             opts.quiet,
             format_args!(
-                "run {} (started {}) did not finish; its published files are kept and its rows will not be counted twice",
+                "run {} (started {}) did not finish; what it committed is kept and its rows will not be counted twice",
                 r.run_id, r.started_at
             ),
         );
@@ -206,7 +206,10 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
     drop(decoded_tx);
     drop(chunk_rx);
 
-    let mut writer = LakeWriter::new(lake.clone(), run_id.clone(), opts.writer.clone());
+    let snapshot = crate::lake::log::for_writer(&lake, &run_id).await?;
+    let mut writer = LakeWriter::new(lake.clone(), run_id.clone(), opts.writer.clone(), snapshot);
+    // A stream's rows become visible at every flush; files, at the end of the run.
+    let streaming = inputs.contains(&Input::Stdin);
     let mut counts = Counts::default();
     let mut flush = tokio::time::interval(opts.flush_interval);
     flush.tick().await;
@@ -223,7 +226,13 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
                 writer.add_quarantined(d.quarantined).await?;
                 writer.add(d.batch, &d.keys, &d.days).await?;
             }
-            _ = flush.tick() => writer.flush_all().await?,
+            _ = flush.tick() => {
+                if streaming {
+                    writer.commit(Vec::new()).await?;
+                } else {
+                    writer.flush_all().await?;
+                }
+            }
             _ = tick.tick() => {
                 if let Some(pb) = &progress {
                     pb.set_position(bytes_read.load(Ordering::Relaxed));
@@ -253,7 +262,7 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
             break;
         }
     }
-    writer.flush_all().await?;
+    writer.commit(Vec::new()).await?;
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
@@ -292,12 +301,9 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
     }
 
     // Step 2 of signing runs over every shape in the lake, so templates and counts never
-    // depend on how the data was split across runs (or on a run that was killed).
-    let signatures = if writer.published.is_empty() && interrupted_ids.is_empty() {
-        None
-    } else {
-        Some(crate::lake::signatures::rebuild(&lake).await?)
-    };
+    // depend on how the data was split across runs; it also completes the tables of a
+    // writer that died between its commit and its refresh.
+    let signatures = crate::lake::signatures::refresh(&lake).await?;
     let summary = Summary {
         run_id: run_id.clone(),
         lake: lake.display.clone(),
@@ -323,7 +329,7 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
         days: writer
             .published
             .iter()
-            .filter_map(|p| day_of_path(&p.path))
+            .map(|p| p.day.clone())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect(),
@@ -346,12 +352,6 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
     }
     ledger::write(&lake, &record).await?;
     Ok(summary)
-}
-
-fn day_of_path(path: &str) -> Option<String> {
-    path.split('/')
-        .find_map(|p| p.strip_prefix("dt="))
-        .map(str::to_owned)
 }
 
 #[derive(Default)]

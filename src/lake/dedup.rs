@@ -3,7 +3,8 @@
 //! exports) fall back to the message text in place of the id.
 //!
 //! Keys are 128-bit xxh3 hashes (16 bytes per row held in memory during a run); the keys of
-//! rows already in the lake are read back from the Parquet files of each day the run touches.
+//! rows already in the lake are read back from the committed files of each day the run
+//! touches (see [`super::log`]), never from files a commit does not name.
 
 use std::collections::HashSet;
 
@@ -11,7 +12,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::TimestampNanosecondType;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::reader::scan_columns;
+use super::reader::scan_files;
 use super::{Lake, LakeError};
 
 /// The dedup key of one entry.
@@ -33,18 +34,30 @@ pub fn key(log_name: Option<&str>, insert_id: Option<&str>, timestamp: i64, mess
     h.digest128()
 }
 
-/// Keys of every row already published for one day.
-pub async fn existing_keys(lake: &Lake, day: &str) -> Result<HashSet<u128>, LakeError> {
+/// Keys of every row in `files` (objects of the lake).
+pub async fn keys_of_files(
+    lake: &Lake,
+    files: &[object_store::path::Path],
+) -> Result<HashSet<u128>, LakeError> {
     let mut keys = HashSet::new();
-    let columns = ["timestamp", "log_name", "insert_id", "message"];
-    scan_columns(lake, &["logs", &format!("dt={day}")], &columns, |batch| {
-        add_batch_keys(batch, &mut keys)
+    scan_files(lake, files, Some(&KEY_COLUMNS), |batch| {
+        keys.extend(batch_keys(batch))
     })
     .await?;
     Ok(keys)
 }
 
-fn add_batch_keys(batch: &RecordBatch, keys: &mut HashSet<u128>) {
+/// The columns a key is made of.
+pub const KEY_COLUMNS: [&str; 4] = ["timestamp", "log_name", "insert_id", "message"];
+
+/// The key of each row of a batch with the [`KEY_COLUMNS`] (empty if one is missing).
+pub fn batch_keys(batch: &RecordBatch) -> Vec<u128> {
+    let mut out = Vec::with_capacity(batch.num_rows());
+    add_batch_keys(batch, &mut out);
+    out
+}
+
+fn add_batch_keys(batch: &RecordBatch, keys: &mut Vec<u128>) {
     let (Some(ts), Some(log), Some(id), Some(msg)) = (
         batch.column_by_name("timestamp"),
         batch.column_by_name("log_name"),
@@ -62,6 +75,6 @@ fn add_batch_keys(batch: &RecordBatch, keys: &mut HashSet<u128>) {
     for i in 0..batch.num_rows() {
         let log = log.is_valid(i).then(|| log.value(i));
         let id = id.is_valid(i).then(|| id.value(i));
-        keys.insert(key(log, id, ts.value(i), msg.value(i)));
+        keys.push(key(log, id, ts.value(i), msg.value(i)));
     }
 }

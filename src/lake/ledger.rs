@@ -2,8 +2,8 @@
 //! rewritten `complete` (or `interrupted`) with its summary and files when it ends.
 //!
 //! A run killed outright stays `running` in the ledger; the next run reports it, and sweeps
-//! the staging files it left (they were never visible to readers). Its published files stay:
-//! they are whole, and the rerun's deduplication skips their rows.
+//! the staging files it left on local disk. What it committed stays (see [`super::log`]);
+//! files it uploaded but never committed are invisible to readers.
 //!
 //! Failure modes: unreadable ledger files are reported and skipped, never fatal.
 

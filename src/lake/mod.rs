@@ -1,19 +1,23 @@
-//! The Parquet lake: schema, partitioned writing with deduplication, atomic publish, the
-//! quarantine and the run ledger.
+//! The Parquet lake: schema, partitioned writing with deduplication, the commit log that
+//! makes files visible, the quarantine and the run ledger.
 //!
 //! Layout under `<lake>`:
 //! - `logs/dt=YYYY-MM-DD/part-<run>-<seq>.parquet`: rows, sorted by `timestamp` in each file;
+//!   a file is part of the lake only once `_log/` names it;
+//! - `_log/<version>.json`: the commits ([`log`]); `<version>.checkpoint.json` every 50;
+//! - `signatures/<version>/{shapes,signatures}.parquet`: the signatures tables of a version;
 //! - `_quarantine/run=<run>/part-<seq>.parquet`: refused records with source, position,
 //!   reason and raw bytes;
 //! - `_ledger/run-<run>.json`: one file per run, `running` until it finishes.
 //!
 //! Failure modes: any store error is a [`LakeError`] naming the object; files are only ever
-//! published whole (a local lake writes a staging name and renames; a bucket gets one upload
-//! under the final name, which GCS shows only when complete), so a killed run leaves no
-//! partial file visible to readers.
+//! uploaded whole (a local lake writes a staging name and renames; a bucket gets one upload
+//! under the final name, which GCS shows only when complete) and only a commit makes them
+//! visible, so a killed run leaves nothing half-done for readers.
 
 pub mod dedup;
 pub mod ledger;
+pub mod log;
 pub mod reader;
 pub mod schema;
 pub mod signatures;

@@ -83,32 +83,78 @@ impl MetadataSuffixFetch for &mut ObjectReader {
     }
 }
 
+/// Rows of one Parquet file and its oldest and newest `timestamp` (from the footer's
+/// statistics; the whole range when a file has none).
+pub async fn row_count_and_range(
+    lake: &super::Lake,
+    meta: &object_store::ObjectMeta,
+) -> std::result::Result<(u64, i64, i64), super::LakeError> {
+    use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+    use parquet::file::statistics::Statistics;
+    let reader = ObjectReader::new(lake.store.clone(), meta.location.clone());
+    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .map_err(|source| super::LakeError::Parquet {
+            path: meta.location.to_string(),
+            source,
+        })?;
+    let md = builder.metadata();
+    let rows = md.file_metadata().num_rows().max(0) as u64;
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for rg in md.row_groups() {
+        match rg.columns().first().and_then(|c| c.statistics()) {
+            Some(Statistics::Int64(s)) => {
+                lo = lo.min(s.min_opt().copied().unwrap_or(i64::MIN));
+                hi = hi.max(s.max_opt().copied().unwrap_or(i64::MAX));
+            }
+            _ => return Ok((rows, i64::MIN, i64::MAX)),
+        }
+    }
+    Ok((rows, lo, hi))
+}
+
 /// Reads `columns` of every Parquet file below `parts` of the lake, batch by batch.
 pub async fn scan_columns(
     lake: &super::Lake,
     parts: &[&str],
     columns: &[&str],
+    each: impl FnMut(&arrow::array::RecordBatch),
+) -> std::result::Result<(), super::LakeError> {
+    let files: Vec<Path> = lake
+        .list(parts)
+        .await?
+        .into_iter()
+        .map(|m| m.location)
+        .filter(|p| p.as_ref().ends_with(".parquet"))
+        .collect();
+    scan_files(lake, &files, Some(columns), each).await
+}
+
+/// Reads `columns` (all when `None`) of the Parquet objects `files`, batch by batch, in order.
+pub async fn scan_files(
+    lake: &super::Lake,
+    files: &[Path],
+    columns: Option<&[&str]>,
     mut each: impl FnMut(&arrow::array::RecordBatch),
 ) -> std::result::Result<(), super::LakeError> {
     use futures::TryStreamExt;
     use parquet::arrow::ProjectionMask;
     use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 
-    for meta in lake.list(parts).await? {
-        if !meta.location.as_ref().ends_with(".parquet") {
-            continue;
-        }
-        let path = meta.location.to_string();
+    for file in files {
         let pq = |source| super::LakeError::Parquet {
-            path: path.clone(),
+            path: file.to_string(),
             source,
         };
-        let reader = ObjectReader::new(lake.store.clone(), meta.location.clone());
-        let builder = ParquetRecordBatchStreamBuilder::new(reader)
+        let reader = ObjectReader::new(lake.store.clone(), file.clone());
+        let mut builder = ParquetRecordBatchStreamBuilder::new(reader)
             .await
             .map_err(pq)?;
-        let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
-        let mut stream = builder.with_projection(mask).build().map_err(pq)?;
+        if let Some(columns) = columns {
+            let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
+            builder = builder.with_projection(mask);
+        }
+        let mut stream = builder.build().map_err(pq)?;
         while let Some(batch) = stream.try_next().await.map_err(pq)? {
             each(&batch);
         }

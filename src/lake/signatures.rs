@@ -1,17 +1,26 @@
-//! The signatures tables, derived from the lake after every ingest:
-//! - `signatures/shapes.parquet`: one row per distinct shape: `shape_id`, `shape`,
-//!   `signature_id`, `template`, `count`, `first_seen`, `last_seen`;
-//! - `signatures/signatures.parquet`: one row per signature: `signature_id`, `template`,
+//! The signatures tables, derived from the lake after every commit, one directory per log
+//! version they describe: `signatures/<version>/` (20 digits) holds
+//! - `shapes.parquet`: one row per distinct shape: `shape_id`, `shape`, `signature_id`,
+//!   `template`, `count`, `first_seen`, `last_seen`, `example`, `severity_mix`;
+//! - `signatures.parquet`: one row per signature: `signature_id`, `template`,
 //!   `miner_version`, `count`, `first_seen`, `last_seen`, `example` (the latest message),
 //!   `max_severity`, `severity_mix` (JSON: severity -> rows), `shapes`.
 //!
 //! Rows in `logs/` carry their `shape_id` (step 1 of signing, stateless). Templates come
 //! from clustering *all* shapes in the lake (step 2), so they never depend on how the data
-//! was split across runs; rebuilding after each run keeps ids and counts exact, including
-//! after a run that was killed. Counts per signature add up to the lake's row count.
+//! was split across runs. [`refresh`] brings the tables to the log's newest version
+//! incrementally: the previous version's per-shape counts plus the rows of the files added
+//! since (a compaction adds none; a prune, which takes rows away, forces a full rebuild, as
+//! does a missing or older table). Counts per signature add up to the version's row count.
 //!
-//! Failure modes: unreadable files are a [`LakeError`] naming them; both tables are written
-//! whole in one put each.
+//! Readers pick the newest directory with both tables and read the log at that version, so
+//! rows and signatures always match. `signatures/shapes.parquet` and `signatures.parquet`
+//! are copies of the newest tables at fixed names, for other tools. Concurrent writers may both produce a version's tables:
+//! they are deterministic and created only if absent, so either copy is the same. A lake
+//! written before the log has only the fixed names.
+//!
+//! Failure modes: unreadable files are a [`LakeError`] naming them; each table is written
+//! whole in one put.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -22,14 +31,20 @@ use arrow::array::{
 use arrow::datatypes::{
     DataType, Field, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit, TimestampNanosecondType,
 };
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use parquet::arrow::ArrowWriter;
 
-use super::reader::scan_columns;
+use super::log::{self, Operation, Snapshot};
+use super::reader::scan_files;
 use super::{Lake, LakeError};
 use crate::decode::entry::SEVERITIES;
 use crate::signature::{MINER_VERSION, cluster, signature_id};
 
-#[derive(Default)]
+/// Older signatures directories are deleted once they are this old (readers that opened
+/// one may still be reading it).
+const KEEP_OLD_SECS: i64 = 3600;
+
+#[derive(Default, Clone)]
 struct ShapeStats {
     shape: String,
     count: i64,
@@ -39,21 +54,98 @@ struct ShapeStats {
     severities: [i64; 9],
 }
 
-/// What the rebuild found.
+impl ShapeStats {
+    fn empty(shape: String) -> Self {
+        ShapeStats {
+            shape,
+            first: i64::MAX,
+            last: i64::MIN,
+            ..ShapeStats::default()
+        }
+    }
+
+    /// Adds rows seen elsewhere; the example is the latest message (ties: the greatest), so
+    /// any order of merging gives the same tables.
+    fn merge(&mut self, count: i64, first: i64, last: i64, example: &str, sev: &[i64; 9]) {
+        self.count += count;
+        self.first = self.first.min(first);
+        if last > self.last || (last == self.last && example > self.example.as_str()) {
+            self.last = last;
+            self.example = example.to_owned();
+        }
+        for (a, b) in self.severities.iter_mut().zip(sev) {
+            *a += b;
+        }
+    }
+}
+
+/// What the refresh found.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct SignatureSummary {
     pub rows: u64,
     pub shapes: usize,
     pub signatures: usize,
+    /// The log version the tables describe.
+    pub version: Option<u64>,
+    /// False when only the rows added since the previous tables were read.
+    pub full_rebuild: bool,
+}
+
+/// Where the newest complete signatures tables are.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    /// The log version they describe; `None` for a lake written before the log.
+    pub version: Option<u64>,
+    /// Below the lake root: `signatures/<version>` or `signatures`.
+    pub dir: String,
+}
+
+impl Tables {
+    /// The object path of one table (`shapes` or `signatures`).
+    pub fn table(&self, lake: &Lake, name: &str) -> object_store::path::Path {
+        lake.child(&format!("{}/{name}.parquet", self.dir))
+    }
+}
+
+fn dir_of(version: u64) -> String {
+    format!("signatures/{version:020}")
+}
+
+/// The newest tables readers may use, `None` when the lake has none yet.
+pub async fn latest(lake: &Lake) -> Result<Option<Tables>, LakeError> {
+    let mut versions: Vec<u64> = Vec::new();
+    let mut legacy = false;
+    for meta in lake.list(&["signatures"]).await? {
+        let rel = lake.relative(&meta.location);
+        let mut parts = rel.split('/').skip(1);
+        match (parts.next(), parts.next()) {
+            (Some(v), Some("signatures.parquet")) => versions.extend(v.parse::<u64>().ok()),
+            (Some("signatures.parquet"), None) => legacy = true,
+            _ => {}
+        }
+    }
+    Ok(match versions.into_iter().max() {
+        Some(v) => Some(Tables {
+            version: Some(v),
+            dir: dir_of(v),
+        }),
+        None => legacy.then(|| Tables {
+            version: None,
+            dir: "signatures".into(),
+        }),
+    })
 }
 
 /// Refuses a lake whose rows were signed by another miner version: its `logs/` rows carry
 /// that version's shapes, and clustering them with this version's shapes would give
 /// templates neither version makes. A lake without signatures yet passes.
 pub async fn check_miner_version(lake: &Lake) -> Result<(), LakeError> {
+    let Some(tables) = latest(lake).await? else {
+        return Ok(());
+    };
     let mut found: Option<String> = None;
-    scan_columns(lake, &["signatures"], &["miner_version"], |batch| {
-        // `shapes.parquet` has no such column: its batches come back without it.
+    let path = tables.table(lake, "signatures");
+    scan_files(lake, &[path], Some(&["miner_version"]), |batch| {
         let versions = batch
             .column_by_name("miner_version")
             .and_then(|c| c.as_string_opt::<i32>());
@@ -72,22 +164,166 @@ pub async fn check_miner_version(lake: &Lake) -> Result<(), LakeError> {
     }
 }
 
-/// Rebuilds both tables from every file under `logs/`.
-pub async fn rebuild(lake: &Lake) -> Result<SignatureSummary, LakeError> {
-    let mut stats: HashMap<i64, ShapeStats> = HashMap::new();
-    let mut rows = 0u64;
-    let columns = [
-        "timestamp",
-        "severity_number",
-        "message",
-        "shape_id",
-        "shape",
-    ];
-    scan_columns(lake, &["logs"], &columns, |batch| {
-        rows += batch.num_rows() as u64;
-        absorb(batch, &mut stats);
+/// Brings the tables to the log's newest version (see the module docs). `None` when the
+/// log has no commit yet.
+pub async fn refresh(lake: &Lake) -> Result<Option<SignatureSummary>, LakeError> {
+    let head = log::snapshot(lake, None).await?;
+    let Some(version) = head.version else {
+        return Ok(None);
+    };
+    let previous = latest(lake).await?;
+    let mut summary = SignatureSummary {
+        rows: head.rows(),
+        version: Some(version),
+        ..SignatureSummary::default()
+    };
+    if let Some(t) = previous.as_ref().filter(|t| t.version == Some(version)) {
+        summary.shapes = row_count(lake, &t.table(lake, "shapes")).await? as usize;
+        summary.signatures = row_count(lake, &t.table(lake, "signatures")).await? as usize;
+        return Ok(Some(summary));
+    }
+    let (mut stats, added) = match incremental_base(lake, previous.as_ref(), version).await? {
+        Some(base) => base,
+        None => {
+            summary.full_rebuild = true;
+            let files = head.files.values().map(|f| lake.child(&f.path)).collect();
+            (HashMap::new(), files)
+        }
+    };
+    scan_files(lake, &added, Some(&ROW_COLUMNS), |batch| {
+        absorb(batch, &mut stats)
     })
     .await?;
+    let (shapes_batch, sig_batch) = tables_of(&stats).map_err(|source| LakeError::Arrow {
+        path: dir_of(version),
+        source,
+    })?;
+    summary.shapes = shapes_batch.num_rows();
+    summary.signatures = sig_batch.num_rows();
+    let dir = dir_of(version);
+    // Signatures last: readers take a directory only once it holds `signatures.parquet`.
+    let mut encoded = Vec::new();
+    for (name, batch) in [("shapes", shapes_batch), ("signatures", sig_batch)] {
+        let path = lake.child(&format!("{dir}/{name}.parquet"));
+        let bytes = encode(&path, &batch)?;
+        create_if_absent(lake, &path, bytes.clone()).await?;
+        encoded.push((name, bytes));
+    }
+    // Copies at fixed names for other tools (DuckDB, pandas); gardener reads the versions.
+    if latest(lake)
+        .await?
+        .is_some_and(|t| t.version == Some(version))
+    {
+        for (name, bytes) in encoded {
+            lake.put(&lake.child(&format!("signatures/{name}.parquet")), bytes)
+                .await?;
+        }
+    }
+    remove_old(lake, version).await;
+    Ok(Some(summary))
+}
+
+/// The columns of `logs/` the tables are made from.
+const ROW_COLUMNS: [&str; 5] = [
+    "timestamp",
+    "severity_number",
+    "message",
+    "shape_id",
+    "shape",
+];
+
+/// The previous tables' per-shape stats and the files added since, when the tables can be
+/// brought forward; `None` when a full rebuild is needed.
+async fn incremental_base(
+    lake: &Lake,
+    previous: Option<&Tables>,
+    version: u64,
+) -> Result<Option<(HashMap<i64, ShapeStats>, Vec<object_store::path::Path>)>, LakeError> {
+    let Some(Tables {
+        version: Some(from),
+        ..
+    }) = previous
+    else {
+        return Ok(None);
+    };
+    let base = Snapshot {
+        version: Some(*from),
+        ..Snapshot::default()
+    };
+    let mut added = Vec::new();
+    for c in log::commits_since(lake, &base).await? {
+        if c.version > version {
+            break;
+        }
+        match c.operation {
+            Operation::Compact => {}
+            Operation::Prune | Operation::Adopt => return Ok(None),
+            Operation::Ingest => added.extend(c.add.iter().map(|f| lake.child(&f.path))),
+        }
+    }
+    let Some(stats) = read_shape_stats(lake, &previous.map(|t| t.table(lake, "shapes"))).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((stats, added)))
+}
+
+/// Per-shape stats from a shapes table; `None` when it lacks the columns to merge (tables
+/// written by an older gardener).
+async fn read_shape_stats(
+    lake: &Lake,
+    path: &Option<object_store::path::Path>,
+) -> Result<Option<HashMap<i64, ShapeStats>>, LakeError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let mut stats = HashMap::new();
+    let mut complete = true;
+    scan_files(lake, std::slice::from_ref(path), None, |batch| {
+        let col = |n: &str| batch.column_by_name(n);
+        let (Some(id), Some(shape), Some(count), Some(first), Some(last), Some(ex), Some(mix)) = (
+            col("shape_id"),
+            col("shape"),
+            col("count"),
+            col("first_seen"),
+            col("last_seen"),
+            col("example"),
+            col("severity_mix"),
+        ) else {
+            complete = false;
+            return;
+        };
+        let id = id.as_primitive::<Int64Type>();
+        let count = count.as_primitive::<Int64Type>();
+        let first = first.as_primitive::<TimestampNanosecondType>();
+        let last = last.as_primitive::<TimestampNanosecondType>();
+        let (shape, ex, mix) = (
+            shape.as_string::<i32>(),
+            ex.as_string::<i32>(),
+            mix.as_string::<i32>(),
+        );
+        for i in 0..batch.num_rows() {
+            let s = stats
+                .entry(id.value(i))
+                .or_insert_with(|| ShapeStats::empty(shape.value(i).to_owned()));
+            let sev = parse_severity_mix(mix.value(i));
+            s.merge(
+                count.value(i),
+                first.value(i),
+                last.value(i),
+                ex.value(i),
+                &sev,
+            );
+        }
+    })
+    .await?;
+    Ok(complete.then_some(stats))
+}
+
+/// Both tables from per-shape stats.
+fn tables_of(
+    stats: &HashMap<i64, ShapeStats>,
+) -> Result<(RecordBatch, RecordBatch), arrow::error::ArrowError> {
     let mut ids: Vec<i64> = stats.keys().copied().collect();
     ids.sort_unstable();
     let shapes: Vec<&str> = ids.iter().map(|id| stats[id].shape.as_str()).collect();
@@ -96,111 +332,132 @@ pub async fn rebuild(lake: &Lake) -> Result<SignatureSummary, LakeError> {
     let mut by_sig: BTreeMap<String, (String, ShapeStats, usize)> = BTreeMap::new();
     for (id, template) in ids.iter().zip(&templates) {
         let s = &stats[id];
-        let sig = signature_id(template);
-        let e = by_sig.entry(sig).or_insert_with(|| {
-            (
-                template.clone(),
-                ShapeStats {
-                    first: i64::MAX,
-                    last: i64::MIN,
-                    ..ShapeStats::default()
-                },
-                0,
-            )
-        });
-        e.1.count += s.count;
-        e.1.first = e.1.first.min(s.first);
-        if s.last >= e.1.last {
-            e.1.last = s.last;
-            e.1.example = s.example.clone();
-        }
-        for (a, b) in e.1.severities.iter_mut().zip(s.severities) {
-            *a += b;
-        }
+        let e = by_sig
+            .entry(signature_id(template))
+            .or_insert_with(|| (template.clone(), ShapeStats::empty(String::new()), 0));
+        e.1.merge(s.count, s.first, s.last, &s.example, &s.severities);
         e.2 += 1;
     }
+    let col = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
+    let shape_sigs: Vec<String> = templates.iter().map(|t| signature_id(t)).collect();
+    let shape_mixes: Vec<String> = ids
+        .iter()
+        .map(|i| severity_mix(&stats[i].severities))
+        .collect();
+    let shapes_batch = RecordBatch::try_new(
+        shapes_schema(),
+        vec![
+            Arc::new(Int64Array::from(ids.clone())),
+            col(shapes.clone()),
+            col(shape_sigs.iter().map(String::as_str).collect()),
+            col(templates.iter().map(String::as_str).collect()),
+            Arc::new(Int64Array::from_iter_values(
+                ids.iter().map(|i| stats[i].count),
+            )),
+            ts_array(ids.iter().map(|i| stats[i].first)),
+            ts_array(ids.iter().map(|i| stats[i].last)),
+            col(ids.iter().map(|i| stats[i].example.as_str()).collect()),
+            col(shape_mixes.iter().map(String::as_str).collect()),
+        ],
+    )?;
+    let mixes: Vec<String> = by_sig
+        .values()
+        .map(|(_, s, _)| severity_mix(&s.severities))
+        .collect();
+    let max_sev: Vec<&str> = by_sig
+        .values()
+        .map(|(_, s, _)| {
+            s.severities
+                .iter()
+                .rposition(|&n| n > 0)
+                .map_or("DEFAULT", |k| SEVERITIES[k].0)
+        })
+        .collect();
+    let sig_batch = RecordBatch::try_new(
+        signatures_schema(),
+        vec![
+            col(by_sig.keys().map(String::as_str).collect()),
+            col(by_sig.values().map(|(t, _, _)| t.as_str()).collect()),
+            col(vec![MINER_VERSION; by_sig.len()]),
+            Arc::new(Int64Array::from_iter_values(
+                by_sig.values().map(|(_, s, _)| s.count),
+            )),
+            ts_array(by_sig.values().map(|(_, s, _)| s.first)),
+            ts_array(by_sig.values().map(|(_, s, _)| s.last)),
+            col(by_sig
+                .values()
+                .map(|(_, s, _)| s.example.as_str())
+                .collect()),
+            col(max_sev),
+            col(mixes.iter().map(String::as_str).collect()),
+            Arc::new(Int32Array::from_iter_values(
+                by_sig.values().map(|(_, _, n)| *n as i32),
+            )),
+        ],
+    )?;
+    Ok((shapes_batch, sig_batch))
+}
 
-    let shapes_batch = {
-        let shape_sigs: Vec<String> = templates.iter().map(|t| signature_id(t)).collect();
-        let col = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
-        RecordBatch::try_new(
-            shapes_schema(),
-            vec![
-                Arc::new(Int64Array::from(ids.clone())),
-                col(shapes.clone()),
-                col(shape_sigs.iter().map(String::as_str).collect()),
-                col(templates.iter().map(String::as_str).collect()),
-                Arc::new(Int64Array::from_iter_values(
-                    ids.iter().map(|i| stats[i].count),
-                )),
-                ts_array(ids.iter().map(|i| stats[i].first)),
-                ts_array(ids.iter().map(|i| stats[i].last)),
-            ],
-        )
+fn encode(path: &object_store::path::Path, batch: &RecordBatch) -> Result<Vec<u8>, LakeError> {
+    let pq = |source| LakeError::Parquet {
+        path: path.to_string(),
+        source,
     };
-    let sig_batch = {
-        let col = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
-        let mixes: Vec<String> = by_sig
-            .values()
-            .map(|(_, s, _)| severity_mix(&s.severities))
-            .collect();
-        let max_sev: Vec<&str> = by_sig
-            .values()
-            .map(|(_, s, _)| {
-                s.severities
-                    .iter()
-                    .rposition(|&n| n > 0)
-                    .map_or("DEFAULT", |k| SEVERITIES[k].0)
-            })
-            .collect();
-        RecordBatch::try_new(
-            signatures_schema(),
-            vec![
-                col(by_sig.keys().map(String::as_str).collect()),
-                col(by_sig.values().map(|(t, _, _)| t.as_str()).collect()),
-                col(vec![MINER_VERSION; by_sig.len()]),
-                Arc::new(Int64Array::from_iter_values(
-                    by_sig.values().map(|(_, s, _)| s.count),
-                )),
-                ts_array(by_sig.values().map(|(_, s, _)| s.first)),
-                ts_array(by_sig.values().map(|(_, s, _)| s.last)),
-                col(by_sig
-                    .values()
-                    .map(|(_, s, _)| s.example.as_str())
-                    .collect()),
-                col(max_sev),
-                col(mixes.iter().map(String::as_str).collect()),
-                Arc::new(Int32Array::from_iter_values(
-                    by_sig.values().map(|(_, _, n)| *n as i32),
-                )),
-            ],
-        )
+    let mut buf = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), None).map_err(pq)?;
+    w.write(batch).map_err(pq)?;
+    w.close().map_err(pq)?;
+    Ok(buf)
+}
+
+/// Creates `path` unless it exists (another writer made the same deterministic table).
+async fn create_if_absent(
+    lake: &Lake,
+    path: &object_store::path::Path,
+    bytes: Vec<u8>,
+) -> Result<(), LakeError> {
+    let opts = PutOptions {
+        mode: PutMode::Create,
+        ..PutOptions::default()
     };
-    let summary = SignatureSummary {
-        rows,
-        shapes: ids.len(),
-        signatures: by_sig.len(),
-    };
-    for (name, batch) in [
-        ("shapes.parquet", shapes_batch),
-        ("signatures.parquet", sig_batch),
-    ] {
-        let path = lake.path(&["signatures", name]);
-        let batch = batch.map_err(|source| LakeError::Arrow {
-            path: path.to_string(),
-            source,
-        })?;
-        let mut buf = Vec::new();
-        let pq = |source| LakeError::Parquet {
-            path: path.to_string(),
-            source,
-        };
-        let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), None).map_err(pq)?;
-        w.write(&batch).map_err(pq)?;
-        w.close().map_err(pq)?;
-        lake.put(&path, buf).await?;
+    match lake
+        .store
+        .put_opts(path, PutPayload::from(bytes), opts)
+        .await
+    {
+        Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+        Err(object_store::Error::Precondition { .. }) => Ok(()),
+        Err(e) => Err(lake.error(path, e)),
     }
-    Ok(summary)
+}
+
+async fn row_count(lake: &Lake, path: &object_store::path::Path) -> Result<u64, LakeError> {
+    let meta = lake
+        .store
+        .head(path)
+        .await
+        .map_err(|e| lake.error(path, e))?;
+    Ok(super::reader::row_count_and_range(lake, &meta).await?.0)
+}
+
+/// Deletes tables of versions before `version` that are over an hour old. Best effort:
+/// leftovers only take space.
+async fn remove_old(lake: &Lake, version: u64) {
+    let cutoff = chrono::Utc::now() - chrono::Duration::seconds(KEEP_OLD_SECS);
+    let Ok(objects) = lake.list(&["signatures"]).await else {
+        return;
+    };
+    for meta in objects {
+        let rel = lake.relative(&meta.location);
+        let old = rel
+            .split('/')
+            .nth(1)
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|v| v < version);
+        if old && meta.last_modified < cutoff {
+            let _ = lake.store.delete(&meta.location).await;
+        }
+    }
 }
 
 fn absorb(batch: &RecordBatch, stats: &mut HashMap<i64, ShapeStats>) {
@@ -218,22 +475,27 @@ fn absorb(batch: &RecordBatch, stats: &mut HashMap<i64, ShapeStats>) {
     let id = id.as_primitive::<Int64Type>();
     let (msg, shape) = (msg.as_string::<i32>(), shape.as_string::<i32>());
     for i in 0..batch.num_rows() {
-        let s = stats.entry(id.value(i)).or_insert_with(|| ShapeStats {
-            shape: shape.value(i).to_owned(),
-            first: i64::MAX,
-            last: i64::MIN,
-            ..ShapeStats::default()
-        });
+        let s = stats
+            .entry(id.value(i))
+            .or_insert_with(|| ShapeStats::empty(shape.value(i).to_owned()));
+        let mut one = [0i64; 9];
+        one[(sev.value(i).clamp(0, 800) / 100) as usize] = 1;
         let t = ts.value(i);
-        s.count += 1;
-        s.first = s.first.min(t);
-        if t >= s.last {
-            s.last = t;
-            s.example = msg.value(i).to_owned();
-        }
-        let k = (sev.value(i).clamp(0, 800) / 100) as usize;
-        s.severities[k] += 1;
+        s.merge(1, t, t, msg.value(i), &one);
     }
+}
+
+/// The counts of a `severity_mix` string (unknown names are ignored).
+fn parse_severity_mix(mix: &str) -> [i64; 9] {
+    let mut out = [0i64; 9];
+    if let Ok(map) = serde_json::from_str::<BTreeMap<String, i64>>(mix) {
+        for (name, n) in map {
+            if let Some(k) = SEVERITIES.iter().position(|(s, _)| *s == name) {
+                out[k] += n;
+            }
+        }
+    }
+    out
 }
 
 fn severity_mix(counts: &[i64; 9]) -> String {
@@ -263,6 +525,8 @@ pub fn shapes_schema() -> SchemaRef {
         Field::new("count", DataType::Int64, false),
         Field::new("first_seen", ts(), false),
         Field::new("last_seen", ts(), false),
+        Field::new("example", DataType::Utf8, false),
+        Field::new("severity_mix", DataType::Utf8, false),
     ]))
 }
 
@@ -293,5 +557,6 @@ mod tests {
         assert_eq!(severity_mix(&c), r#"{"WARNING":3,"ERROR":1}"#);
         let v: serde_json::Value = serde_json::from_str(&severity_mix(&c)).expect("json");
         assert_eq!(v["WARNING"], 3);
+        assert_eq!(parse_severity_mix(&severity_mix(&c)), c);
     }
 }

@@ -108,16 +108,12 @@ impl Lake {
         }
     }
 
-    /// The URL DataFusion reads `parts` below the lake from (a directory ends with `/`).
-    pub fn table_url(&self, parts: &[&str], dir: bool) -> String {
-        let slash = if dir { "/" } else { "" };
+    /// The URL DataFusion reads the object `path` of the lake from.
+    pub fn table_url(&self, path: &Path) -> String {
         match (&self.remote, &self.local_dir) {
-            (Some(url), _) => format!("{}{slash}", url.object_url(&self.path(parts))),
-            (None, Some(local)) => {
-                let p = parts.iter().fold(local.clone(), |p, part| p.join(part));
-                format!("{}{slash}", p.display())
-            }
-            (None, None) => format!("{}{slash}", self.path(parts)),
+            (Some(url), _) => url.object_url(path),
+            (None, Some(local)) => local.join(self.relative(path)).display().to_string(),
+            (None, None) => path.to_string(),
         }
     }
 
@@ -174,6 +170,24 @@ impl Lake {
             .try_collect()
             .await
             .map_err(|e| self.error(&prefix, e))
+    }
+
+    /// The object at `rel` (`/`-separated, below the lake root), as the log names files.
+    pub fn child(&self, rel: &str) -> Path {
+        rel.split('/')
+            .filter(|p| !p.is_empty())
+            .fold(self.root.clone(), |p, part| p.join(part))
+    }
+
+    /// `path` below the lake root, `/`-separated: the inverse of [`Lake::child`].
+    pub fn relative(&self, path: &Path) -> String {
+        match path.prefix_match(&self.root) {
+            Some(parts) => parts
+                .map(|p| p.as_ref().to_owned())
+                .collect::<Vec<_>>()
+                .join("/"),
+            None => path.to_string(),
+        }
     }
 
     /// A path below the lake root, e.g. `lake.path(&["logs", "dt=2025-09-12"])`.

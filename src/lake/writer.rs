@@ -1,12 +1,18 @@
 //! Partitioned, deduplicating Parquet writer.
 //!
 //! Rows arrive in input order (newest first for gcloud, interleaved across logs). They are
-//! split by UTC day, deduplicated against the run and against what the lake already holds,
-//! buffered per day, and written as one sorted file when a day's buffer is full, when the
-//! buffers together pass the memory budget, on a flush tick, and at the end.
+//! split by UTC day, deduplicated against the run and against what the lake held when the
+//! run started, buffered per day, and written as one sorted file when a day's buffer is
+//! full, when the buffers together pass the memory budget, and on [`LakeWriter::commit`].
+//! Written files are *staged*: invisible until a commit of the log names them.
+//!
+//! [`LakeWriter::commit`] makes them visible: it reads the commits other writers made since
+//! (see [`super::log`]), removes from the staged files the rows those commits already hold
+//! (counted as duplicates; a file losing rows is rewritten under a new name), and creates
+//! the next version only if absent, retrying until it wins.
 //!
 //! Failure modes: encoding or store errors are [`LakeError`]s naming the file; a file is
-//! either published whole or not at all.
+//! either uploaded whole or not at all, and visible only once committed.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -19,6 +25,7 @@ use arrow::compute::{filter_record_batch, interleave_record_batch};
 use arrow::datatypes::TimestampNanosecondType;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
+use object_store::ObjectStoreExt;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
@@ -26,6 +33,7 @@ use parquet::file::properties::{WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 
 use super::dedup;
+use super::log::{self, Commit, Consumed, DataFile, Operation, Snapshot};
 use super::schema::logs_schema;
 use super::{Lake, LakeError};
 use crate::decode::quarantine::Quarantined;
@@ -54,20 +62,28 @@ impl Default for WriterOptions {
     }
 }
 
-/// A Parquet file this run published.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Published {
-    pub path: String,
-    pub rows: usize,
-    pub bytes: usize,
+/// A file uploaded but not yet committed, with the key of each of its rows (in order).
+struct Staged {
+    file: DataFile,
+    keys: Vec<u128>,
 }
 
 #[derive(Default)]
 struct Day {
     batches: Vec<RecordBatch>,
+    /// The key of each row of `batches`, batch by batch.
+    keys: Vec<Vec<u128>>,
     rows: usize,
     bytes: usize,
     seen: HashSet<u128>,
+}
+
+/// Rows a file holds, sorted by time, ready to upload.
+struct Encoded {
+    bytes: Vec<u8>,
+    keys: Vec<u128>,
+    min_ts: i64,
+    max_ts: i64,
 }
 
 /// Writes rows and quarantined records into a lake for one run.
@@ -80,14 +96,20 @@ pub struct LakeWriter {
     quarantine: Vec<Quarantined>,
     quarantine_bytes: usize,
     seq: u64,
-    inflight: tokio::task::JoinSet<Result<Vec<Published>, LakeError>>,
-    pub published: Vec<Published>,
+    inflight: tokio::task::JoinSet<Result<Vec<Staged>, LakeError>>,
+    staged: Vec<Staged>,
+    /// The lake as of the last commit this writer read.
+    snapshot: Snapshot,
+    /// Files this writer committed.
+    pub published: Vec<DataFile>,
+    /// Rows committed.
     pub rows: u64,
     pub duplicates: u64,
 }
 
 impl LakeWriter {
-    pub fn new(lake: Lake, run_id: String, opts: WriterOptions) -> Self {
+    /// A writer adding to the lake as `snapshot` shows it.
+    pub fn new(lake: Lake, run_id: String, opts: WriterOptions, snapshot: Snapshot) -> Self {
         LakeWriter {
             lake,
             run_id,
@@ -98,6 +120,8 @@ impl LakeWriter {
             quarantine_bytes: 0,
             seq: 0,
             inflight: tokio::task::JoinSet::new(),
+            staged: Vec::new(),
+            snapshot,
             published: Vec::new(),
             rows: 0,
             duplicates: 0,
@@ -116,7 +140,13 @@ impl LakeWriter {
         distinct.dedup();
         for day in distinct {
             if !self.days.contains_key(&day) {
-                let seen = dedup::existing_keys(&self.lake, &day_string(day)).await?;
+                let dt = day_string(day);
+                let files: Vec<_> = self
+                    .snapshot
+                    .files_of_day(&dt)
+                    .map(|f| self.lake.child(&f.path))
+                    .collect();
+                let seen = dedup::keys_of_files(&self.lake, &files).await?;
                 self.days.insert(
                     day,
                     Day {
@@ -128,10 +158,17 @@ impl LakeWriter {
             let Some(part) = self.days.get_mut(&day) else {
                 continue;
             };
+            let mut kept_keys = Vec::new();
             let mask: BooleanArray = keys
                 .iter()
                 .zip(days)
-                .map(|(k, d)| Some(*d == day && part.seen.insert(*k)))
+                .map(|(k, d)| {
+                    let keep = *d == day && part.seen.insert(*k);
+                    if keep {
+                        kept_keys.push(*k);
+                    }
+                    Some(keep)
+                })
                 .collect();
             let in_day = days.iter().filter(|d| **d == day).count();
             let kept = mask.true_count();
@@ -147,6 +184,7 @@ impl LakeWriter {
             part.rows += kept;
             part.bytes += bytes;
             part.batches.push(rows);
+            part.keys.push(kept_keys);
             self.buffered_bytes += bytes;
             if part.rows >= self.opts.rows_per_file {
                 self.flush_day(day).await?;
@@ -180,7 +218,7 @@ impl LakeWriter {
         Ok(())
     }
 
-    /// Writes out everything buffered.
+    /// Writes out everything buffered as staged files (not yet visible).
     pub async fn flush_all(&mut self) -> Result<(), LakeError> {
         let days: Vec<i32> = self
             .days
@@ -207,6 +245,7 @@ impl LakeWriter {
             return Ok(());
         };
         let batches = std::mem::take(&mut part.batches);
+        let keys = std::mem::take(&mut part.keys);
         let rows = std::mem::take(&mut part.rows);
         self.buffered_bytes -= std::mem::take(&mut part.bytes);
         if rows == 0 {
@@ -219,52 +258,192 @@ impl LakeWriter {
         }
         let level = self.opts.zstd_level;
         let per_file = self.opts.rows_per_file.max(1);
-        let dt = format!("dt={}", day_string(day));
-        let paths: Vec<_> = (0..rows.div_ceil(per_file))
-            .map(|_| {
-                let name = self.next_name();
-                self.lake.path(&["logs", &dt, &name])
-            })
+        let dt = day_string(day);
+        let names: Vec<_> = (0..rows.div_ceil(per_file))
+            .map(|_| format!("logs/dt={dt}/{}", self.next_name()))
             .collect();
         let lake = self.lake.clone();
         self.inflight.spawn(async move {
-            let encoded =
-                tokio::task::spawn_blocking(move || encode_sorted(&batches, level, per_file))
-                    .await
-                    .map_err(|e| LakeError::Task {
-                        path: dt.clone(),
-                        detail: e.to_string(),
-                    })?
-                    .map_err(|e| e.at(&dt))?;
-            let mut published = Vec::with_capacity(encoded.len());
-            for ((bytes, rows), path) in encoded.into_iter().zip(paths) {
-                let size = bytes.len();
-                lake.put(&path, bytes).await?;
-                published.push(Published {
-                    path: path.to_string(),
-                    rows,
-                    bytes: size,
-                });
+            let encoded = tokio::task::spawn_blocking(move || {
+                encode_sorted(&batches, &keys, level, per_file)
+            })
+            .await
+            .map_err(|e| LakeError::Task {
+                path: format!("dt={dt}"),
+                detail: e.to_string(),
+            })?
+            .map_err(|e| e.at(&format!("dt={dt}")))?;
+            let mut staged = Vec::with_capacity(encoded.len());
+            for (file, path) in encoded.into_iter().zip(names) {
+                staged.push(upload(&lake, path, &dt, file).await?);
             }
-            Ok(published)
+            Ok(staged)
         });
         Ok(())
     }
 
-    /// Waits for one background file to be published.
+    /// Waits for one background file to be uploaded.
     async fn join_one(&mut self) -> Result<(), LakeError> {
         let Some(joined) = self.inflight.join_next().await else {
             return Ok(());
         };
-        let published = joined.map_err(|e| LakeError::Task {
+        let staged = joined.map_err(|e| LakeError::Task {
             path: "logs".into(),
             detail: e.to_string(),
         })??;
-        for p in published {
-            self.rows += p.rows as u64;
-            self.published.push(p);
+        self.staged.extend(staged);
+        Ok(())
+    }
+
+    /// Writes out what is buffered and commits every staged file as the next version of
+    /// the lake, with `consumed` (a follower's source offsets). Rows that commits of other
+    /// writers added meanwhile are taken out first and counted as duplicates. Returns the
+    /// version committed, `None` when there was nothing to commit.
+    pub async fn commit(&mut self, consumed: Vec<Consumed>) -> Result<Option<u64>, LakeError> {
+        self.flush_all().await?;
+        if self.staged.is_empty() && consumed.is_empty() {
+            return Ok(None);
+        }
+        loop {
+            self.catch_up().await?;
+            if self.staged.is_empty() && consumed.is_empty() {
+                return Ok(None);
+            }
+            let commit = Commit {
+                version: self.snapshot.next_version(),
+                operation: Operation::Ingest,
+                run_id: self.run_id.clone(),
+                committed_at: log::now(),
+                add: self.staged.iter().map(|s| s.file.clone()).collect(),
+                remove: Vec::new(),
+                consumed: consumed.clone(),
+            };
+            if log::try_commit(&self.lake, &commit).await? {
+                self.snapshot.apply(&commit);
+                log::maybe_checkpoint(&self.lake, &self.snapshot).await;
+                for s in std::mem::take(&mut self.staged) {
+                    self.rows += s.file.rows;
+                    self.published.push(s.file);
+                }
+                return Ok(Some(commit.version));
+            }
+        }
+    }
+
+    /// The lake as this writer last read it.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    /// Reads the commits made since the snapshot; rows they added leave the staged files
+    /// and join the days' seen keys.
+    async fn catch_up(&mut self) -> Result<(), LakeError> {
+        for c in log::commits_since(&self.lake, &self.snapshot).await? {
+            // A compaction moves rows between files: no entry is new.
+            if c.operation != Operation::Compact {
+                for f in &c.add {
+                    let staged_here = self.staged.iter().any(|s| s.file.day == f.day);
+                    let day = self.days.keys().copied().find(|d| day_string(*d) == f.day);
+                    let tracked = day.is_some();
+                    if !staged_here && !tracked {
+                        continue;
+                    }
+                    let keys =
+                        dedup::keys_of_files(&self.lake, &[self.lake.child(&f.path)]).await?;
+                    if let Some(part) = day.and_then(|d| self.days.get_mut(&d)) {
+                        part.seen.extend(keys.iter().copied());
+                    }
+                    self.drop_staged_rows(&f.day, &keys).await?;
+                }
+            }
+            self.snapshot.apply(&c);
         }
         Ok(())
+    }
+
+    /// Takes rows with `keys` out of the staged files of `day`: a file losing rows is
+    /// rewritten under a new name (or dropped when none is left) and the old one deleted.
+    async fn drop_staged_rows(&mut self, day: &str, keys: &HashSet<u128>) -> Result<(), LakeError> {
+        let mut i = 0;
+        while i < self.staged.len() {
+            let s = &self.staged[i];
+            if s.file.day != day || !s.keys.iter().any(|k| keys.contains(k)) {
+                i += 1;
+                continue;
+            }
+            let s = self.staged.swap_remove(i);
+            let keep: Vec<bool> = s.keys.iter().map(|k| !keys.contains(k)).collect();
+            let kept = keep.iter().filter(|k| **k).count();
+            self.duplicates += (s.keys.len() - kept) as u64;
+            if kept > 0 {
+                let path = format!("logs/dt={day}/{}", self.next_name());
+                let encoded = self.refilter(&s, &keep).await?;
+                let staged = upload(&self.lake, path, day, encoded).await?;
+                self.staged.push(staged);
+            }
+            self.delete(&s.file.path).await?;
+        }
+        Ok(())
+    }
+
+    /// The rows of a staged file where `keep` is true, encoded again.
+    async fn refilter(&self, s: &Staged, keep: &[bool]) -> Result<Encoded, LakeError> {
+        let mut batches = Vec::new();
+        let path = self.lake.child(&s.file.path);
+        super::reader::scan_files(&self.lake, std::slice::from_ref(&path), None, |b| {
+            batches.push(b.clone())
+        })
+        .await?;
+        let mut kept_batches = Vec::with_capacity(batches.len());
+        let mut kept_keys = Vec::new();
+        let mut offset = 0;
+        for b in batches {
+            let n = b.num_rows();
+            let Some(part) = keep.get(offset..offset + n) else {
+                return Err(LakeError::Task {
+                    path: s.file.path.clone(),
+                    detail: format!("staged file has more rows than the {} written", keep.len()),
+                });
+            };
+            let mask = BooleanArray::from(part.to_vec());
+            kept_keys.push(
+                s.keys[offset..offset + n]
+                    .iter()
+                    .zip(part)
+                    .filter(|(_, k)| **k)
+                    .map(|(key, _)| *key)
+                    .collect::<Vec<_>>(),
+            );
+            kept_batches.push(filter_record_batch(&b, &mask).map_err(|source| {
+                LakeError::Arrow {
+                    path: s.file.path.clone(),
+                    source,
+                }
+            })?);
+            offset += n;
+        }
+        let level = self.opts.zstd_level;
+        let mut encoded = tokio::task::spawn_blocking(move || {
+            encode_sorted(&kept_batches, &kept_keys, level, usize::MAX)
+        })
+        .await
+        .map_err(|e| LakeError::Task {
+            path: s.file.path.clone(),
+            detail: e.to_string(),
+        })?
+        .map_err(|e| e.at(&s.file.path))?;
+        encoded.pop().ok_or_else(|| LakeError::Task {
+            path: s.file.path.clone(),
+            detail: "no rows left to encode".into(),
+        })
+    }
+
+    async fn delete(&self, rel: &str) -> Result<(), LakeError> {
+        let path = self.lake.child(rel);
+        match self.lake.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.lake.error(&path, e)),
+        }
     }
 
     async fn flush_quarantine(&mut self) -> Result<(), LakeError> {
@@ -285,6 +464,23 @@ impl LakeWriter {
         let encoded = write_parquet(&batch, props(1, &[], false)).map_err(|e| e.at(&display))?;
         self.lake.put(&path, encoded).await
     }
+}
+
+/// Uploads one encoded file under `path` (below the lake root) as a staged file.
+async fn upload(lake: &Lake, path: String, day: &str, e: Encoded) -> Result<Staged, LakeError> {
+    let bytes = e.bytes.len() as u64;
+    lake.put(&lake.child(&path), e.bytes).await?;
+    Ok(Staged {
+        file: DataFile {
+            path,
+            day: day.to_owned(),
+            rows: e.keys.len() as u64,
+            bytes,
+            min_ts: e.min_ts,
+            max_ts: e.max_ts,
+        },
+        keys: e.keys,
+    })
 }
 
 enum EncodeError {
@@ -308,12 +504,14 @@ impl EncodeError {
 }
 
 /// Concatenates and sorts by timestamp, then encodes files of at most `per_file` rows, each
-/// one row group. Returns each file's bytes and row count.
+/// one row group. `keys` are the rows' keys, batch by batch; each file gets its own, sorted
+/// with its rows.
 fn encode_sorted(
     batches: &[RecordBatch],
+    keys: &[Vec<u128>],
     level: i32,
     per_file: usize,
-) -> Result<Vec<(Vec<u8>, usize)>, EncodeError> {
+) -> Result<Vec<Encoded>, EncodeError> {
     // One gather from all buffered batches in timestamp order (no concat-then-take copy).
     let stamps: Vec<&[i64]> = batches
         .iter()
@@ -366,7 +564,13 @@ fn encode_sorted(
             w.write(&sorted).map_err(EncodeError::Parquet)?;
         }
         w.close().map_err(EncodeError::Parquet)?;
-        out.push((buf, rows));
+        let (first, last) = (file[0], file[rows - 1]);
+        out.push(Encoded {
+            bytes: buf,
+            keys: file.iter().map(|&(b, r)| keys[b][r]).collect(),
+            min_ts: stamps[first.0][first.1],
+            max_ts: stamps[last.0][last.1],
+        });
     }
     Ok(out)
 }

@@ -107,9 +107,45 @@ pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Every row of the lake's `logs/` as batches.
+/// The `logs/` files the lake's commit log names (replayed here from its JSON, apart from
+/// the library's reader), or every file under `logs/` for a lake without a log.
+pub fn committed_files(lake: &Path) -> Vec<PathBuf> {
+    let commits: Vec<PathBuf> = files_under(&lake.join("_log"))
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().ends_with(".checkpoint.json"))
+        .collect();
+    if commits.is_empty() {
+        return parquet_files(&lake.join("logs"));
+    }
+    let mut live = std::collections::BTreeSet::new();
+    for c in commits {
+        let v: Value = serde_json::from_slice(&std::fs::read(&c).expect("read commit"))
+            .unwrap_or_else(|e| panic!("{}: {e}", c.display()));
+        for f in v["remove"].as_array().into_iter().flatten() {
+            live.remove(f["path"].as_str().expect("path"));
+        }
+        for f in v["add"].as_array().into_iter().flatten() {
+            live.insert(f["path"].as_str().expect("path").to_owned());
+        }
+    }
+    live.into_iter().map(|p| lake.join(p)).collect()
+}
+
+/// `signatures/<newest version>/NAME.parquet` of a local lake.
+pub fn signatures_table(lake: &Path, name: &str) -> PathBuf {
+    let newest = std::fs::read_dir(lake.join("signatures"))
+        .expect("signatures/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .max()
+        .expect("a signatures version");
+    newest.join(format!("{name}.parquet"))
+}
+
+/// Every committed row of the lake's `logs/` as batches.
 pub fn read_logs(lake: &Path) -> Vec<RecordBatch> {
-    parquet_files(&lake.join("logs"))
+    committed_files(lake)
         .iter()
         .flat_map(|p| read_parquet(p))
         .collect()

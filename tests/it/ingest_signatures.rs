@@ -10,7 +10,7 @@ use arrow::datatypes::Int64Type;
 
 /// signature_id -> (template, count) from `signatures/signatures.parquet`.
 fn signatures(lake: &Path) -> BTreeMap<String, (String, i64)> {
-    let batches = read_parquet(&lake.join("signatures/signatures.parquet"));
+    let batches = read_parquet(&signatures_table(lake, "signatures"));
     let ids = strings(&batches, "signature_id");
     let templates = strings(&batches, "template");
     let counts: Vec<i64> = batches
@@ -121,7 +121,7 @@ fn a_lake_signed_by_another_miner_version_is_refused() {
     ingest(&lake, &[d.join("sink").to_str().expect("utf8")]);
 
     // Stamp the signatures table as if version "1" had written it.
-    let path = lake.join("signatures/signatures.parquet");
+    let path = signatures_table(&lake, "signatures");
     let batches = read_parquet(&path);
     let schema = batches[0].schema();
     let col = schema.index_of("miner_version").expect("miner_version");
