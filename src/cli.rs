@@ -68,6 +68,50 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Merge each day's small files into sorted files of --rows-per-file rows.
+    ///
+    /// Safe while queries and ingests run: it is one commit of the lake's log, and the files
+    /// it replaces stay for --grace seconds for queries that opened the lake before. Also
+    /// deletes files removed by earlier commits more than --grace ago, and files no commit
+    /// names (left by killed runs) once they are a day old.
+    Compact {
+        /// The lake: a directory or gs://BUCKET/PREFIX.
+        #[arg(long, value_name = "LAKE", env = "GARDENER_LAKE")]
+        lake: String,
+        /// Only days at or after T (RFC 3339, a date, or a span like 7d back from now).
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Only days before T (same forms as --since).
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// Files under half this many rows are merged into files of at most this many.
+        #[arg(long, default_value_t = 262_144)]
+        rows_per_file: usize,
+        /// Seconds a replaced file stays on disk for queries still reading it.
+        #[arg(long, default_value_t = 3600.0, value_name = "SECS")]
+        grace: f64,
+        /// Summary format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Remove whole days before a date or older than a span (retention).
+    ///
+    /// One commit of the lake's log (recorded in the ledger); the signatures tables are
+    /// rebuilt without those days. The files are deleted after --grace seconds.
+    Prune {
+        /// The lake: a directory or gs://BUCKET/PREFIX.
+        #[arg(long, value_name = "LAKE", env = "GARDENER_LAKE")]
+        lake: String,
+        /// Days before this go: a span counted back from now (30d) or a date/time.
+        #[arg(long, value_name = "T")]
+        older_than: String,
+        /// Seconds a removed file stays on disk for queries still reading it.
+        #[arg(long, default_value_t = 3600.0, value_name = "SECS")]
+        grace: f64,
+        /// Summary format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
     /// Run DataFusion SQL over the lake: tables `logs` and `signatures`.
     ///
     /// `logs` has every lake column plus `signature_id` and `template`; JSON text columns work

@@ -7,7 +7,10 @@ use anyhow::Context;
 use clap::Parser;
 use log_gardener::cli::{Cli, Command, OutputFormat};
 use log_gardener::ingest::{self, IngestOptions, Stop};
+use log_gardener::lake::Lake;
+use log_gardener::lake::compact::{self, CompactOptions, MaintenanceSummary};
 use log_gardener::lake::writer::WriterOptions;
+use log_gardener::range::RangeSpec;
 use log_gardener::synth;
 
 /// mimalloc returns freed chunk buffers to the threads that reuse them, which keeps peak RSS
@@ -92,6 +95,57 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::from(130)
             })
+        }
+        Command::Compact {
+            lake,
+            since,
+            until,
+            rows_per_file,
+            grace,
+            output,
+        } => {
+            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let summary = rt.block_on(async {
+                let lake = Lake::open_existing(&lake).await?;
+                let range = RangeSpec {
+                    since,
+                    until,
+                    now: None,
+                }
+                .resolve(Some(wall_clock()))?;
+                let opts = CompactOptions {
+                    range,
+                    rows_per_file: rows_per_file.max(1),
+                    grace: Duration::from_secs_f64(grace.max(0.0)),
+                    zstd_level: WriterOptions::default().zstd_level,
+                };
+                anyhow::Ok(compact::compact(&lake, &opts).await?)
+            })?;
+            print_maintenance(&summary, output, "compacted")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Prune {
+            lake,
+            older_than,
+            grace,
+            output,
+        } => {
+            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            let summary = rt.block_on(async {
+                let lake = Lake::open_existing(&lake).await?;
+                let cutoff = RangeSpec {
+                    since: None,
+                    until: Some(older_than),
+                    now: None,
+                }
+                .resolve(Some(wall_clock()))?
+                .until
+                .context("--older-than needs a time")?;
+                let grace = Duration::from_secs_f64(grace.max(0.0));
+                anyhow::Ok(compact::prune(&lake, cutoff, grace).await?)
+            })?;
+            print_maintenance(&summary, output, "pruned")?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Query {
             sql,
@@ -257,6 +311,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// How `report` and `query --named incidents` make the report.
+fn wall_clock() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+}
+
+fn print_maintenance(
+    s: &MaintenanceSummary,
+    output: OutputFormat,
+    what: &str,
+) -> anyhow::Result<()> {
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(s)?),
+        OutputFormat::Text => {
+            match s.version {
+                Some(v) => println!(
+                    "{what} {} days ({} rows): {} files -> {} files, lake version {v}",
+                    s.days.len(),
+                    s.rows,
+                    s.files_removed,
+                    s.files_added
+                ),
+                None => println!("nothing to do"),
+            }
+            println!("deleted {} files no longer in the lake", s.deleted);
+        }
+    }
+    Ok(())
+}
+
 fn report_options(
     lake: &str,
     service: Option<&str>,

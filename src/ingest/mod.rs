@@ -105,16 +105,6 @@ fn warn(quiet: bool, msg: impl std::fmt::Display) {
     }
 }
 
-fn new_run_id() -> String {
-    let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    // Distinct per process and instant; no need for cryptographic randomness.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tag = (nanos ^ std::process::id().rotate_left(16)) & 0xff_ffff;
-    format!("{now}-{tag:06x}")
-}
-
 /// Runs one ingest to completion (or until `stop`).
 pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError> {
     let started = Instant::now();
@@ -127,7 +117,7 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
     let inputs = expanded.inputs;
     let lake = Lake::open(&opts.lake).await?;
     crate::lake::signatures::check_miner_version(&lake).await?;
-    let run_id = new_run_id();
+    let run_id = ledger::new_run_id();
 
     let interrupted = ledger::interrupted_runs(&lake).await?;
     let interrupted_ids: Vec<String> = interrupted.iter().map(|r| r.run_id.clone()).collect();

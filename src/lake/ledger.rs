@@ -24,6 +24,17 @@ pub struct RunRecord {
     pub summary: Option<serde_json::Value>,
 }
 
+/// A run id: the UTC start time and a tag distinct per process and instant.
+pub fn new_run_id() -> String {
+    let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    // No need for cryptographic randomness.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tag = (nanos ^ std::process::id().rotate_left(16)) & 0xff_ffff;
+    format!("{now}-{tag:06x}")
+}
+
 fn path_of(lake: &Lake, run_id: &str) -> object_store::path::Path {
     lake.path(&["_ledger", &format!("run-{run_id}.json")])
 }

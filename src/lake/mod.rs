@@ -15,6 +15,7 @@
 //! under the final name, which GCS shows only when complete) and only a commit makes them
 //! visible, so a killed run leaves nothing half-done for readers.
 
+pub mod compact;
 pub mod dedup;
 pub mod ledger;
 pub mod log;

@@ -63,8 +63,8 @@ impl Default for WriterOptions {
 }
 
 /// A file uploaded but not yet committed, with the key of each of its rows (in order).
-struct Staged {
-    file: DataFile,
+pub(super) struct Staged {
+    pub(super) file: DataFile,
     keys: Vec<u128>,
 }
 
@@ -79,7 +79,7 @@ struct Day {
 }
 
 /// Rows a file holds, sorted by time, ready to upload.
-struct Encoded {
+pub(super) struct Encoded {
     bytes: Vec<u8>,
     keys: Vec<u128>,
     min_ts: i64,
@@ -467,7 +467,12 @@ impl LakeWriter {
 }
 
 /// Uploads one encoded file under `path` (below the lake root) as a staged file.
-async fn upload(lake: &Lake, path: String, day: &str, e: Encoded) -> Result<Staged, LakeError> {
+pub(super) async fn upload(
+    lake: &Lake,
+    path: String,
+    day: &str,
+    e: Encoded,
+) -> Result<Staged, LakeError> {
     let bytes = e.bytes.len() as u64;
     lake.put(&lake.child(&path), e.bytes).await?;
     Ok(Staged {
@@ -483,13 +488,13 @@ async fn upload(lake: &Lake, path: String, day: &str, e: Encoded) -> Result<Stag
     })
 }
 
-enum EncodeError {
+pub(super) enum EncodeError {
     Arrow(arrow::error::ArrowError),
     Parquet(parquet::errors::ParquetError),
 }
 
 impl EncodeError {
-    fn at(self, path: &str) -> LakeError {
+    pub(super) fn at(self, path: &str) -> LakeError {
         match self {
             EncodeError::Arrow(source) => LakeError::Arrow {
                 path: path.to_owned(),
@@ -506,7 +511,7 @@ impl EncodeError {
 /// Concatenates and sorts by timestamp, then encodes files of at most `per_file` rows, each
 /// one row group. `keys` are the rows' keys, batch by batch; each file gets its own, sorted
 /// with its rows.
-fn encode_sorted(
+pub(super) fn encode_sorted(
     batches: &[RecordBatch],
     keys: &[Vec<u128>],
     level: i32,

@@ -220,3 +220,105 @@ fn four_concurrent_ingests_into_a_local_lake_write_each_entry_once() {
         committed_files(raced).len()
     );
 }
+
+/// `compact` while a loop of queries runs: every answer is the same before, during and
+/// after; the lake then has fewer files. `prune` removes exactly the days asked for, and a
+/// `compact --grace 0` deletes what no commit names any more.
+#[test]
+fn compact_changes_no_answer_while_queries_run_and_prune_removes_the_days_asked() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let sink = d.join("sink");
+    synth(
+        &sink,
+        &["--days", "3", "--rate", "0.1", "--format", "sink-ndjson"],
+    );
+    let lake = d.join("lake");
+    ingest(&lake, &[&sink.to_string_lossy(), "--rows-per-file", "150"]);
+    let files_before = committed_files(&lake).len();
+    let answers = |lake: &Path| {
+        [
+            "SELECT signature_id, severity, count(*) AS n, min(timestamp) AS first FROM logs GROUP BY 1, 2 ORDER BY 1, 2",
+            "SELECT dt, count(*) AS n, count(DISTINCT insert_id) AS ids FROM logs GROUP BY dt ORDER BY dt",
+        ]
+        .map(|sql| query_ok(lake, &["--format", "csv", sql]))
+    };
+    let baseline = answers(&lake);
+    let done = AtomicBool::new(false);
+    let rounds = std::thread::scope(|s| {
+        let looping = s.spawn(|| {
+            let mut rounds = 0;
+            while !done.load(Ordering::SeqCst) {
+                assert_eq!(answers(&lake), baseline, "an answer changed during compact");
+                rounds += 1;
+            }
+            rounds
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let out = run_ok(
+            gardener()
+                .args(["compact", "--lake"])
+                .arg(&lake)
+                .args(["--output", "json"]),
+        );
+        let summary: Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert!(
+            summary["files_removed"].as_u64().unwrap_or(0) > 10,
+            "{summary}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        done.store(true, Ordering::SeqCst);
+        looping.join().expect("query loop")
+    });
+    assert!(rounds >= 2, "{rounds} query rounds");
+    assert_eq!(answers(&lake), baseline);
+    let files_after = committed_files(&lake).len();
+    assert!(
+        files_after * 5 < files_before,
+        "{files_before} files -> {files_after}"
+    );
+    // Replaced files stay for readers until the grace period ends.
+    assert!(parquet_files(&lake.join("logs")).len() > files_after);
+
+    // Retention: the days before the last one go, exactly.
+    let days: Vec<String> = baseline[1]
+        .lines()
+        .skip(1)
+        .map(|l| l[..10].to_owned())
+        .collect();
+    assert!(days.len() >= 3, "{days:?}");
+    let last = days.last().expect("a day").clone();
+    let out = run_ok(gardener().args(["prune", "--lake"]).arg(&lake).args([
+        "--older-than",
+        &last,
+        "--output",
+        "json",
+        "--grace",
+        "0",
+    ]));
+    let pruned: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(pruned["days"], serde_json::json!(days[..days.len() - 1]));
+    let kept = answers(&lake)[1].clone();
+    let last_line = baseline[1].lines().last().expect("last day");
+    assert_eq!(kept, format!("dt,n,ids\n{last_line}\n"));
+    let total: i64 = query_ok(
+        &lake,
+        &["--format", "csv", "SELECT sum(count) FROM signatures"],
+    )
+    .lines()
+    .nth(1)
+    .and_then(|l| l.parse().ok())
+    .expect("a sum");
+    assert_eq!(
+        total.to_string(),
+        last_line.split(',').nth(1).expect("n"),
+        "signature counts are the kept rows"
+    );
+    assert_eq!(
+        parquet_files(&lake.join("logs")).len(),
+        committed_files(&lake).len(),
+        "with --grace 0, every removed file is deleted"
+    );
+}
