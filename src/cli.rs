@@ -61,7 +61,14 @@ pub enum Command {
         /// Rows per Parquet file (one row group each).
         #[arg(long, default_value_t = 262_144)]
         rows_per_file: usize,
-        /// Summary format.
+        /// Keep following the sources (a sink folder or gs:// prefix): every --poll seconds,
+        /// ingest new objects and what existing ones gained, until SIGINT or SIGTERM.
+        #[arg(long)]
+        follow: bool,
+        /// Seconds between polls with --follow.
+        #[arg(long, default_value_t = 30.0, value_name = "SECS", requires = "follow")]
+        poll: f64,
+        /// Summary format (with --follow, also one JSON status line per poll).
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
         /// No warnings and no progress bar; only the summary.

@@ -61,6 +61,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             flush_interval,
             threads,
             rows_per_file,
+            follow,
+            poll,
             output,
             quiet,
         } => {
@@ -80,6 +82,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     rows_per_file: rows_per_file.max(1),
                     ..WriterOptions::default()
                 },
+                follow: follow.then(|| Duration::from_secs_f64(poll.max(0.05))),
+                status_json: output == OutputFormat::Json,
                 ..IngestOptions::default()
             };
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -90,7 +94,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             // A source blocked on stdin must not keep the process alive after an interrupt.
             rt.shutdown_timeout(Duration::from_millis(100));
-            Ok(if summary.status == "complete" {
+            Ok(if summary.status != "interrupted" {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(130)

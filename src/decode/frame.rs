@@ -154,6 +154,14 @@ impl<R: Read> Framer<R> {
         }
     }
 
+    /// Frames a stream that starts at `offset` (and line `line`) of its source, so spans
+    /// and quarantined records keep their place in the whole object.
+    pub fn resume_at(mut self, offset: u64, line: u64) -> Self {
+        self.base = offset;
+        self.line = line.max(1);
+        self
+    }
+
     /// The layout detected so far.
     pub fn layout(&self) -> Layout {
         self.layout

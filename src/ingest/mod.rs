@@ -12,6 +12,7 @@
 //! committed and recorded in the ledger as `interrupted`. A SIGKILL leaves the ledger
 //! `running` and commits nothing; the next run reports it, and the rerun does the work.
 
+pub mod follow;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -42,6 +43,8 @@ pub enum IngestError {
     Range(#[from] RangeError),
     #[error("no sources given")]
     NoSources,
+    #[error("--follow reads files, folders and gs:// prefixes; '-' (stdin) is followed already")]
+    FollowStdin,
 }
 
 /// Options for one ingest run.
@@ -61,6 +64,10 @@ pub struct IngestOptions {
     pub max_warnings: usize,
     pub writer: WriterOptions,
     pub frame: FrameOptions,
+    /// Follow the sources, polling at this interval, until stopped (see [`follow`]).
+    pub follow: Option<Duration>,
+    /// A follower prints a JSON status line per poll on stdout (`--output json`).
+    pub status_json: bool,
 }
 
 impl Default for IngestOptions {
@@ -75,6 +82,8 @@ impl Default for IngestOptions {
             max_warnings: 20,
             writer: WriterOptions::default(),
             frame: FrameOptions::default(),
+            follow: None,
+            status_json: false,
         }
     }
 }
@@ -99,7 +108,7 @@ struct SourceReport {
     read_error: Option<String>,
 }
 
-fn warn(quiet: bool, msg: impl std::fmt::Display) {
+pub(crate) fn warn(quiet: bool, msg: impl std::fmt::Display) {
     if !quiet {
         eprintln!("warning: {msg}");
     }
@@ -110,6 +119,9 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
     let started = Instant::now();
     if opts.sources.is_empty() {
         return Err(IngestError::NoSources);
+    }
+    if let Some(poll) = opts.follow {
+        return follow::run(opts, poll, stop).await;
     }
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
     let range = opts.range.resolve(Some(now - 1))?;
@@ -131,15 +143,7 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
         );
     }
     let swept = ledger::sweep_staging(&lake, &interrupted_ids);
-    let mut record = ledger::RunRecord {
-        run_id: run_id.clone(),
-        status: "running".into(),
-        started_at: chrono::Utc::now().to_rfc3339(),
-        finished_at: None,
-        pid: std::process::id(),
-        sources: inputs.iter().map(Input::name).collect(),
-        summary: None,
-    };
+    let record = ledger::RunRecord::running(&run_id, inputs.iter().map(Input::name).collect());
     ledger::write(&lake, &record).await?;
 
     let threads = if opts.threads == 0 {
@@ -295,8 +299,6 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
     // writer that died between its commit and its refresh.
     let signatures = crate::lake::signatures::refresh(&lake).await?;
     let summary = Summary {
-        run_id: run_id.clone(),
-        lake: lake.display.clone(),
         status: if interrupted_run {
             "interrupted"
         } else {
@@ -304,16 +306,38 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
         }
         .into(),
         sources: inputs.len(),
+        skipped_sources: expanded.skipped,
+        bytes: bytes_read.load(Ordering::Relaxed),
+        empty_sources,
+        source_errors,
+        interrupted_runs: interrupted_ids,
+        staging_files_removed: swept,
+        signatures,
+        ..tally(&run_id, &lake, counts, &writer, started)
+    };
+    finish_record(&lake, record, &summary, &writer).await?;
+    Ok(summary)
+}
+
+/// The summary fields every run fills the same way, from its counts and its writer.
+pub(crate) fn tally(
+    run_id: &str,
+    lake: &Lake,
+    counts: Counts,
+    writer: &LakeWriter,
+    started: Instant,
+) -> Summary {
+    Summary {
+        run_id: run_id.to_owned(),
+        lake: lake.display.clone(),
         records: counts.records,
         rows: writer.rows,
         duplicates: writer.duplicates,
         quarantined: counts.quarantined,
         quarantine_reasons: counts.reasons,
         out_of_range: counts.out_of_range,
-        skipped_sources: expanded.skipped,
         blank_lines: counts.blank_lines,
         timestamp_fallbacks: counts.timestamp_fallbacks,
-        bytes: bytes_read.load(Ordering::Relaxed),
         seconds: started.elapsed().as_secs_f64(),
         files: writer.published.len(),
         days: writer
@@ -323,29 +347,33 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect(),
-        empty_sources,
-        source_errors,
-        interrupted_runs: interrupted_ids,
-        staging_files_removed: swept,
-        signatures,
         quarantine_dir: (counts.quarantined > 0)
             .then(|| format!("{}/_quarantine/run={run_id}/", lake.display)),
-    };
+        ..Summary::default()
+    }
+}
+
+/// Rewrites the run's ledger record with its outcome and the files it committed.
+pub(crate) async fn finish_record(
+    lake: &Lake,
+    mut record: ledger::RunRecord,
+    summary: &Summary,
+    writer: &LakeWriter,
+) -> Result<(), LakeError> {
     record.status = summary.status.clone();
     record.finished_at = Some(chrono::Utc::now().to_rfc3339());
-    record.summary = serde_json::to_value(&summary).ok();
+    record.summary = serde_json::to_value(summary).ok();
     if let Some(serde_json::Value::Object(m)) = &mut record.summary {
         m.insert(
             "published".into(),
             serde_json::to_value(&writer.published).unwrap_or_default(),
         );
     }
-    ledger::write(&lake, &record).await?;
-    Ok(summary)
+    ledger::write(lake, &record).await
 }
 
 #[derive(Default)]
-struct Counts {
+pub(crate) struct Counts {
     records: u64,
     out_of_range: u64,
     quarantined: u64,
@@ -355,7 +383,7 @@ struct Counts {
 }
 
 impl Counts {
-    fn absorb(&mut self, d: &Decoded, quiet: bool, max_warnings: usize) {
+    pub(crate) fn absorb(&mut self, d: &Decoded, quiet: bool, max_warnings: usize) {
         self.records += d.records;
         self.blank_lines += d.blank_lines;
         self.timestamp_fallbacks += d.timestamp_fallbacks;
@@ -373,7 +401,7 @@ impl Counts {
 }
 
 /// Drops the rows of `d` outside `range`; returns how many.
-fn keep_in_range(d: &mut Decoded, range: &TimeRange) -> u64 {
+pub(crate) fn keep_in_range(d: &mut Decoded, range: &TimeRange) -> u64 {
     use arrow::array::{AsArray, BooleanArray};
     use arrow::datatypes::TimestampNanosecondType;
     if range.is_open() || d.batch.num_rows() == 0 {

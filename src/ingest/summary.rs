@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub run_id: String,
     pub lake: String,

@@ -35,6 +35,21 @@ pub fn new_run_id() -> String {
     format!("{now}-{tag:06x}")
 }
 
+impl RunRecord {
+    /// The record of a run starting now in this process.
+    pub fn running(run_id: &str, sources: Vec<String>) -> RunRecord {
+        RunRecord {
+            run_id: run_id.to_owned(),
+            status: "running".into(),
+            started_at: chrono::Utc::now().to_rfc3339(),
+            finished_at: None,
+            pid: std::process::id(),
+            sources,
+            summary: None,
+        }
+    }
+}
+
 fn path_of(lake: &Lake, run_id: &str) -> object_store::path::Path {
     lake.path(&["_ledger", &format!("run-{run_id}.json")])
 }

@@ -71,8 +71,13 @@ pub struct Consumed {
     pub object: String,
     /// Bytes of the object consumed (whole records only).
     pub offset: u64,
-    /// The object's generation (GCS) or modification time when it was read.
-    pub generation: Option<String>,
+    /// The line number at `offset`, so rows keep their place in the object.
+    #[serde(default)]
+    pub line: u64,
+    /// True for an object read whole each time it changes (gzip, a JSON array): its bytes
+    /// cannot be read from an offset.
+    #[serde(default)]
+    pub whole: bool,
 }
 
 /// One version of the lake.

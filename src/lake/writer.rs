@@ -76,6 +76,8 @@ struct Day {
     rows: usize,
     bytes: usize,
     seen: HashSet<u128>,
+    /// Rows arrived since the last [`LakeWriter::forget_idle_days`].
+    touched: bool,
 }
 
 /// Rows a file holds, sorted by time, ready to upload.
@@ -158,6 +160,7 @@ impl LakeWriter {
             let Some(part) = self.days.get_mut(&day) else {
                 continue;
             };
+            part.touched = true;
             let mut kept_keys = Vec::new();
             let mask: BooleanArray = keys
                 .iter()
@@ -328,6 +331,14 @@ impl LakeWriter {
                 return Ok(Some(commit.version));
             }
         }
+    }
+
+    /// Drops the dedup keys of days that got no rows since the last call, so a writer that
+    /// runs for days (a follower) holds the keys of the days it is writing, not of all it
+    /// wrote. A day that gets rows again reads its keys from the lake again.
+    pub fn forget_idle_days(&mut self) {
+        self.days
+            .retain(|_, d| std::mem::take(&mut d.touched) || d.rows > 0);
     }
 
     /// The lake as this writer last read it.

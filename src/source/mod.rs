@@ -302,6 +302,44 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Bytes `range` of a file or object, as they are stored (a follower reads what was
+/// appended since its last poll).
+pub async fn read_range(
+    input: &Input,
+    range: std::ops::Range<u64>,
+) -> Result<Vec<u8>, SourceError> {
+    match input {
+        Input::File { path, .. } => {
+            let path = path.clone();
+            let name = input.name();
+            tokio::task::spawn_blocking(move || {
+                use std::io::{Seek, SeekFrom};
+                let mut f = File::open(&path)?;
+                f.seek(SeekFrom::Start(range.start))?;
+                let mut buf = Vec::new();
+                f.take(range.end - range.start).read_to_end(&mut buf)?;
+                Ok(buf)
+            })
+            .await
+            .map_err(|e| SourceError::Io {
+                arg: name.clone(),
+                source: io::Error::other(e),
+            })?
+            .map_err(|source| SourceError::Io { arg: name, source })
+        }
+        Input::Object { bucket, path, .. } => bucket
+            .store
+            .get_range(path, range)
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| SourceError::Remote(gcs::explain(&input.name(), &e))),
+        Input::Stdin => Err(SourceError::Io {
+            arg: "-".into(),
+            source: io::Error::other("stdin cannot be read by range"),
+        }),
+    }
+}
+
 /// Opens an input for reading, decompressing gzip when its magic bytes say so.
 /// Bytes read from the source are added to `count`.
 pub fn open(input: &Input, count: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>, SourceError> {
