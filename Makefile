@@ -63,6 +63,7 @@ bench: build $(VENV)
 	$(PY) scripts/bench_ingest.py
 	$(PY) scripts/bench_queries.py
 	$(PY) scripts/bench_gcs.py
+	$(PY) scripts/bench_live.py
 
 clean:
 	rm -rf out data/generated

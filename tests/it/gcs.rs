@@ -626,3 +626,97 @@ fn four_concurrent_ingests_into_a_bucket_lake_write_each_entry_once() {
         || emu.gardener(),
     );
 }
+
+/// `ingest gs://... --follow` against the emulator: objects that appear, and an object that
+/// is replaced by a longer version (a sink's current hour), each land once; SIGTERM stops
+/// the follower cleanly and the lake equals a one-shot ingest of the final bucket.
+#[test]
+fn a_follower_of_a_bucket_prefix_ingests_new_and_grown_objects_once() {
+    use std::time::{Duration, Instant};
+    let Some(python) = python() else { return };
+    let emu = Emulator::moto(&python, &["sinkbucket"]);
+    let store = emu.bucket("sinkbucket");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plain = dir.path().join("plain");
+    synth(
+        &plain,
+        &["--days", "1", "--rate", "0.05", "--format", "sink-ndjson"],
+    );
+    let files = crate::common::files_under(&plain);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let put = |file: &Path, bytes: Vec<u8>| {
+        let rel = file.strip_prefix(&plain).expect("below").to_string_lossy();
+        rt.block_on(store.put(
+            &ObjectPath::from(format!("sink/{rel}")),
+            PutPayload::from(bytes),
+        ))
+        .expect("upload");
+    };
+    let (first, rest) = files.split_at(files.len() / 2);
+    let grown = &first[0];
+    let full = std::fs::read(grown).expect("read");
+    let half = full[..full.len() / 2].to_vec();
+    for f in &first[1..] {
+        put(f, std::fs::read(f).expect("read"));
+    }
+    put(grown, half);
+
+    let lake = dir.path().join("lake");
+    let mut child = emu
+        .gardener()
+        .args(["ingest", "gs://sinkbucket/sink", "--lake"])
+        .arg(&lake)
+        .args(["--follow", "--poll", "0.2", "--output", "json", "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("follower");
+    let count = |lake: &Path| {
+        String::from_utf8(
+            run_ok(emu.gardener().args(["query", "--lake"]).arg(lake).args([
+                "--format",
+                "csv",
+                "SELECT count(*) FROM logs",
+            ]))
+            .stdout,
+        )
+        .expect("utf8")
+    };
+    let caught_up = |one_shot: &Path| {
+        ingest(
+            &mut emu.gardener(),
+            &["gs://sinkbucket/sink"],
+            &one_shot.to_string_lossy(),
+            &[],
+        );
+        let expected = count(one_shot);
+        let start = Instant::now();
+        while !(lake.join("signatures").exists() && count(&lake) == expected) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the follower fell behind"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    caught_up(&dir.path().join("half"));
+    for f in rest {
+        put(f, std::fs::read(f).expect("read"));
+    }
+    put(grown, full);
+    let one_shot = dir.path().join("one-shot");
+    caught_up(&one_shot);
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "SIGTERM");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status}");
+    crate::live_lake::assert_same_lake(
+        &[],
+        &lake.to_string_lossy(),
+        &one_shot.to_string_lossy(),
+        || emu.gardener(),
+    );
+}
