@@ -14,6 +14,7 @@ lags behind a steady stream.
    RSS.
 
 Usage: bench_live.py [--rate 5] [--runs 3] [--stream-rate 2000] [--secs 60] [--poll 1]
+                     [--only incremental|follow]
 """
 import argparse
 import datetime as dt
@@ -88,6 +89,19 @@ def follow(args):
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(follower.stdout), daemon=True)
     reader.start()
+    rss = []  # (seconds, MiB) every second: memory must stay flat while following
+
+    def sample():
+        while follower.poll() is None:
+            try:
+                with open(f"/proc/{follower.pid}/status") as st:
+                    kb = next(int(l.split()[1]) for l in st if l.startswith("VmRSS:"))
+                rss.append((time.perf_counter() - t0, kb / 1024))
+            except (OSError, StopIteration):
+                pass
+            time.sleep(1)
+
+    threading.Thread(target=sample, daemon=True).start()
     written = 0
     with open(sink_file, "a") as f:
         start = time.time()
@@ -127,6 +141,9 @@ def follow(args):
           f"{rows:,} rows committed in {len(polls)} polls; lag median {statistics.median(lags):.2f}s, "
           f"max {max(lags):.2f}s; follower CPU {rusage.ru_utime + rusage.ru_stime:.1f}s of "
           f"{wall:.0f}s wall, peak {rusage.ru_maxrss / 1024:.0f} MiB (exit {status >> 8})")
+    if rss:
+        marks = [rss[min(len(rss) - 1, int(len(rss) * f))] for f in (0.1, 0.25, 0.5, 0.75, 1.0)]
+        print("follower RSS over the run: " + ", ".join(f"{t:.0f}s {m:.0f} MiB" for t, m in marks))
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -138,10 +155,13 @@ def main():
     ap.add_argument("--secs", type=float, default=60)
     ap.add_argument("--poll", type=float, default=1)
     ap.add_argument("--dir", default=str(ROOT / "data" / "generated" / "live-bench"))
+    ap.add_argument("--only", choices=["incremental", "follow"])
     args = ap.parse_args()
     Path(args.dir).mkdir(parents=True, exist_ok=True)
-    incremental(args)
-    follow(args)
+    if args.only != "follow":
+        incremental(args)
+    if args.only != "incremental":
+        follow(args)
 
 
 if __name__ == "__main__":

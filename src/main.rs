@@ -28,7 +28,8 @@ fn main() -> ExitCode {
     // (clear_page in perf), with peak RSS unchanged (docs/BENCHMARKS.md). Everything else
     // returns them at once (0): a query's operators free memory that the next ones do not
     // reuse, and held pages doubled its peak RSS (1.4 GB -> 0.64 GB, same time).
-    let purge_delay = if matches!(cli.command, Command::Ingest { .. }) {
+    // A follower runs for days: flat memory matters more to it than the last bit of speed.
+    let purge_delay = if matches!(cli.command, Command::Ingest { follow: false, .. }) {
         -1
     } else {
         0

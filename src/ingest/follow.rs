@@ -69,13 +69,20 @@ pub async fn run(opts: IngestOptions, poll: Duration, stop: Stop) -> Result<Summ
     let mut bytes = 0u64;
     let mut signals = Signals::new();
     loop {
+        let saved = (counts.clone(), writer.duplicates);
         let polled = poll_once(&opts, &range, &mut writer, &mut counts, &mut newest).await;
         match polled {
             Ok(mut p) => {
                 failures = 0;
                 bytes += p.bytes;
-                if p.version.is_some() {
-                    crate::lake::signatures::refresh(&lake).await?;
+                if p.version.is_some()
+                    && let Err(e) = crate::lake::signatures::refresh(&lake).await
+                {
+                    // Committed rows are safe; the next poll (or stop) brings the tables.
+                    warn(
+                        opts.quiet,
+                        format_args!("signatures tables not refreshed: {e}"),
+                    );
                 }
                 if p.version.is_some() || p.objects > 0 {
                     p.rows = writer.rows;
@@ -84,6 +91,9 @@ pub async fn run(opts: IngestOptions, poll: Duration, stop: Stop) -> Result<Summ
                 }
             }
             Err(e) => {
+                // Nothing of this poll was committed: it is read again, counted again.
+                counts = saved.0;
+                writer.reset(saved.1).await;
                 failures += 1;
                 warn(
                     opts.quiet,
@@ -142,8 +152,15 @@ async fn poll_once(
         let Some(size) = input.size() else { continue };
         let name = input.name();
         let prev = writer.snapshot().consumed.get(&name).cloned();
-        let Some(next) = read_new(&input, size, prev.as_ref()).await? else {
-            continue;
+        let next = match read_new(&input, size, prev.as_ref()).await {
+            Ok(Some(next)) => next,
+            Ok(None) => continue,
+            // One unreadable object (a gzip still being written, a permission) must not
+            // hold the others back; it is tried again next poll.
+            Err(e) => {
+                warn(opts.quiet, format_args!("{e}; trying it again next poll"));
+                continue;
+            }
         };
         poll.objects += 1;
         poll.bytes += next.bytes.len() as u64;
@@ -208,8 +225,10 @@ async fn read_new(
     };
     let end = size.min(start + MAX_READ);
     let mut bytes = source::read_range(input, start..end).await?;
+    // Only newline-delimited entries can be read from an offset: gzip, a JSON array and
+    // pretty-printed objects are read whole whenever they change.
     let whole = prev.is_some_and(|c| c.whole)
-        || (start == 0 && (bytes.starts_with(&[0x1f, 0x8b]) || first_byte_is(&bytes, b'[')));
+        || (start == 0 && (bytes.starts_with(&[0x1f, 0x8b]) || !first_line_is_entry(&bytes)));
     if whole {
         if end < size {
             bytes = source::read_range(input, 0..size).await?;
@@ -245,8 +264,14 @@ async fn read_new(
     }))
 }
 
-fn first_byte_is(bytes: &[u8], b: u8) -> bool {
-    bytes.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b)
+/// Whether the object starts with one whole entry on its first line (NDJSON). A first line
+/// not complete yet counts as one: the rest of the line waits for the next poll.
+fn first_line_is_entry(bytes: &[u8]) -> bool {
+    let Some(end) = memchr::memchr(b'\n', bytes) else {
+        return bytes.trim_ascii_start().first().is_none_or(|b| *b == b'{');
+    };
+    let line = bytes[..end].trim_ascii();
+    line.first() == Some(&b'{') && line.last() == Some(&b'}')
 }
 
 /// Gunzips `bytes` when they are gzip (all members); other bytes are returned as they are.

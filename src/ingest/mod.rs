@@ -372,7 +372,7 @@ pub(crate) async fn finish_record(
     ledger::write(lake, &record).await
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Counts {
     records: u64,
     out_of_range: u64,

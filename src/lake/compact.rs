@@ -107,8 +107,10 @@ pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSu
             consumed: Vec::new(),
         };
         summary.version = Some(commit_maintenance(lake, &mut snap, commit).await?);
-        super::signatures::refresh(lake).await?;
     }
+    // Readers use the version of the newest tables: bring them to head before deleting
+    // what head no longer names.
+    super::signatures::refresh(lake).await?;
     summary.deleted = vacuum(lake, &snap, opts.grace).await?;
     summary.seconds = started.elapsed().as_secs_f64();
     record(lake, &summary, "compact").await?;
@@ -183,8 +185,8 @@ pub async fn prune(
             consumed: Vec::new(),
         };
         summary.version = Some(commit_maintenance(lake, &mut snap, commit).await?);
-        super::signatures::refresh(lake).await?;
     }
+    super::signatures::refresh(lake).await?;
     summary.deleted = vacuum(lake, &snap, grace).await?;
     summary.seconds = started.elapsed().as_secs_f64();
     record(lake, &summary, "prune").await?;
@@ -201,6 +203,10 @@ async fn commit_maintenance(
     loop {
         for c in log::commits_since(lake, snap).await? {
             snap.apply(&c);
+            // An earlier attempt that reported failure but landed.
+            if c.run_id == commit.run_id {
+                return Ok(c.version);
+            }
         }
         if let Some(gone) = commit
             .remove
@@ -239,10 +245,22 @@ pub async fn vacuum(lake: &Lake, snap: &Snapshot, grace: Duration) -> Result<usi
         .iter()
         .map(|r| (r.file.path.as_str(), r.removed_at.as_str()))
         .collect();
+    // Files of runs the ledger shows running (started in the last week) are staged, not
+    // orphans; a run killed outright stays `running` and its files go after that week.
+    let week_ago = now - chrono::Duration::days(7);
+    let running: Vec<String> = ledger::running_runs(lake)
+        .await?
+        .into_iter()
+        .filter(|r| chrono::DateTime::parse_from_rfc3339(&r.started_at).is_ok_and(|t| t > week_ago))
+        .map(|r| r.run_id)
+        .collect();
     let mut deleted = 0;
     for meta in lake.list(&["logs"]).await? {
         let rel = lake.relative(&meta.location);
         if snap.files.contains_key(&rel) {
+            continue;
+        }
+        if !removed.contains_key(rel.as_str()) && running.iter().any(|r| rel.contains(r.as_str())) {
             continue;
         }
         let expired = match removed.get(rel.as_str()) {

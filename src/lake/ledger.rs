@@ -66,6 +66,15 @@ pub async fn write(lake: &Lake, rec: &RunRecord) -> Result<(), LakeError> {
 
 /// Runs recorded as `running` whose process is gone: killed before they finished.
 pub async fn interrupted_runs(lake: &Lake) -> Result<Vec<RunRecord>, LakeError> {
+    Ok(running_runs(lake)
+        .await?
+        .into_iter()
+        .filter(|r| !process_alive(r.pid))
+        .collect())
+}
+
+/// Runs recorded as `running` (still going, here or on another machine, or killed).
+pub async fn running_runs(lake: &Lake) -> Result<Vec<RunRecord>, LakeError> {
     let objects = lake.list(&["_ledger"]).await?;
     let mut out = Vec::new();
     for meta in objects {
@@ -76,7 +85,7 @@ pub async fn interrupted_runs(lake: &Lake) -> Result<Vec<RunRecord>, LakeError> 
             continue;
         };
         match serde_json::from_slice::<RunRecord>(&bytes) {
-            Ok(rec) if rec.status == "running" && !process_alive(rec.pid) => out.push(rec),
+            Ok(rec) if rec.status == "running" => out.push(rec),
             Ok(_) => {}
             Err(e) => tracing::warn!("skipping unreadable ledger file {}: {e}", meta.location),
         }

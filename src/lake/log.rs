@@ -287,17 +287,17 @@ async fn legacy_snapshot(lake: &Lake) -> Result<Snapshot, LakeError> {
     Ok(snap)
 }
 
-/// The newest snapshot, for a writer: a lake written before the log is adopted first (its
-/// files become version 0).
+/// The newest snapshot, for a writer. A lake without a log gets version 0 first: the files
+/// an older gardener left (none for a new lake) are adopted.
 pub async fn for_writer(lake: &Lake, run_id: &str) -> Result<Snapshot, LakeError> {
     loop {
         let snap = snapshot(lake, None).await?;
-        if !snap.legacy || snap.files.is_empty() {
-            return Ok(Snapshot {
-                legacy: false,
-                ..snap
-            });
+        if !snap.legacy {
+            return Ok(snap);
         }
+        // Version 0 is committed before this writer stages anything, even on an empty lake:
+        // otherwise another writer starting now would take this one's staged files for a
+        // lake written before the log, and adopt them.
         let commit = Commit {
             version: 0,
             operation: Operation::Adopt,

@@ -44,6 +44,9 @@ use crate::signature::{MINER_VERSION, cluster, signature_id};
 /// one may still be reading it).
 const KEEP_OLD_SECS: i64 = 3600;
 
+/// The newest versions' tables are kept whatever their age.
+const KEEP_VERSIONS: usize = 3;
+
 #[derive(Default, Clone)]
 struct ShapeStats {
     shape: String,
@@ -182,18 +185,24 @@ pub async fn refresh(lake: &Lake) -> Result<Option<SignatureSummary>, LakeError>
         summary.signatures = row_count(lake, &t.table(lake, "signatures")).await? as usize;
         return Ok(Some(summary));
     }
-    let (mut stats, added) = match incremental_base(lake, previous.as_ref(), version).await? {
-        Some(base) => base,
-        None => {
+    if head.files.is_empty() && previous.is_none() {
+        return Ok(None);
+    }
+    let stats = match incremental(lake, previous.as_ref(), version).await {
+        Ok(Some(stats)) => stats,
+        // Also when a file added since the previous tables is gone (compacted away and
+        // deleted): the rows are in the version's live files.
+        Ok(None) | Err(_) => {
             summary.full_rebuild = true;
-            let files = head.files.values().map(|f| lake.child(&f.path)).collect();
-            (HashMap::new(), files)
+            let files: Vec<_> = head.files.values().map(|f| lake.child(&f.path)).collect();
+            let mut stats = HashMap::new();
+            scan_files(lake, &files, Some(&ROW_COLUMNS), |batch| {
+                absorb(batch, &mut stats)
+            })
+            .await?;
+            stats
         }
     };
-    scan_files(lake, &added, Some(&ROW_COLUMNS), |batch| {
-        absorb(batch, &mut stats)
-    })
-    .await?;
     let (shapes_batch, sig_batch) = tables_of(&stats).map_err(|source| LakeError::Arrow {
         path: dir_of(version),
         source,
@@ -231,6 +240,23 @@ const ROW_COLUMNS: [&str; 5] = [
     "shape_id",
     "shape",
 ];
+
+/// The previous tables brought forward to `version`: their per-shape stats plus the rows
+/// of the files added since; `None` when a full rebuild is needed.
+async fn incremental(
+    lake: &Lake,
+    previous: Option<&Tables>,
+    version: u64,
+) -> Result<Option<HashMap<i64, ShapeStats>>, LakeError> {
+    let Some((mut stats, added)) = incremental_base(lake, previous, version).await? else {
+        return Ok(None);
+    };
+    scan_files(lake, &added, Some(&ROW_COLUMNS), |batch| {
+        absorb(batch, &mut stats)
+    })
+    .await?;
+    Ok(Some(stats))
+}
 
 /// The previous tables' per-shape stats and the files added since, when the tables can be
 /// brought forward; `None` when a full rebuild is needed.
@@ -440,20 +466,30 @@ async fn row_count(lake: &Lake, path: &object_store::path::Path) -> Result<u64, 
     Ok(super::reader::row_count_and_range(lake, &meta).await?.0)
 }
 
-/// Deletes tables of versions before `version` that are over an hour old. Best effort:
-/// leftovers only take space.
+/// Deletes the tables of versions before `version` that are over an hour old, keeping the
+/// newest [`KEEP_VERSIONS`] whatever their age (a reader may have opened one just before
+/// a newer one appeared). Best effort: leftovers only take space.
 async fn remove_old(lake: &Lake, version: u64) {
     let cutoff = chrono::Utc::now() - chrono::Duration::seconds(KEEP_OLD_SECS);
     let Ok(objects) = lake.list(&["signatures"]).await else {
         return;
     };
-    for meta in objects {
-        let rel = lake.relative(&meta.location);
-        let old = rel
+    let version_of = |meta: &object_store::ObjectMeta| {
+        lake.relative(&meta.location)
             .split('/')
             .nth(1)
             .and_then(|v| v.parse::<u64>().ok())
-            .is_some_and(|v| v < version);
+    };
+    let mut versions: Vec<u64> = objects.iter().filter_map(version_of).collect();
+    versions.sort_unstable();
+    versions.dedup();
+    let keep_from = versions
+        .len()
+        .checked_sub(KEEP_VERSIONS)
+        .and_then(|i| versions.get(i).copied())
+        .unwrap_or(0);
+    for meta in &objects {
+        let old = version_of(meta).is_some_and(|v| v < version && v < keep_from);
         if old && meta.last_modified < cutoff {
             let _ = lake.store.delete(&meta.location).await;
         }

@@ -308,7 +308,11 @@ impl LakeWriter {
             return Ok(None);
         }
         loop {
-            self.catch_up().await?;
+            // An earlier attempt may have landed although it reported failure (a retried
+            // create that met its own object, a timeout): then it is this run's commit.
+            if let Some(version) = self.catch_up().await? {
+                return Ok(Some(version));
+            }
             if self.staged.is_empty() && consumed.is_empty() {
                 return Ok(None);
             }
@@ -341,22 +345,51 @@ impl LakeWriter {
             .retain(|_, d| std::mem::take(&mut d.touched) || d.rows > 0);
     }
 
+    /// Forgets everything not committed yet (after a failed commit or upload, whose rows
+    /// are read again): buffered rows, staged files (deleted, best effort), the days' seen
+    /// keys (read again from the lake), and the duplicates counted since, back to
+    /// `duplicates`. What was committed stays counted.
+    pub async fn reset(&mut self, duplicates: u64) {
+        self.inflight.abort_all();
+        while self.inflight.join_next().await.is_some() {}
+        for s in std::mem::take(&mut self.staged) {
+            let _ = self.delete(&s.file.path).await;
+        }
+        self.days.clear();
+        self.buffered_bytes = 0;
+        self.quarantine.clear();
+        self.quarantine_bytes = 0;
+        self.duplicates = duplicates;
+    }
+
     /// The lake as this writer last read it.
     pub fn snapshot(&self) -> &Snapshot {
         &self.snapshot
     }
 
     /// Reads the commits made since the snapshot; rows they added leave the staged files
-    /// and join the days' seen keys.
-    async fn catch_up(&mut self) -> Result<(), LakeError> {
+    /// and join the days' seen keys. Returns the version of a commit of this run found
+    /// there (its files are then published, not treated as another writer's).
+    async fn catch_up(&mut self) -> Result<Option<u64>, LakeError> {
+        let mut ours = None;
         for c in log::commits_since(&self.lake, &self.snapshot).await? {
-            // A compaction moves rows between files: no entry is new.
-            if c.operation != Operation::Compact {
+            if c.run_id == self.run_id {
+                let named: HashSet<&str> = c.add.iter().map(|f| f.path.as_str()).collect();
+                let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.staged)
+                    .into_iter()
+                    .partition(|s| named.contains(s.file.path.as_str()));
+                self.staged = rest;
+                for s in mine {
+                    self.rows += s.file.rows;
+                    self.published.push(s.file);
+                }
+                ours = Some(c.version);
+            } else if c.operation != Operation::Compact {
+                // A compaction moves rows between files: no entry is new.
                 for f in &c.add {
                     let staged_here = self.staged.iter().any(|s| s.file.day == f.day);
                     let day = self.days.keys().copied().find(|d| day_string(*d) == f.day);
-                    let tracked = day.is_some();
-                    if !staged_here && !tracked {
+                    if !staged_here && day.is_none() {
                         continue;
                     }
                     let keys =
@@ -369,7 +402,10 @@ impl LakeWriter {
             }
             self.snapshot.apply(&c);
         }
-        Ok(())
+        if ours.is_some() {
+            log::maybe_checkpoint(&self.lake, &self.snapshot).await;
+        }
+        Ok(ours)
     }
 
     /// Takes rows with `keys` out of the staged files of `day`: a file losing rows is

@@ -60,13 +60,14 @@ async fn the_writer_that_loses_the_race_drops_the_rows_the_winner_committed() {
     add(&mut b, entries(50..60)).await;
     add(&mut b, entries(0..40)).await;
     add(&mut b, entries(100..130)).await;
-    assert_eq!(a.commit(Vec::new()).await.expect("commit a"), Some(0));
-    assert_eq!(b.commit(Vec::new()).await.expect("commit b"), Some(1));
+    // Version 0 is the empty lake's first commit.
+    assert_eq!(a.commit(Vec::new()).await.expect("commit a"), Some(1));
+    assert_eq!(b.commit(Vec::new()).await.expect("commit b"), Some(2));
     assert_eq!((a.rows, a.duplicates), (100, 0));
     assert_eq!((b.rows, b.duplicates), (30, 50), "b keeps only 100..130");
 
     let head = log::snapshot(&lake, None).await.expect("head");
-    assert_eq!(head.version, Some(1));
+    assert_eq!(head.version, Some(2));
     assert_eq!(head.rows(), 130);
     let files: Vec<_> = head.files.values().map(|f| lake.child(&f.path)).collect();
     let keys = dedup::keys_of_files(&lake, &files).await.expect("keys");
@@ -83,7 +84,7 @@ async fn the_writer_that_loses_the_race_drops_the_rows_the_winner_committed() {
         log::Snapshot::default(),
     );
     add(&mut c, entries(120..140)).await;
-    assert_eq!(c.commit(Vec::new()).await.expect("commit c"), Some(2));
+    assert_eq!(c.commit(Vec::new()).await.expect("commit c"), Some(3));
     assert_eq!((c.rows, c.duplicates), (10, 10));
 }
 
@@ -459,7 +460,7 @@ async fn a_checkpoint_gives_the_same_snapshot_as_replaying_every_commit() {
             line: 1,
             whole: false,
         }];
-        assert_eq!(w.commit(consumed).await.expect("commit"), Some(i as u64));
+        assert_eq!(w.commit(consumed).await.expect("commit"), Some(i as u64 + 1));
     }
     assert!(
         dir.path()
@@ -475,7 +476,7 @@ async fn a_checkpoint_gives_the_same_snapshot_as_replaying_every_commit() {
     assert_eq!(replayed.rows(), 182, "entries 0..182, each once");
     let at_20 = log::snapshot(&lake, Some(20)).await.expect("at 20");
     assert_eq!(at_20.version, Some(20));
-    assert_eq!(at_20.rows(), 65);
+    assert_eq!(at_20.rows(), 62, "commits 1..=20 hold entries 0..62");
 }
 
 /// A lake written before the commit log (files under `logs/`, tables at fixed names, no
@@ -510,4 +511,91 @@ fn a_lake_from_before_the_log_is_read_and_adopted() {
     .expect("json");
     assert_eq!(adopt["operation"], "adopt");
     assert_eq!(count(&lake), before);
+}
+
+/// Regression: a commit that landed although the writer saw it fail (a create retried after
+/// a lost response meets its own object) is this writer's, not another's: its files stay
+/// and its rows count once, not as duplicates of themselves.
+#[tokio::test]
+async fn a_commit_that_landed_unseen_is_taken_as_the_writers_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = Lake::open(&dir.path().to_string_lossy())
+        .await
+        .expect("lake");
+    let snap = log::for_writer(&lake, "x").await.expect("snapshot");
+    let mut a = LakeWriter::new(
+        lake.clone(),
+        "a".into(),
+        WriterOptions::default(),
+        snap.clone(),
+    );
+    add(&mut a, entries(0..100)).await;
+    a.flush_all().await.expect("stage");
+    // The commit a's first attempt made, as the store keeps it.
+    let staged = parquet_files(&dir.path().join("logs"));
+    assert_eq!(staged.len(), 2, "one file per day");
+    let add_files: Vec<log::DataFile> = staged
+        .iter()
+        .map(|p| {
+            let rel = p
+                .strip_prefix(dir.path())
+                .expect("below")
+                .to_string_lossy()
+                .into_owned();
+            let day = rel.split("dt=").nth(1).expect("dt")[..10].to_owned();
+            let rows = read_parquet(p).iter().map(|b| b.num_rows() as u64).sum();
+            log::DataFile {
+                path: rel,
+                day,
+                rows,
+                bytes: std::fs::metadata(p).expect("size").len(),
+                min_ts: 0,
+                max_ts: i64::MAX,
+            }
+        })
+        .collect();
+    let landed = log::Commit {
+        version: snap.next_version(),
+        operation: log::Operation::Ingest,
+        run_id: "a".into(),
+        committed_at: log::now(),
+        add: add_files,
+        remove: Vec::new(),
+        consumed: Vec::new(),
+    };
+    assert!(log::try_commit(&lake, &landed).await.expect("commit"));
+    assert_eq!(
+        a.commit(Vec::new()).await.expect("commit"),
+        Some(landed.version)
+    );
+    assert_eq!((a.rows, a.duplicates), (100, 0));
+    let head = log::snapshot(&lake, None).await.expect("head");
+    assert_eq!(head.rows(), 100);
+    assert!(
+        staged.iter().all(|p| p.exists()),
+        "the committed files were kept"
+    );
+}
+
+/// Regression: a second writer starting while the first one of a new lake has staged files
+/// must not take them for a lake written before the log (and adopt them half-written).
+#[tokio::test]
+async fn staged_files_of_the_first_writer_are_not_adopted_by_the_second() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = Lake::open(&dir.path().to_string_lossy())
+        .await
+        .expect("lake");
+    let snap = log::for_writer(&lake, "a").await.expect("snapshot");
+    let mut a = LakeWriter::new(lake.clone(), "a".into(), WriterOptions::default(), snap);
+    add(&mut a, entries(0..50)).await;
+    a.flush_all().await.expect("stage");
+    let b = log::for_writer(&lake, "b").await.expect("snapshot b");
+    assert!(
+        b.files.is_empty(),
+        "b adopted a's staged files: {:?}",
+        b.files
+    );
+    a.commit(Vec::new()).await.expect("commit a");
+    assert_eq!((a.rows, a.duplicates), (50, 0));
+    assert_eq!(log::snapshot(&lake, None).await.expect("head").rows(), 50);
 }
