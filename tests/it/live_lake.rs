@@ -460,7 +460,10 @@ async fn a_checkpoint_gives_the_same_snapshot_as_replaying_every_commit() {
             line: 1,
             whole: false,
         }];
-        assert_eq!(w.commit(consumed).await.expect("commit"), Some(i as u64 + 1));
+        assert_eq!(
+            w.commit(consumed).await.expect("commit"),
+            Some(i as u64 + 1)
+        );
     }
     assert!(
         dir.path()
