@@ -5,7 +5,8 @@
 //! object was read ([`Consumed`] in the same commit of [`crate::lake::log`]). A follower
 //! killed at any moment restarts from the last commit: the bytes after it were never
 //! committed, so each byte lands exactly once. Newline-delimited objects are read from the
-//! consumed offset up to their last complete line (the rest waits for the next poll);
+//! consumed offset up to their last complete line (the rest waits for the next poll), unless
+//! the bytes just before the offset changed (the object was replaced: read from the start);
 //! objects that cannot be read from an offset (gzip, a JSON array) are read whole whenever
 //! they change, and deduplication drops the entries already in.
 //!
@@ -16,6 +17,8 @@
 //! (within a day it still grows with the day's entries: docs/BENCHMARKS.md).
 
 use std::time::{Duration, Instant};
+
+use xxhash_rust::xxh3::xxh3_64;
 
 use super::{Counts, IngestError, IngestOptions, Stop, Summary, keep_in_range, tally, warn};
 use crate::decode::frame::Framer;
@@ -28,6 +31,9 @@ use crate::source::{self, Input, SourceError};
 
 /// Bytes read from one object in one poll; the rest waits for the next.
 pub const MAX_READ: u64 = 64 << 20;
+
+/// How many bytes before the offset identify what was consumed of an object.
+const FINGERPRINT_BYTES: u64 = 64;
 
 /// The longest wait between retries after failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -218,13 +224,27 @@ async fn read_new(
     if unchanged || size == 0 {
         return Ok(None);
     }
-    // An object that shrank was replaced: read it again from the start.
-    let (start, line) = match prev {
+    // An object that shrank was replaced: read it again from the start. One that grew is
+    // read from the offset if the bytes just before it are still those consumed.
+    let (mut start, mut line) = match prev {
         Some(c) if !c.whole && c.offset < size => (c.offset, c.line.max(1)),
         _ => (0, 1),
     };
-    let end = size.min(start + MAX_READ);
-    let mut bytes = source::read_range(input, start..end).await?;
+    let mut end = size.min(start + MAX_READ);
+    let back = start.min(FINGERPRINT_BYTES);
+    let mut read = source::read_range(input, start - back..end).await?;
+    let before = read.get(..back as usize).map(xxh3_64);
+    let replaced = start > 0 && (before.is_none() || before != prev.and_then(|c| c.fingerprint));
+    if replaced {
+        (start, line, end) = (0, 1, size.min(MAX_READ));
+        read = source::read_range(input, 0..end).await?;
+    }
+    let (tail, mut bytes) = if replaced {
+        (Vec::new(), read)
+    } else {
+        let after = read.split_off(back as usize);
+        (read, after)
+    };
     // Only newline-delimited entries can be read from an offset: gzip, a JSON array and
     // pretty-printed objects are read whole whenever they change.
     let whole = prev.is_some_and(|c| c.whole)
@@ -243,6 +263,7 @@ async fn read_new(
                 offset: size,
                 line: 1,
                 whole: true,
+                fingerprint: None,
             },
         }));
     }
@@ -251,12 +272,17 @@ async fn read_new(
     };
     bytes.truncate(cut + 1);
     let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+    // The last bytes consumed, to notice next time that the object was replaced.
+    let mut last = tail;
+    last.extend_from_slice(&bytes[bytes.len().saturating_sub(FINGERPRINT_BYTES as usize)..]);
+    let fingerprint = xxh3_64(&last[last.len().saturating_sub(FINGERPRINT_BYTES as usize)..]);
     Ok(Some(NewBytes {
         consumed: Consumed {
             object: name,
             offset: start + bytes.len() as u64,
             line: line + lines,
             whole: false,
+            fingerprint: Some(fingerprint),
         },
         bytes,
         start,

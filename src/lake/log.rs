@@ -78,6 +78,10 @@ pub struct Consumed {
     /// cannot be read from an offset.
     #[serde(default)]
     pub whole: bool,
+    /// xxh3 of the last bytes consumed (up to 64), to tell an object that grew from one
+    /// replaced by other content.
+    #[serde(default)]
+    pub fingerprint: Option<u64>,
 }
 
 /// One version of the lake.

@@ -18,9 +18,10 @@ use serde_json::Value;
 
 use crate::common::*;
 
-/// Entries `range` of a made-up log, one second apart from 23:59 on, so they span two days.
-fn entries(range: std::ops::Range<usize>) -> Decoded {
-    let mut ndjson = String::new();
+/// Entries `range` of a made-up log as NDJSON, one second apart from 23:59 on, so they span
+/// two days.
+fn ndjson(range: std::ops::Range<usize>) -> String {
+    let mut out = String::new();
     for i in range {
         let secs = 23 * 3600 + 59 * 60 + i;
         let ts = format!(
@@ -30,13 +31,19 @@ fn entries(range: std::ops::Range<usize>) -> Decoded {
             secs % 3600 / 60,
             secs % 60
         );
-        ndjson.push_str(&format!(
+        out.push_str(&format!(
             r#"{{"insertId":"id-{i}","logName":"projects/p/logs/app","timestamp":"{ts}","severity":"ERROR","textPayload":"request {i} failed after {} ms"}}"#,
             i * 7
         ));
-        ndjson.push('\n');
+        out.push('\n');
     }
-    let mut framer = Framer::new(Cursor::new(ndjson.into_bytes()), FrameOptions::default());
+    out
+}
+
+/// [`ndjson`] entries, decoded.
+fn entries(range: std::ops::Range<usize>) -> Decoded {
+    let bytes = ndjson(range).into_bytes();
+    let mut framer = Framer::new(Cursor::new(bytes), FrameOptions::default());
     let chunk = framer.next_chunk().expect("read").expect("a chunk");
     decode_chunk(&chunk, &Arc::from("test"))
 }
@@ -459,6 +466,7 @@ async fn a_checkpoint_gives_the_same_snapshot_as_replaying_every_commit() {
             offset: i as u64,
             line: 1,
             whole: false,
+            fingerprint: None,
         }];
         assert_eq!(
             w.commit(consumed).await.expect("commit"),
@@ -601,4 +609,69 @@ async fn staged_files_of_the_first_writer_are_not_adopted_by_the_second() {
     a.commit(Vec::new()).await.expect("commit a");
     assert_eq!((a.rows, a.duplicates), (50, 0));
     assert_eq!(log::snapshot(&lake, None).await.expect("head").rows(), 50);
+}
+
+/// Regression: a followed file replaced by other, longer content (not appended to) is read
+/// again from its start, not from the old offset (which would cut its first entries).
+#[test]
+fn a_followed_file_replaced_by_other_content_is_read_from_its_start() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = dir.path().join("sink");
+    std::fs::create_dir_all(&sink).expect("sink");
+    let file = sink.join("app.json");
+    std::fs::write(&file, ndjson(0..10)).expect("write");
+    let lake = dir.path().join("lake");
+    let mut child = gardener()
+        .arg("ingest")
+        .arg(&sink)
+        .arg("--lake")
+        .arg(&lake)
+        .args(["--follow", "--poll", "0.1", "--quiet"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("follower");
+    let wait_for = |n: usize| {
+        let start = Instant::now();
+        loop {
+            let ok = lake.join("signatures").exists()
+                && query_ok(
+                    &lake,
+                    &["--format", "csv", "SELECT count(*) AS n FROM logs"],
+                ) == format!("n\n{n}\n");
+            if ok {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "never reached {n} rows"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(10);
+    let replacement = dir.path().join("replacement");
+    std::fs::write(&replacement, ndjson(100..130)).expect("write");
+    std::fs::rename(&replacement, &file).expect("replace");
+    wait_for(40);
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "SIGTERM");
+    assert!(child.wait().expect("wait").success());
+    let ids = query_ok(
+        &lake,
+        &[
+            "--format",
+            "csv",
+            "SELECT min(insert_id) AS lo, count(*) AS n FROM logs WHERE length(insert_id) = 6",
+        ],
+    );
+    assert_eq!(
+        ids, "lo,n\nid-100,30\n",
+        "the replacement's first entries are in"
+    );
 }
