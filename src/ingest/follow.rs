@@ -12,9 +12,9 @@
 //!
 //! Errors while listing, reading or committing (an outage) are reported and retried with
 //! exponential backoff up to five minutes; nothing is consumed twice. SIGINT or SIGTERM
-//! finishes the poll in progress, commits it and stops. Memory: at most [`MAX_READ`] bytes
-//! per object per poll, and the dedup keys of days that stopped getting rows are dropped
-//! (within a day it still grows with the day's entries: docs/BENCHMARKS.md).
+//! finishes the poll in progress, commits it and stops. Memory stays bounded: at most
+//! [`MAX_READ`] bytes per object per poll, and the dedup keys of days that stopped getting
+//! rows are dropped (the current day's keys grow with it, ~30 bytes per entry).
 
 use std::time::{Duration, Instant};
 
