@@ -142,6 +142,9 @@ impl LakeWriter {
         distinct.dedup();
         for day in distinct {
             if !self.days.contains_key(&day) {
+                // Read the day from the newest version: files of an older one may have been
+                // compacted away and deleted meanwhile (a follower idle for hours).
+                self.catch_up().await?;
                 let dt = day_string(day);
                 let files: Vec<_> = self
                     .snapshot
@@ -372,6 +375,7 @@ impl LakeWriter {
     /// there (its files are then published, not treated as another writer's).
     async fn catch_up(&mut self) -> Result<Option<u64>, LakeError> {
         let mut ours = None;
+        let mut reread = std::collections::BTreeSet::new();
         for c in log::commits_since(&self.lake, &self.snapshot).await? {
             if c.run_id == self.run_id {
                 let named: HashSet<&str> = c.add.iter().map(|f| f.path.as_str()).collect();
@@ -387,25 +391,52 @@ impl LakeWriter {
             } else if c.operation != Operation::Compact {
                 // A compaction moves rows between files: no entry is new.
                 for f in &c.add {
-                    let staged_here = self.staged.iter().any(|s| s.file.day == f.day);
-                    let day = self.days.keys().copied().find(|d| day_string(*d) == f.day);
-                    if !staged_here && day.is_none() {
+                    if reread.contains(&f.day) || !self.tracks(&f.day) {
                         continue;
                     }
-                    let keys =
-                        dedup::keys_of_files(&self.lake, &[self.lake.child(&f.path)]).await?;
-                    if let Some(part) = day.and_then(|d| self.days.get_mut(&d)) {
-                        part.seen.extend(keys.iter().copied());
+                    match dedup::keys_of_files(&self.lake, &[self.lake.child(&f.path)]).await {
+                        Ok(keys) => self.absorb_keys(&f.day, &keys).await?,
+                        // Compacted away and deleted since: its rows are in the newest
+                        // version's files of that day, read once all commits are applied.
+                        Err(_) => {
+                            reread.insert(f.day.clone());
+                        }
                     }
-                    self.drop_staged_rows(&f.day, &keys).await?;
                 }
             }
             self.snapshot.apply(&c);
+        }
+        for day in reread {
+            let files: Vec<_> = self
+                .snapshot
+                .files_of_day(&day)
+                .map(|f| self.lake.child(&f.path))
+                .collect();
+            let keys = dedup::keys_of_files(&self.lake, &files).await?;
+            self.absorb_keys(&day, &keys).await?;
         }
         if ours.is_some() {
             log::maybe_checkpoint(&self.lake, &self.snapshot).await;
         }
         Ok(ours)
+    }
+
+    /// Whether this writer holds rows or keys of `day` that another commit may repeat.
+    fn tracks(&self, day: &str) -> bool {
+        self.staged.iter().any(|s| s.file.day == day)
+            || self.days.keys().any(|d| day_string(*d) == day)
+    }
+
+    /// Keys another writer committed on `day`: later rows skip them, staged files drop them.
+    async fn absorb_keys(&mut self, day: &str, keys: &HashSet<u128>) -> Result<(), LakeError> {
+        if let Some(part) = self
+            .days
+            .iter_mut()
+            .find_map(|(d, part)| (day_string(*d) == day).then_some(part))
+        {
+            part.seen.extend(keys.iter().copied());
+        }
+        self.drop_staged_rows(day, keys).await
     }
 
     /// Takes rows with `keys` out of the staged files of `day`: a file losing rows is

@@ -675,3 +675,38 @@ fn a_followed_file_replaced_by_other_content_is_read_from_its_start() {
         "the replacement's first entries are in"
     );
 }
+
+/// Regression: a writer whose view of the lake is older than a compaction that was since
+/// vacuumed (a follower idle for hours behind a daily `compact`) reads the day from the
+/// newest version instead of failing on the deleted files.
+#[tokio::test]
+async fn a_writer_behind_a_vacuumed_compaction_reads_the_newest_files() {
+    use log_gardener::lake::compact::{CompactOptions, compact};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = Lake::open(&dir.path().to_string_lossy())
+        .await
+        .expect("lake");
+    for (run, range) in [("a", 0..30), ("b", 30..60)] {
+        let snap = log::for_writer(&lake, run).await.expect("snapshot");
+        let mut w = LakeWriter::new(lake.clone(), run.into(), WriterOptions::default(), snap);
+        add(&mut w, entries(range)).await;
+        w.commit(Vec::new()).await.expect("commit");
+    }
+    let stale = log::snapshot(&lake, None).await.expect("snapshot");
+    let opts = CompactOptions {
+        range: log_gardener::range::TimeRange {
+            since: None,
+            until: None,
+        },
+        rows_per_file: 1000,
+        grace: std::time::Duration::ZERO,
+        zstd_level: 1,
+    };
+    let done = compact(&lake, &opts).await.expect("compact");
+    assert!(done.files_removed >= 2 && done.deleted >= 2, "{done:?}");
+    let mut w = LakeWriter::new(lake.clone(), "c".into(), WriterOptions::default(), stale);
+    add(&mut w, entries(50..70)).await;
+    w.commit(Vec::new()).await.expect("commit");
+    assert_eq!((w.rows, w.duplicates), (10, 10));
+    assert_eq!(log::snapshot(&lake, None).await.expect("head").rows(), 70);
+}
