@@ -236,7 +236,7 @@ fn four_concurrent_ingests_into_a_local_lake_write_each_entry_once() {
 /// `compact --grace 0` deletes what no commit names any more.
 #[test]
 fn compact_changes_no_answer_while_queries_run_and_prune_removes_the_days_asked() {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
@@ -257,16 +257,26 @@ fn compact_changes_no_answer_while_queries_run_and_prune_removes_the_days_asked(
     };
     let baseline = answers(&lake);
     let done = AtomicBool::new(false);
-    let rounds = std::thread::scope(|s| {
+    let rounds = AtomicUsize::new(0);
+    let wait_for_round = |n: usize| {
+        let start = std::time::Instant::now();
+        while rounds.load(Ordering::SeqCst) < n {
+            // The loop stops counting if an answer changed: its panic is reported at join.
+            if start.elapsed() > std::time::Duration::from_secs(60) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    std::thread::scope(|s| {
         let looping = s.spawn(|| {
-            let mut rounds = 0;
             while !done.load(Ordering::SeqCst) {
                 assert_eq!(answers(&lake), baseline, "an answer changed during compact");
-                rounds += 1;
+                rounds.fetch_add(1, Ordering::SeqCst);
             }
-            rounds
         });
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        // A round before, and a round that started before the commit and ends after it.
+        wait_for_round(1);
         let out = run_ok(
             gardener()
                 .args(["compact", "--lake"])
@@ -278,11 +288,13 @@ fn compact_changes_no_answer_while_queries_run_and_prune_removes_the_days_asked(
             summary["files_removed"].as_u64().unwrap_or(0) > 10,
             "{summary}"
         );
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        let after = rounds.load(Ordering::SeqCst) + 2;
+        wait_for_round(after);
         done.store(true, Ordering::SeqCst);
-        looping.join().expect("query loop")
+        looping.join().expect("query loop");
     });
-    assert!(rounds >= 2, "{rounds} query rounds");
+    let rounds = rounds.load(Ordering::SeqCst);
+    assert!(rounds >= 3, "{rounds} query rounds");
     assert_eq!(answers(&lake), baseline);
     let files_after = committed_files(&lake).len();
     assert!(
