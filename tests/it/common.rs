@@ -112,7 +112,11 @@ pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
 pub fn committed_files(lake: &Path) -> Vec<PathBuf> {
     let commits: Vec<PathBuf> = files_under(&lake.join("_log"))
         .into_iter()
-        .filter(|p| !p.to_string_lossy().ends_with(".checkpoint.json"))
+        // Not checkpoints, nor the staging files (`NAME#N`) of a commit being written.
+        .filter(|p| {
+            let name = p.to_string_lossy();
+            name.ends_with(".json") && !name.ends_with(".checkpoint.json")
+        })
         .collect();
     if commits.is_empty() {
         return parquet_files(&lake.join("logs"));
