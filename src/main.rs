@@ -10,7 +10,7 @@ use log_gardener::ingest::{self, IngestOptions, Stop};
 use log_gardener::lake::Lake;
 use log_gardener::lake::compact::{self, CompactOptions, MaintenanceSummary};
 use log_gardener::lake::writer::WriterOptions;
-use log_gardener::range::RangeSpec;
+use log_gardener::range::{RangeSpec, wall_clock};
 use log_gardener::synth;
 
 /// mimalloc returns freed chunk buffers to the threads that reuse them, which keeps peak RSS
@@ -109,9 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             grace,
             output,
         } => {
-            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            let summary = rt.block_on(async {
-                let lake = Lake::open_existing(&lake).await?;
+            let summary = on_lake(&lake, async |lake| {
                 let range = RangeSpec {
                     since,
                     until,
@@ -124,7 +122,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     grace: Duration::from_secs_f64(grace.max(0.0)),
                     zstd_level: WriterOptions::default().zstd_level,
                 };
-                anyhow::Ok(compact::compact(&lake, &opts).await?)
+                Ok(compact::compact(&lake, &opts).await?)
             })?;
             print_maintenance(&summary, output, "compacted")?;
             Ok(ExitCode::SUCCESS)
@@ -135,9 +133,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             grace,
             output,
         } => {
-            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            let summary = rt.block_on(async {
-                let lake = Lake::open_existing(&lake).await?;
+            let summary = on_lake(&lake, async |lake| {
                 let cutoff = RangeSpec {
                     since: None,
                     until: Some(older_than),
@@ -147,7 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .until
                 .context("--older-than needs a time")?;
                 let grace = Duration::from_secs_f64(grace.max(0.0));
-                anyhow::Ok(compact::prune(&lake, cutoff, grace).await?)
+                Ok(compact::prune(&lake, cutoff, grace).await?)
             })?;
             print_maintenance(&summary, output, "pruned")?;
             Ok(ExitCode::SUCCESS)
@@ -316,8 +312,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// How `report` and `query --named incidents` make the report.
-fn wall_clock() -> i64 {
-    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+/// Runs `f` on the existing lake `location` in a new runtime (the maintenance commands).
+fn on_lake<T>(location: &str, f: impl AsyncFnOnce(Lake) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async { f(Lake::open_existing(location).await?).await })
 }
 
 fn print_maintenance(

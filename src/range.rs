@@ -25,6 +25,12 @@ pub struct RangeSpec {
     pub now: Option<String>,
 }
 
+/// Now, in UTC nanoseconds: what spans such as `7d` count back from when nothing else is
+/// given.
+pub fn wall_clock() -> Nanos {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+}
+
 /// A resolved half-open range `[since, until)`, in UTC nanoseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TimeRange {

@@ -25,8 +25,7 @@ use crate::decode::frame::Framer;
 use crate::decode::{Decoded, decode_chunk};
 use crate::lake::log::{self, Consumed};
 use crate::lake::writer::LakeWriter;
-use crate::lake::{Lake, ledger};
-use crate::range::TimeRange;
+use crate::range::{TimeRange, wall_clock};
 use crate::source::{self, Input, SourceError};
 
 /// Bytes read from one object in one poll; the rest waits for the next.
@@ -60,13 +59,8 @@ pub async fn run(opts: IngestOptions, poll: Duration, stop: Stop) -> Result<Summ
     if opts.sources.iter().any(|s| s == "-") {
         return Err(IngestError::FollowStdin);
     }
-    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
-    let range = opts.range.resolve(Some(now - 1))?;
-    let lake = Lake::open(&opts.lake).await?;
-    crate::lake::signatures::check_miner_version(&lake).await?;
-    let run_id = ledger::new_run_id();
-    let record = ledger::RunRecord::running(&run_id, opts.sources.clone());
-    ledger::write(&lake, &record).await?;
+    let range = opts.range.resolve(Some(wall_clock() - 1))?;
+    let (lake, run_id, record) = super::begin(&opts, opts.sources.clone()).await?;
     let snapshot = log::for_writer(&lake, &run_id).await?;
     let mut writer = LakeWriter::new(lake.clone(), run_id.clone(), opts.writer.clone(), snapshot);
     let mut counts = Counts::default();
@@ -329,7 +323,7 @@ fn newest_in(d: &Decoded) -> Option<i64> {
 
 /// A status line per poll that did something: JSON on stdout, or words on stderr.
 fn report(opts: &IngestOptions, p: &Poll, newest: Option<i64>) {
-    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let now = wall_clock();
     let p = Poll {
         newest_entry: newest.map(crate::decode::time::format_rfc3339),
         lag_seconds: newest.map(|n| (now - n) as f64 / 1e9),

@@ -123,13 +123,10 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
     if let Some(poll) = opts.follow {
         return follow::run(opts, poll, stop).await;
     }
-    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
-    let range = opts.range.resolve(Some(now - 1))?;
+    let range = opts.range.resolve(Some(crate::range::wall_clock() - 1))?;
     let expanded = source::expand(&opts.sources, &range).await?;
     let inputs = expanded.inputs;
-    let lake = Lake::open(&opts.lake).await?;
-    crate::lake::signatures::check_miner_version(&lake).await?;
-    let run_id = ledger::new_run_id();
+    let (lake, run_id, record) = begin(&opts, inputs.iter().map(Input::name).collect()).await?;
 
     let interrupted = ledger::interrupted_runs(&lake).await?;
     let interrupted_ids: Vec<String> = interrupted.iter().map(|r| r.run_id.clone()).collect();
@@ -143,8 +140,6 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
         );
     }
     let swept = ledger::sweep_staging(&lake, &interrupted_ids);
-    let record = ledger::RunRecord::running(&run_id, inputs.iter().map(Input::name).collect());
-    ledger::write(&lake, &record).await?;
 
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(2, usize::from)
@@ -317,6 +312,20 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
     };
     finish_record(&lake, record, &summary, &writer).await?;
     Ok(summary)
+}
+
+/// Opens the lake for a run reading `sources`: checks its miner version and records the run
+/// in the ledger as `running`.
+async fn begin(
+    opts: &IngestOptions,
+    sources: Vec<String>,
+) -> Result<(Lake, String, ledger::RunRecord), IngestError> {
+    let lake = Lake::open(&opts.lake).await?;
+    crate::lake::signatures::check_miner_version(&lake).await?;
+    let run_id = ledger::new_run_id();
+    let record = ledger::RunRecord::running(&run_id, sources);
+    ledger::write(&lake, &record).await?;
+    Ok((lake, run_id, record))
 }
 
 /// The summary fields every run fills the same way, from its counts and its writer.
