@@ -10,7 +10,7 @@ use log_gardener::ingest::{self, IngestOptions, Stop};
 use log_gardener::lake::Lake;
 use log_gardener::lake::compact::{self, CompactOptions, MaintenanceSummary};
 use log_gardener::lake::writer::WriterOptions;
-use log_gardener::range::{RangeSpec, wall_clock};
+use log_gardener::range::{RangeSpec, time_at, wall_clock};
 use log_gardener::synth;
 
 /// mimalloc returns freed chunk buffers to the threads that reuse them, which keeps peak RSS
@@ -134,14 +134,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output,
         } => {
             let summary = on_lake(&lake, async |lake| {
-                let cutoff = RangeSpec {
-                    since: None,
-                    until: Some(older_than),
-                    now: None,
-                }
-                .resolve(Some(wall_clock()))?
-                .until
-                .context("--older-than needs a time")?;
+                let cutoff = time_at("older-than", &older_than, wall_clock())?;
                 let grace = Duration::from_secs_f64(grace.max(0.0));
                 Ok(compact::prune(&lake, cutoff, grace).await?)
             })?;

@@ -71,19 +71,22 @@ impl RangeSpec {
             // One nanosecond past the newest entry, so `--since 1h` includes it.
             None => newest.map_or(0, |t| t + 1),
         };
-        let at = |flag: &'static str, v: &Option<String>| -> Result<Option<Nanos>, RangeError> {
-            match v {
-                None => Ok(None),
-                Some(s) => match relative(s) {
-                    Some(span) => Ok(Some(now - span)),
-                    None => absolute(s).map(Some).map_err(|e| bad(flag, e)),
-                },
-            }
+        let at = |flag: &'static str, v: &Option<String>| match v {
+            None => Ok(None),
+            Some(s) => time_at(flag, s, now).map(Some),
         };
         Ok(TimeRange {
             since: at("since", &self.since)?,
             until: at("until", &self.until)?,
         })
+    }
+}
+
+/// One time as `--FLAG` gives it: RFC 3339, a date, or a span counted back from `now`.
+pub fn time_at(flag: &'static str, value: &str, now: Nanos) -> Result<Nanos, RangeError> {
+    match relative(value) {
+        Some(span) => Ok(now - span),
+        None => absolute(value).map_err(|detail| RangeError { flag, detail }),
     }
 }
 
