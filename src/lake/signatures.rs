@@ -353,7 +353,11 @@ fn tables_of(
     let mut ids: Vec<i64> = stats.keys().copied().collect();
     ids.sort_unstable();
     let shapes: Vec<&str> = ids.iter().map(|id| stats[id].shape.as_str()).collect();
-    let templates = cluster::cluster(&shapes);
+    let rows: Vec<u64> = ids
+        .iter()
+        .map(|id| u64::try_from(stats[id].count).unwrap_or(0))
+        .collect();
+    let templates = cluster::cluster(&shapes, &rows);
 
     let mut by_sig: BTreeMap<String, (String, ShapeStats, usize)> = BTreeMap::new();
     for (id, template) in ids.iter().zip(&templates) {

@@ -1,9 +1,14 @@
 //! The four standard template-extraction metrics, as the Loghub-2.0 evaluation defines them
-//! (see `../shared/loghub2k/README.md`). Lines with identical predicted templates form one
+//! (see `../shared/loghub2k/README.md`), and the generalization harness built on them:
+//! leave-one-out choice of the clustering thresholds ([`leave_one_out`]) and each rule's
+//! effect per dataset ([`ablation`]). Lines with identical predicted templates form one
 //! predicted group.
 
 use std::collections::HashMap;
 use std::path::Path;
+
+use super::cluster::{Config, Rules};
+use super::mine_with;
 
 /// The ten Loghub-2k sets we have (`../shared/loghub2k/<D>/`).
 pub const LOGHUB_DATASETS: [&str; 10] = [
@@ -108,6 +113,116 @@ pub fn score(predicted: &[String], truth: &[String]) -> Scores {
         fga: f1(found_groups as f64 / np, found_groups as f64 / nt),
         fta: f1(correct_templates as f64 / np, correct_templates as f64 / nt),
     }
+}
+
+impl Scores {
+    /// The four metrics' mean: what the generalization harness maximises.
+    pub fn mean(&self) -> f64 {
+        (self.ga + self.pa + self.fga + self.fta) / 4.0
+    }
+
+    /// The per-metric average of `scores`.
+    pub fn average(scores: &[Scores]) -> Scores {
+        let n = scores.len().max(1) as f64;
+        let sum = |f: fn(&Scores) -> f64| scores.iter().map(f).sum::<f64>() / n;
+        Scores {
+            ga: sum(|s| s.ga),
+            pa: sum(|s| s.pa),
+            fga: sum(|s| s.fga),
+            fta: sum(|s| s.fta),
+        }
+    }
+}
+
+/// One labelled dataset.
+pub struct Labelled {
+    pub name: String,
+    pub lines: Vec<String>,
+    pub truth: Vec<String>,
+}
+
+impl Labelled {
+    pub fn score(&self, cfg: &Config) -> Scores {
+        score(&mine_with(&self.lines, 1, cfg), &self.truth)
+    }
+}
+
+/// The thresholds the harness may choose from: each of the clustering thresholds at, below
+/// and above its default (the rules all on).
+pub fn threshold_grid() -> Vec<Config> {
+    let base = Config::default();
+    let mut grid = Vec::new();
+    for similarity in [0.5, 0.6, 0.7] {
+        for split_max_values in [2, 3, 4] {
+            for merge_min_fixed in [2, 3, 4] {
+                for rare_rows in [3, 10, 30] {
+                    for tail_min_templates in [5, 8, 12] {
+                        grid.push(Config {
+                            similarity,
+                            split_max_values,
+                            merge_min_fixed,
+                            rare_rows,
+                            tail_min_templates,
+                            ..base
+                        });
+                    }
+                }
+            }
+        }
+    }
+    grid
+}
+
+/// Leave-one-out over `sets`: for each set, the configuration of `grid` that scores best
+/// (mean of the four metrics, averaged) on the *other* sets, and what it scores on the
+/// held-out set. Thresholds that only fit the set they were tuned on show up as a held-out
+/// score below the all-in one.
+pub fn leave_one_out(sets: &[Labelled], grid: &[Config]) -> Vec<(Config, Scores)> {
+    let table: Vec<Vec<Scores>> = grid
+        .iter()
+        .map(|cfg| sets.iter().map(|s| s.score(cfg)).collect())
+        .collect();
+    (0..sets.len())
+        .map(|held| {
+            let on_others = |row: &Vec<Scores>| -> f64 {
+                row.iter()
+                    .enumerate()
+                    .filter(|(k, _)| *k != held)
+                    .map(|(_, s)| s.mean())
+                    .sum()
+            };
+            let best = (0..grid.len())
+                .max_by(|&a, &b| {
+                    on_others(&table[a])
+                        .total_cmp(&on_others(&table[b]))
+                        .then(b.cmp(&a))
+                })
+                .unwrap_or(0);
+            (grid[best], table[best][held])
+        })
+        .collect()
+}
+
+/// Each rule's effect per set: the default configuration's scores minus the scores with
+/// that rule taken away (positive: the rule helps that set).
+pub fn ablation(sets: &[Labelled]) -> Vec<(&'static str, Vec<f64>)> {
+    let base = Config::default();
+    let with: Vec<f64> = sets.iter().map(|s| s.score(&base).mean()).collect();
+    Rules::NAMED
+        .iter()
+        .map(|&(name, rule)| {
+            let without = Config {
+                rules: base.rules.without(rule),
+                ..base
+            };
+            let deltas = sets
+                .iter()
+                .zip(&with)
+                .map(|(s, w)| w - s.score(&without).mean())
+                .collect();
+            (name, deltas)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@
 //! nulls (`true`, `None`; but a capitalized one that opens the line is a word: `None of
 //! ...`). A unit abbreviation or a bound belongs to its number (`2.1 KB`, `<1 sec`), and
 //! three or more values that end a line are one list. Words with a single trailing digit
-//! (`eth1`, `ssh2`, `SOCKS5`) are kept: they name things.
+//! (`eth1`, `ssh2`, `SOCKS5`) are kept: they name things. A time of day is written
+//! `<*>:<*>:<*>` as Loghub's labels write it, the weekday, month, day and year around it
+//! included (`at Sun Jul 24 02:38:22 2005` -> `at <*>:<*>:<*>`); a full stop that ends the
+//! line after a value stays (`on port <*>.`).
 //!
 //! Multi-line messages are signed by their meaningful lines: the first line, and for Python
 //! tracebacks the exception line, so frame addresses and line numbers never split a group.
@@ -101,11 +104,15 @@ fn shape_line(line: &str, out: &mut String) {
     let mut tokens = line.split_ascii_whitespace().peekable();
     // Tokens that start before this offset were taken into a quoted value.
     let mut taken_until = 0;
+    // Where the date before a clock began (`Sun Jul 24 02:38:22 2005`), in `out`.
+    let mut date_at: Option<usize> = None;
     while let Some(mut token) = tokens.next() {
         let at = token.as_ptr() as usize - line.as_ptr() as usize;
         if at < taken_until {
             continue;
         }
+        let before = out.len();
+        let date_run = date_at.take();
         // `2.1 KB` is one value, as `2.1KB` is: a unit after a variable joins it.
         if out.len() > start_len
             && out.ends_with(VAR)
@@ -136,9 +143,31 @@ fn shape_line(line: &str, out: &mut String) {
                 .peek()
                 .is_some_and(|n| is_calendar_word(n) || n.starts_with(|c: char| c.is_ascii_digit()))
         {
+            date_at = date_run.or(Some(before));
             out.push_str(VAR);
             request = 0;
             continue;
+        }
+        // A time of day is written `<*>:<*>:<*>` (Loghub's convention), the date before it
+        // and the year after it included.
+        if let Some(clock) = clock_len(token) {
+            if let Some(start) = date_run {
+                out.truncate(start);
+                if out.len() > start_len {
+                    out.push(' ');
+                }
+            }
+            out.push_str("<*>:<*>:<*>");
+            let mut rest = &token[clock..];
+            if let Some(year) = tokens.next_if(|n| clock_year(n)) {
+                rest = &year[4..];
+            }
+            out.push_str(rest);
+            request = 0;
+            continue;
+        }
+        if date_run.is_some() && token.len() <= 2 && token.bytes().all(|b| b.is_ascii_digit()) {
+            date_at = date_run; // the day of the month
         }
         match request {
             1 if token.starts_with('/') => {
@@ -154,6 +183,20 @@ fn shape_line(line: &str, out: &mut String) {
             _ => {}
         }
         request = u8::from(upper && HTTP_METHODS.contains(&token));
+        // `on port 55904.`: a full stop that ends the line ends the sentence, not the value.
+        if let Some(value) = token.strip_suffix('.')
+            && tokens.peek().is_none()
+            && value.bytes().all(|b| !is_delim(b))
+            && value
+                .as_bytes()
+                .last()
+                .is_some_and(u8::is_ascii_alphanumeric)
+            && classify(value) == Word::Var
+        {
+            out.push_str(VAR);
+            out.push('.');
+            continue;
+        }
         shape_token(token, out);
     }
     collapse_trailing_list(out, start_len);
@@ -178,12 +221,17 @@ fn collapse_trailing_list(out: &mut String, start: usize) {
 /// Unit abbreviations that follow a number (`2.1 KB`, `<1 sec`), by length of the unit
 /// when `token` is one (trailing punctuation allowed: `KB,`).
 fn unit_len(token: &str) -> Option<usize> {
+    let unit = token.trim_end_matches([',', ';', '.', ')', ']', '}']);
+    is_unit(unit).then_some(unit.len())
+}
+
+/// A unit abbreviation: `KB`, `ms`, `sec`.
+pub(crate) fn is_unit(word: &str) -> bool {
     const UNITS: [&str; 19] = [
         "B", "KB", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB", "ns", "us", "µs", "ms", "s",
         "sec", "secs", "min", "mins",
     ];
-    let unit = token.trim_end_matches([',', ';', '.', ')', ']', '}']);
-    UNITS.contains(&unit).then_some(unit.len())
+    UNITS.contains(&word)
 }
 
 /// Where the token holding the closing quote ends, when `token` (at byte `at` of `line`)
@@ -425,7 +473,36 @@ fn is_mac(t: &str) -> bool {
         })
 }
 
-/// `02:38:22`, `00:39`: a clock time is one variable, not `<*>:<*>`.
+/// Length of the `HH:MM:SS` that `token` is, before trailing punctuation.
+fn clock_len(token: &str) -> Option<usize> {
+    let b = token.as_bytes();
+    let n = match b {
+        [h, b':', ..] if h.is_ascii_digit() => 1,
+        [h1, h2, b':', ..] if h1.is_ascii_digit() && h2.is_ascii_digit() => 2,
+        _ => return None,
+    };
+    let end = n + 6;
+    let digits = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let clock = digits(n + 1) && digits(n + 2) && b.get(n + 3) == Some(&b':') && digits(n + 4);
+    (clock
+        && digits(n + 5)
+        && b[end.min(b.len())..]
+            .iter()
+            .all(|c| matches!(c, b',' | b'.' | b';' | b')')))
+    .then_some(end)
+}
+
+/// A four-digit year after a clock (`2005`, `2005,`).
+fn clock_year(token: &str) -> bool {
+    let b = token.as_bytes();
+    b.len() >= 4
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4..]
+            .iter()
+            .all(|c| matches!(c, b',' | b'.' | b';' | b')'))
+}
+
+/// `00:39`: a two-part clock time is one variable, not `<*>:<*>`.
 fn is_clock(t: &str) -> bool {
     let t = t.trim_end_matches([',', '.', ';', ')']);
     let (clock, fraction) = t.split_once('.').unwrap_or((t, ""));

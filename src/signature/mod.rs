@@ -5,9 +5,12 @@
 //! 2. [`cluster`]: over the distinct shapes, shapes that differ in a few tokens become one
 //!    template.
 //!
-//! The signature id is a hash of [`MINER_VERSION`] and the template text: the same on every
-//! run and machine. Change [`MINER_VERSION`] whenever masking or clustering changes.
-//! [`accuracy`] implements the Loghub metrics (GA, PA, FGA, FTA) used to measure all this.
+//! The signature id is a hash of the template text: the same on every run and machine, and
+//! across miner versions for every template a new version still makes (an alert or a known
+//! issue keyed on an id survives an upgrade unless its statement's template changed).
+//! Change [`MINER_VERSION`] whenever masking or clustering changes: a lake refuses rows
+//! signed by another version. [`accuracy`] implements the Loghub metrics (GA, PA, FGA, FTA)
+//! and the generalization harness used to measure all this.
 
 pub mod accuracy;
 pub mod cluster;
@@ -18,13 +21,17 @@ use std::io::{Read, Write};
 use nohash_hasher::IntMap;
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Version of the masking and clustering rules; part of every signature id.
-pub const MINER_VERSION: &str = "2";
+/// Version of the masking and clustering rules, recorded in the signatures tables.
+pub const MINER_VERSION: &str = "3";
+
+/// Salt of every signature id. Frozen: it was the miner version when ids were first
+/// written; changing it would change every id.
+const ID_NAMESPACE: &str = "2";
 
 /// The stable id of a template: 16 hex digits.
 pub fn signature_id(template: &str) -> String {
     let mut bytes = Vec::with_capacity(template.len() + 4);
-    bytes.extend_from_slice(MINER_VERSION.as_bytes());
+    bytes.extend_from_slice(ID_NAMESPACE.as_bytes());
     bytes.push(0x1f);
     bytes.extend_from_slice(template.as_bytes());
     format!("{:016x}", xxh3_64(&bytes))
@@ -154,10 +161,14 @@ fn shape_all<S: AsRef<str> + Sync>(messages: &[S], threads: usize) -> Shaped {
     Shaped { shapes, of_line }
 }
 
-/// Step 2: the template of every distinct shape.
-fn templates_of(shapes: &[String]) -> Vec<String> {
-    let refs: Vec<&str> = shapes.iter().map(String::as_str).collect();
-    cluster::cluster(&refs)
+/// Step 2: the template of every distinct shape, weighted by its lines.
+fn templates_of(shaped: &Shaped, cfg: &cluster::Config) -> Vec<String> {
+    let refs: Vec<&str> = shaped.shapes.iter().map(String::as_str).collect();
+    let mut rows = vec![0u64; refs.len()];
+    for &i in &shaped.of_line {
+        rows[i as usize] += 1;
+    }
+    cluster::cluster_with(&refs, &rows, cfg)
 }
 
 /// `gardener mine`: messages one per line in (invalid UTF-8 replaced), CSV
@@ -170,7 +181,7 @@ pub fn mine_csv(mut input: impl Read, output: impl Write, threads: usize) -> std
     let shaped = shape_all(&lines, threads);
     // `,signature_id,template\n` of each shape, quoted once; a line adds only its number.
     let mut tails = Vec::with_capacity(shaped.shapes.len());
-    for template in templates_of(&shaped.shapes) {
+    for template in templates_of(&shaped, &cluster::Config::default()) {
         let mut csv = csv::Writer::from_writer(Vec::new());
         csv.write_record(["", signature_id(&template).as_str(), template.as_str()])?;
         tails.push(csv.into_inner().map_err(|e| e.into_error())?);
@@ -190,11 +201,38 @@ pub fn mine_csv(mut input: impl Read, output: impl Write, threads: usize) -> std
 /// Shapes are computed on `threads` threads (0: all cores); clustering runs once over the
 /// distinct shapes.
 pub fn mine<S: AsRef<str> + Sync>(messages: &[S], threads: usize) -> Vec<String> {
+    mine_with(messages, threads, &cluster::Config::default())
+}
+
+/// [`mine`] with other clustering thresholds or rules (the generalization harness).
+pub fn mine_with<S: AsRef<str> + Sync>(
+    messages: &[S],
+    threads: usize,
+    cfg: &cluster::Config,
+) -> Vec<String> {
     let shaped = shape_all(messages, threads);
-    let templates = templates_of(&shaped.shapes);
+    let templates = templates_of(&shaped, cfg);
     shaped
         .of_line
         .iter()
         .map(|&i| templates[i as usize].clone())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids written by miner version 2 stay the ids of the same templates (issue #13).
+    #[test]
+    fn signature_ids_outlive_miner_versions() {
+        assert_eq!(
+            signature_id("Accepted password for <*> from <*> port <*> ssh2"),
+            "a250f254c8923ec2"
+        );
+        assert_eq!(
+            signature_id("GET /api/threads/<*>/messages 200"),
+            "5970996c9646a28d"
+        );
+    }
 }

@@ -186,3 +186,187 @@ fn real_cloud_run_messages_of_one_statement_share_a_signature() {
         "{share:.4} of messages on their statement's main signature; split: {split:#?}"
     );
 }
+
+/// A deterministic xorshift stream for generated rows.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[(self.next() % from.len() as u64) as usize]
+    }
+}
+
+/// One statement that logs a whole SQL text after a fixed prefix.
+fn slow_query(rng: &mut Rng) -> String {
+    const TABLES: [&str; 8] = [
+        "users", "orders", "threads", "messages", "sessions", "invoices", "agents", "runs",
+    ];
+    const COLUMNS: [&str; 12] = [
+        "id",
+        "user_id",
+        "created_at",
+        "status",
+        "email",
+        "thread_id",
+        "amount",
+        "plan",
+        "updated_at",
+        "region",
+        "owner_id",
+        "kind",
+    ];
+    let table = rng.pick(&TABLES);
+    let mut cols = Vec::new();
+    for _ in 0..1 + rng.next() % 5 {
+        cols.push(rng.pick(&COLUMNS));
+    }
+    let mut conds = Vec::new();
+    for _ in 0..1 + rng.next() % 4 {
+        let col = rng.pick(&COLUMNS);
+        conds.push(match rng.next() % 3 {
+            0 => format!("{col} = {}", rng.next() % 100_000),
+            1 => format!("{col} IN ({}, {})", rng.next() % 1000, rng.next() % 1000),
+            _ => format!("{col} > '2026-11-{:02}'", 1 + rng.next() % 28),
+        });
+    }
+    let sql = match rng.next() % 10 {
+        0..=5 => format!(
+            "SELECT {} FROM {table} WHERE {}{}",
+            cols.join(", "),
+            conds.join(" AND "),
+            if rng.next().is_multiple_of(2) {
+                format!(
+                    " ORDER BY {} LIMIT {}",
+                    rng.pick(&COLUMNS),
+                    rng.next() % 500
+                )
+            } else {
+                String::new()
+            }
+        ),
+        6..=8 => format!(
+            "UPDATE {table} SET {} = {} WHERE {}",
+            cols[0],
+            rng.next() % 9999,
+            conds.join(" AND ")
+        ),
+        _ => format!("DELETE FROM {table} WHERE {}", conds.join(" OR ")),
+    };
+    format!("Slow query took {} ms: {sql}", 200 + rng.next() % 5000)
+}
+
+/// Other traffic around the generated statements, so the rules see a realistic mix.
+fn background(rng: &mut Rng, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| match i % 4 {
+            0 => format!("GET /api/threads/{} 200", rng.next() % 1000),
+            1 => format!(
+                "Listed {} threads in {}ms",
+                rng.next() % 50,
+                rng.next() % 90
+            ),
+            2 => format!(
+                "Failed to create session req_{} for user_id='u{}'",
+                rng.next(),
+                rng.next() % 99
+            ),
+            _ => format!("Cache hit ratio {}%", rng.next() % 100),
+        })
+        .collect()
+}
+
+fn signatures_of(lines: &[String], pick: impl Fn(&str) -> bool) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    for (line, template) in lines.iter().zip(mine(lines, 2)) {
+        if pick(line) {
+            *out.entry(template).or_default() += 1;
+        }
+    }
+    out
+}
+
+/// Issue #13: a statement whose message ends in a whole SQL text is one signature, not one
+/// per distinct statement text.
+#[test]
+fn a_free_form_sql_tail_is_one_signature() {
+    let mut rng = Rng(0x5eed_0001);
+    let mut lines = background(&mut rng, 3000);
+    lines.extend((0..1000).map(|_| slow_query(&mut rng)));
+    let sql = signatures_of(&lines, |l| l.starts_with("Slow query"));
+    assert_eq!(sql.len(), 1, "{sql:#?}");
+    assert_eq!(
+        sql.keys().next().map(String::as_str),
+        Some("Slow query took <*> ms: <*>")
+    );
+    // The other statements keep their own signatures.
+    let others = signatures_of(&lines, |l| !l.starts_with("Slow query"));
+    assert!(others.len() >= 3, "{others:#?}");
+}
+
+/// Issue #13: three rows of a rare statement that differ only in a currency code are one
+/// signature; verbs that change the meaning (`VM Started` / `VM Paused`) stay apart, and so
+/// do codes seen in many rows.
+#[test]
+fn rare_code_variants_join_and_meaningful_words_do_not() {
+    let mut rng = Rng(0x5eed_0002);
+    let mut lines = background(&mut rng, 2000);
+    for code in ["EUR", "PLN", "EUR"] {
+        lines.push(format!(
+            "Settlement failed for merchant m-{}: unsupported currency {code} (amount {}.50)",
+            rng.next() % 9000,
+            rng.next() % 900
+        ));
+    }
+    for event in ["Started", "Paused", "Started"] {
+        lines.push(format!(
+            "[instance: 4f0c2a9e-1b2c-4d5e-8f90-{:012x}] VM {event} (Lifecycle Event)",
+            rng.next() % (1 << 40)
+        ));
+    }
+    for (proto, n) in [("HTTPS", 300), ("SOCKS5", 40)] {
+        for _ in 0..n {
+            lines.push(format!(
+                "chrome.exe - 10.0.0.{}:443 open through proxy proxy.local:5070 {proto}",
+                rng.next() % 250
+            ));
+        }
+    }
+    let currency = signatures_of(&lines, |l| l.starts_with("Settlement"));
+    assert_eq!(currency.len(), 1, "{currency:#?}");
+    let vm = signatures_of(&lines, |l| l.contains("] VM "));
+    assert_eq!(vm.len(), 2, "{vm:#?}");
+    let proxy = signatures_of(&lines, |l| l.contains("open through proxy"));
+    assert_eq!(proxy.len(), 2, "{proxy:#?}");
+}
+
+/// Issue #13: values joined without spaces (an address list) are one value, whatever the
+/// list's length.
+#[test]
+fn value_lists_inside_a_token_are_one_value() {
+    let mut rng = Rng(0x5eed_0003);
+    let mut lines = background(&mut rng, 500);
+    for i in 0..60 {
+        let replicas: Vec<String> = (0..1 + i % 4)
+            .map(|_| format!("10.0.{}.{}:5432", rng.next() % 9, rng.next() % 250))
+            .collect();
+        lines.push(format!(
+            "Connecting to replicas {} with timeout {}s",
+            replicas.join(","),
+            1 + rng.next() % 30
+        ));
+        // Short statements, where the list is half the message or all of it.
+        lines.push(format!("Replicas: {}", replicas.join(",")));
+        lines.push(format!("upstreams={}", replicas.join(";")));
+    }
+    for statement in ["Connecting to replicas", "Replicas:", "upstreams="] {
+        let lists = signatures_of(&lines, |l| l.starts_with(statement));
+        assert_eq!(lists.len(), 1, "{statement}: {lists:#?}");
+    }
+}
