@@ -1,6 +1,13 @@
 //! `gardener`: parse arguments, run, map errors to exit codes. Everything else is in the library.
+//!
+//! Exit codes (as ripgrep's): 0 success, 2 an error (the message on stderr), 130 an ingest
+//! stopped by SIGINT. A reader that closes stdout early (`gardener query ... | head -1`)
+//! ends the run quietly with 0. Code 1 is kept for findings-style outcomes; no subcommand
+//! has one yet.
 
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -45,10 +52,44 @@ fn main() -> ExitCode {
         .init();
     match run(cli) {
         Ok(code) => code,
+        // The reader went away: nothing left to say to it, and nothing went wrong.
+        Err(_) if STDOUT_CLOSED.load(Ordering::Relaxed) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(2)
         }
+    }
+}
+
+/// Set when a write to stdout found the pipe closed.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Stdout that remembers a closed pipe, whatever error type the writer above wraps it in
+/// (the CSV writer turns it into a string).
+struct Stdout(std::io::StdoutLock<'static>);
+
+fn stdout() -> Stdout {
+    Stdout(std::io::stdout().lock())
+}
+
+impl Stdout {
+    fn check<T>(r: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &r
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Self::check(self.0.write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Self::check(self.0.flush())
     }
 }
 
@@ -90,8 +131,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             let summary = rt.block_on(ingest::run(opts, Stop::default()))?;
             match output {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
-                OutputFormat::Text => print!("{summary}"),
+                OutputFormat::Json => {
+                    writeln!(stdout(), "{}", serde_json::to_string_pretty(&summary)?)?
+                }
+                OutputFormat::Text => write!(stdout(), "{summary}")?,
             }
             // A source blocked on stdin must not keep the process alive after an interrupt.
             rt.shutdown_timeout(Duration::from_millis(100));
@@ -156,14 +199,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             list,
         } => {
             if list {
+                let mut out = stdout();
                 for (_, text) in log_gardener::engine::named::QUERIES {
                     // Each file starts with `-- name: purpose`.
-                    println!(
-                        "{}",
-                        text.lines().next().unwrap_or("").trim_start_matches("-- ")
-                    );
+                    let purpose = text.lines().next().unwrap_or("");
+                    writeln!(out, "{}", purpose.trim_start_matches("-- "))?;
                 }
-                println!("{}", log_gardener::report::INCIDENTS_QUERY.1);
+                writeln!(out, "{}", log_gardener::report::INCIDENTS_QUERY.1)?;
                 return Ok(ExitCode::SUCCESS);
             }
             let Some(lake) = lake else {
@@ -180,11 +222,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     service.as_deref(),
                     log_gardener::report::priority::Rules::builtin(),
                     log_gardener::report::known::Known::default(),
-                );
+                )?;
                 let report = gather_report(&lake, &range, service.as_deref(), &opts)?;
                 let table = log_gardener::report::incidents_table(&report)?;
-                let mut out = std::io::stdout().lock();
-                log_gardener::engine::output::write(&[table], format, &mut out)?;
+                log_gardener::engine::output::write(&[table], format, &mut stdout())?;
                 return Ok(ExitCode::SUCCESS);
             }
             let params = params
@@ -216,8 +257,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     log_gardener::engine::Engine::open(&lake, &range, service.as_deref()).await?;
                 engine.query(&text, allow_write).await
             })?;
-            let mut out = std::io::stdout().lock();
-            log_gardener::engine::output::write(&batches, format, &mut out)?;
+            log_gardener::engine::output::write(&batches, format, &mut stdout())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Report {
@@ -241,7 +281,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(path) => report::known::Known::load(path)?,
                 None => report::known::Known::default(),
             };
-            let opts = report_options(&lake, service.as_deref(), rules, known);
+            let opts = report_options(&lake, service.as_deref(), rules, known)?;
             let range = log_gardener::range::RangeSpec {
                 since: Some(since),
                 until,
@@ -257,14 +297,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .with_context(|| format!("writing {}", path.display()))?;
                 }
             }
-            let text = report::render(&report, format);
+            let text = report::render(&report, format).context("serialising the report")?;
             match output {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?,
-                None => {
-                    use std::io::Write;
-                    std::io::stdout().lock().write_all(text.as_bytes())?;
-                }
+                None => stdout().write_all(text.as_bytes())?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -274,8 +311,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 Box::new(std::fs::File::open(&file).with_context(|| format!("opening {file}"))?)
             };
-            let stdout = std::io::stdout().lock();
-            log_gardener::signature::mine_csv(input, stdout, threads)
+            log_gardener::signature::mine_csv(input, stdout(), threads)
                 .with_context(|| format!("mining {file}"))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -298,7 +334,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = synth::generate(&scenario, &out, &opts).with_context(|| {
                 format!("generating scenario {scenario} into {}", out.display())
             })?;
-            println!("{report}");
+            writeln!(stdout(), "{report}")?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -316,20 +352,22 @@ fn print_maintenance(
     output: OutputFormat,
     what: &str,
 ) -> anyhow::Result<()> {
+    let mut out = stdout();
     match output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(s)?),
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(s)?)?,
         OutputFormat::Text => {
             match s.version {
-                Some(v) => println!(
+                Some(v) => writeln!(
+                    out,
                     "{what} {} days ({} rows): {} files -> {} files, lake version {v}",
                     s.days.len(),
                     s.rows,
                     s.files_removed,
                     s.files_added
-                ),
-                None => println!("nothing to do"),
+                )?,
+                None => writeln!(out, "nothing to do")?,
             }
-            println!("deleted {} files no longer in the lake", s.deleted);
+            writeln!(out, "deleted {} files no longer in the lake", s.deleted)?;
         }
     }
     Ok(())
@@ -340,21 +378,29 @@ fn report_options(
     service: Option<&str>,
     rules: log_gardener::report::priority::Rules,
     known: log_gardener::report::known::Known,
-) -> log_gardener::report::Options {
-    log_gardener::report::Options {
+) -> anyhow::Result<log_gardener::report::Options> {
+    Ok(log_gardener::report::Options {
         rules,
         lake: lake.to_owned(),
         service: service.map(str::to_owned),
         known,
-        // SOURCE_DATE_EPOCH (seconds) pins the date for reproducible reports.
-        generated_at: std::env::var("SOURCE_DATE_EPOCH")
+        generated_at: generated_at()?,
+    })
+}
+
+/// Now, or SOURCE_DATE_EPOCH (seconds) for reproducible reports; an invalid one is an error,
+/// not a silent "now".
+fn generated_at() -> anyhow::Result<String> {
+    let at = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) => s
+            .trim()
+            .parse::<i64>()
             .ok()
-            .and_then(|s| s.parse::<i64>().ok())
             .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-            .unwrap_or_else(chrono::Utc::now)
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string(),
-    }
+            .with_context(|| format!("SOURCE_DATE_EPOCH={s:?}: expected seconds since 1970"))?,
+        Err(_) => chrono::Utc::now(),
+    };
+    Ok(at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
 /// Opens the lake and gathers the report over `range`.

@@ -16,6 +16,7 @@
 //! [`MAX_READ`] bytes per object per poll, and the dedup keys of days that stopped getting
 //! rows are dropped (the current day's keys grow with it, ~30 bytes per entry).
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use xxhash_rust::xxh3::xxh3_64;
@@ -335,8 +336,9 @@ fn report(opts: &IngestOptions, p: &Poll, newest: Option<i64>) {
         duplicates: p.duplicates,
     };
     if opts.status_json {
+        // A status line is advisory: a closed stdout must not stop the follower.
         if let Ok(line) = serde_json::to_string(&p) {
-            println!("{line}");
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
         }
     } else if !opts.quiet {
         eprintln!(

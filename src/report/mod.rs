@@ -79,14 +79,14 @@ pub enum Format {
 }
 
 /// The report in `format`.
-pub fn render(report: &model::Report, format: Format) -> String {
-    match format {
+pub fn render(report: &model::Report, format: Format) -> Result<String, serde_json::Error> {
+    Ok(match format {
         Format::Md => markdown::render(report),
         Format::Html => html::render(report),
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(report).unwrap_or_default();
+            let mut s = serde_json::to_string_pretty(report)?;
             s.push('\n');
             s
         }
-    }
+    })
 }

@@ -141,3 +141,66 @@ fn query_the_lake() {
     let out = query(&lake, &["--named", "no_such_query"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("available: signature_frequencies"));
 }
+
+/// Issue #18: a reader that closes the pipe early (`gardener query ... | head -1`) ends the
+/// run quietly with 0; an error exits 2 with its message (ripgrep's convention).
+#[test]
+fn a_closed_pipe_is_a_quiet_success_and_errors_exit_2() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = dir.path().join("lake");
+    ingest(
+        &lake,
+        &[concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/report_small.jsonl"
+        )],
+    );
+    for format in ["csv", "table", "ndjson"] {
+        let mut child = gardener()
+            .args(["query", "--format", format, "--lake"])
+            .arg(&lake)
+            // Far more than a pipe buffer holds, so the writer meets the closed pipe.
+            .arg("SELECT v, v * 2 AS w FROM generate_series(1, 2000000) AS t(v)")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("read one line");
+        assert!(!first.is_empty());
+        // The reader is gone (its end of the pipe dropped above).
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = query(&lake, &["SELECT no_such_column FROM logs"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
+    // An invalid SOURCE_DATE_EPOCH is an error, not a silent "now".
+    let out = gardener()
+        .args(["report", "--lake"])
+        .arg(&lake)
+        .env("SOURCE_DATE_EPOCH", "yesterday")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("SOURCE_DATE_EPOCH"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
