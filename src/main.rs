@@ -14,9 +14,9 @@ use anyhow::Context;
 use clap::Parser;
 use log_gardener::cli::{Cli, Command, OutputFormat};
 use log_gardener::ingest::{self, IngestOptions, Stop};
-use log_gardener::lake::Lake;
 use log_gardener::lake::compact::{self, CompactOptions, MaintenanceSummary};
 use log_gardener::lake::writer::WriterOptions;
+use log_gardener::lake::{Lake, ledger};
 use log_gardener::range::{RangeSpec, time_at, wall_clock};
 use log_gardener::synth;
 
@@ -138,7 +138,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             // A source blocked on stdin must not keep the process alive after an interrupt.
             rt.shutdown_timeout(Duration::from_millis(100));
-            Ok(if summary.status != "interrupted" {
+            Ok(if summary.status != ledger::RunStatus::Interrupted {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(130)

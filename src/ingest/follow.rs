@@ -112,7 +112,7 @@ pub async fn run(opts: IngestOptions, poll: Duration, stop: Stop) -> Result<Summ
         }
     }
     let summary = Summary {
-        status: "stopped".into(),
+        status: crate::lake::ledger::RunStatus::Stopped,
         sources: opts.sources.len(),
         bytes,
         signatures: crate::lake::signatures::refresh(&lake).await?,
@@ -172,18 +172,22 @@ async fn poll_once(
             let mut framer =
                 Framer::new(std::io::Cursor::new(next.bytes), frame).resume_at(start, line);
             let mut out: Vec<Decoded> = Vec::new();
-            while let Ok(Some(chunk)) = framer.next_chunk() {
+            while let Some(chunk) = framer.next_chunk()? {
                 out.push(decode_chunk(&chunk, &source));
             }
-            out
+            Ok::<_, std::io::Error>(out)
         })
         .await
         .map_err(|e| SourceError::Io {
             arg: name.clone(),
             source: std::io::Error::other(e),
+        })?
+        .map_err(|source| SourceError::Io {
+            arg: name.clone(),
+            source,
         })?;
         for mut d in decoded {
-            counts.out_of_range += keep_in_range(&mut d, range);
+            counts.out_of_range += keep_in_range(&mut d, range)?;
             counts.absorb(&d, opts.quiet, opts.max_warnings);
             if let Some(t) = newest_in(&d) {
                 *newest = Some(newest.map_or(t, |n| n.max(t)));

@@ -26,8 +26,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::decode::frame::{Chunk, FrameOptions, Framer, Layout};
 use crate::decode::{Decoded, decode_chunk};
+use crate::lake::ledger::{self, RunStatus};
 use crate::lake::writer::{LakeWriter, WriterOptions};
-use crate::lake::{Lake, LakeError, ledger};
+use crate::lake::{Lake, LakeError};
 use crate::range::{RangeError, RangeSpec, TimeRange};
 use crate::source::{self, Input, SourceError};
 pub use summary::Summary;
@@ -45,6 +46,10 @@ pub enum IngestError {
     NoSources,
     #[error("--follow reads files, folders and gs:// prefixes; '-' (stdin) is followed already")]
     FollowStdin,
+    #[error("the {stage} task failed: {detail}; the run's rows were not committed")]
+    Task { stage: Stage, detail: String },
+    #[error("filtering rows by --since/--until: {0}")]
+    Filter(#[from] arrow::error::ArrowError),
 }
 
 /// Options for one ingest run.
@@ -114,7 +119,9 @@ pub(crate) fn warn(quiet: bool, msg: impl std::fmt::Display) {
     }
 }
 
-/// Runs one ingest to completion (or until `stop`).
+/// Runs one ingest to completion (or until `stop`). Any error or panic in a stage fails
+/// the run: the ledger records it `failed` with the reason, and the rows of the failed part
+/// are not committed (staged files stay invisible to readers, as after a crash).
 pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError> {
     let started = Instant::now();
     if opts.sources.is_empty() {
@@ -125,193 +132,369 @@ pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError
     }
     let range = opts.range.resolve(Some(crate::range::wall_clock() - 1))?;
     let expanded = source::expand(&opts.sources, &range).await?;
-    let inputs = expanded.inputs;
-    let (lake, run_id, record) = begin(&opts, inputs.iter().map(Input::name).collect()).await?;
-
-    let interrupted = ledger::interrupted_runs(&lake).await?;
-    let interrupted_ids: Vec<String> = interrupted.iter().map(|r| r.run_id.clone()).collect();
-    for r in &interrupted {
-        warn(
-            opts.quiet,
-            format_args!(
-                "run {} (started {}) did not finish; what it committed is kept and its rows will not be counted twice",
-                r.run_id, r.started_at
-            ),
-        );
-    }
-    let swept = ledger::sweep_staging(&lake, &interrupted_ids);
-
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(2, usize::from)
-    } else {
-        opts.threads
+    let names = expanded.inputs.iter().map(Input::name).collect();
+    let (lake, run_id, record) = begin(&opts, names).await?;
+    let batch = Batch {
+        opts: &opts,
+        lake: &lake,
+        run_id: &run_id,
+        range,
+        started,
     };
-    let bytes_read = Arc::new(AtomicU64::new(0));
-    let progress = progress_bar(&opts, &inputs);
+    match batch.run(expanded, stop).await {
+        Ok((summary, writer)) => {
+            finish_record(&lake, record, &summary, &writer).await?;
+            Ok(summary)
+        }
+        Err(e) => {
+            fail_record(&lake, record, &e).await;
+            Err(e)
+        }
+    }
+}
 
-    // Framers -> decoders.
-    let (chunk_tx, chunk_rx) = async_channel::bounded::<(Arc<str>, Chunk)>(threads * 2);
+/// One batch ingest's fixed inputs.
+struct Batch<'a> {
+    opts: &'a IngestOptions,
+    lake: &'a Lake,
+    run_id: &'a str,
+    range: TimeRange,
+    started: Instant,
+}
+
+/// What the framers tell about their sources: empty ones and read errors.
+#[derive(Default)]
+struct SourceNotes {
+    empty: Vec<String>,
+    errors: Vec<String>,
+}
+
+impl Batch<'_> {
+    async fn run(
+        &self,
+        expanded: source::Expanded,
+        stop: Stop,
+    ) -> Result<(Summary, LakeWriter), IngestError> {
+        let (opts, lake) = (self.opts, self.lake);
+        let inputs = expanded.inputs;
+        let interrupted = ledger::interrupted_runs(lake).await?;
+        let interrupted_ids: Vec<String> = interrupted.iter().map(|r| r.run_id.clone()).collect();
+        for r in &interrupted {
+            warn(
+                opts.quiet,
+                format_args!(
+                    "run {} (started {}) did not finish; what it committed is kept and its rows will not be counted twice",
+                    r.run_id, r.started_at
+                ),
+            );
+        }
+        let swept = ledger::sweep_staging(lake, &interrupted_ids);
+
+        let threads = if opts.threads == 0 {
+            std::thread::available_parallelism().map_or(2, usize::from)
+        } else {
+            opts.threads
+        };
+        let bytes_read = Arc::new(AtomicU64::new(0));
+        let (chunk_tx, chunk_rx) = async_channel::bounded::<(Arc<str>, Chunk)>(threads * 2);
+        let framers = spawn_framers(&inputs, opts, &stop, &bytes_read, chunk_tx);
+        let (decoded_tx, decoded_rx) = tokio::sync::mpsc::channel::<Decoded>(threads * 2);
+        let decoders = spawn_decoders(threads, &chunk_rx, &decoded_tx);
+        drop((decoded_tx, chunk_rx));
+
+        let snapshot = crate::lake::log::for_writer(lake, self.run_id).await?;
+        let mut writer = LakeWriter::new(
+            lake.clone(),
+            self.run_id.to_owned(),
+            opts.writer.clone(),
+            snapshot,
+        );
+        let progress = progress_bar(opts, &inputs);
+        let streaming = inputs.contains(&Input::Stdin);
+        let mut counts = Counts::default();
+        let interrupted_run = self
+            .drive(
+                decoded_rx,
+                &mut writer,
+                &mut counts,
+                &stop,
+                streaming,
+                &progress,
+                &bytes_read,
+            )
+            .await?;
+        // Every stage is joined before the commit: a panic anywhere fails the run.
+        join_decoders(decoders, interrupted_run).await?;
+        let notes = if interrupted_run {
+            SourceNotes::default()
+        } else {
+            source_notes(framers, opts.quiet).await?
+        };
+        writer.commit(Vec::new()).await?;
+        if let Some(pb) = &progress {
+            pb.finish_and_clear();
+        }
+        if counts.quarantined > opts.max_warnings as u64 && !opts.quiet {
+            eprintln!(
+                "warning: {} more quarantined records not shown; see {}/_quarantine/run={}/",
+                counts.quarantined - opts.max_warnings as u64,
+                lake.display,
+                self.run_id
+            );
+        }
+        // Step 2 of signing runs over every shape in the lake, so templates and counts never
+        // depend on how the data was split across runs; it also completes the tables of a
+        // writer that died between its commit and its refresh.
+        let signatures = crate::lake::signatures::refresh(lake).await?;
+        let summary = Summary {
+            status: if interrupted_run {
+                RunStatus::Interrupted
+            } else {
+                RunStatus::Complete
+            },
+            sources: inputs.len(),
+            skipped_sources: expanded.skipped,
+            bytes: bytes_read.load(Ordering::Relaxed),
+            empty_sources: notes.empty,
+            source_errors: notes.errors,
+            interrupted_runs: interrupted_ids,
+            staging_files_removed: swept,
+            signatures,
+            ..tally(self.run_id, lake, counts, &writer, self.started)
+        };
+        Ok((summary, writer))
+    }
+
+    /// Feeds decoded chunks to the writer until the decoders are done or the run is
+    /// stopped; flushes on the interval and draws the progress bar. True if interrupted.
+    #[allow(clippy::too_many_arguments)] // the pipeline's parts, each used once
+    async fn drive(
+        &self,
+        mut decoded_rx: tokio::sync::mpsc::Receiver<Decoded>,
+        writer: &mut LakeWriter,
+        counts: &mut Counts,
+        stop: &Stop,
+        streaming: bool,
+        progress: &Option<ProgressBar>,
+        bytes_read: &AtomicU64,
+    ) -> Result<bool, IngestError> {
+        let opts = self.opts;
+        let mut flush = tokio::time::interval(opts.flush_interval);
+        flush.tick().await;
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        loop {
+            tokio::select! {
+                msg = decoded_rx.recv() => {
+                    let Some(d) = msg else { return Ok(false) };
+                    self.absorb(d, writer, counts).await?;
+                }
+                _ = flush.tick() => {
+                    // A stream's rows become visible at every flush; files, at the end.
+                    if streaming {
+                        writer.commit(Vec::new()).await?;
+                    } else {
+                        writer.flush_all().await?;
+                    }
+                }
+                _ = tick.tick() => {
+                    if let Some(pb) = progress {
+                        pb.set_position(bytes_read.load(Ordering::Relaxed));
+                        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+                        pb.set_message(format!("{:.0} entries/s", counts.records as f64 / secs));
+                    }
+                    if stop.is_stopped() {
+                        break;
+                    }
+                }
+                _ = &mut ctrl_c => {
+                    stop.stop();
+                    warn(false, "interrupted: finishing what was read; run again to complete");
+                    break;
+                }
+            }
+        }
+        // Drain what is already decoded, without waiting on a source that may block.
+        while let Ok(Some(d)) =
+            tokio::time::timeout(Duration::from_millis(500), decoded_rx.recv()).await
+        {
+            self.absorb(d, writer, counts).await?;
+        }
+        Ok(true)
+    }
+
+    /// One decoded chunk into the counts and the writer.
+    async fn absorb(
+        &self,
+        mut d: Decoded,
+        writer: &mut LakeWriter,
+        counts: &mut Counts,
+    ) -> Result<(), IngestError> {
+        counts.out_of_range += keep_in_range(&mut d, &self.range)?;
+        counts.absorb(&d, self.opts.quiet, self.opts.max_warnings);
+        writer.add_quarantined(d.quarantined).await?;
+        writer.add(d.batch, &d.keys, &d.days).await?;
+        Ok(())
+    }
+}
+
+type Framers =
+    tokio::task::JoinHandle<Vec<Result<Result<SourceReport, SourceError>, tokio::task::JoinError>>>;
+
+/// Reads the sources, a few at once, into chunks for the decoders.
+fn spawn_framers(
+    inputs: &[Input],
+    opts: &IngestOptions,
+    stop: &Stop,
+    bytes_read: &Arc<AtomicU64>,
+    chunk_tx: async_channel::Sender<(Arc<str>, Chunk)>,
+) -> Framers {
     // Remote reads wait on the network more than on the disk: more of them at once.
     let parallel_reads = if inputs.iter().any(Input::is_remote) {
         8
     } else {
         4
     };
-    let framers = {
-        let inputs = inputs.clone();
-        let stop = stop.clone();
-        let frame_opts = opts.frame.clone();
-        let bytes_read = bytes_read.clone();
-        tokio::spawn(async move {
-            futures::stream::iter(inputs)
-                .map(|input| {
-                    let tx = chunk_tx.clone();
-                    let stop = stop.clone();
-                    let frame_opts = frame_opts.clone();
-                    let bytes_read = bytes_read.clone();
-                    tokio::task::spawn_blocking(move || {
-                        frame_source(&input, frame_opts, &tx, &stop, bytes_read)
-                    })
+    let inputs = inputs.to_vec();
+    let stop = stop.clone();
+    let frame_opts = opts.frame.clone();
+    let bytes_read = bytes_read.clone();
+    tokio::spawn(async move {
+        futures::stream::iter(inputs)
+            .map(|input| {
+                let tx = chunk_tx.clone();
+                let stop = stop.clone();
+                let frame_opts = frame_opts.clone();
+                let bytes_read = bytes_read.clone();
+                tokio::task::spawn_blocking(move || {
+                    injected_panic(Stage::Framer);
+                    frame_source(&input, frame_opts, &tx, &stop, bytes_read)
                 })
-                .buffer_unordered(parallel_reads)
-                .collect::<Vec<_>>()
-                .await
+            })
+            .buffer_unordered(parallel_reads)
+            .collect::<Vec<_>>()
+            .await
+    })
+}
+
+/// One decoder per thread: chunks in, rows with their keys out.
+fn spawn_decoders(
+    threads: usize,
+    chunk_rx: &async_channel::Receiver<(Arc<str>, Chunk)>,
+    decoded_tx: &tokio::sync::mpsc::Sender<Decoded>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..threads)
+        .map(|_| {
+            let rx = chunk_rx.clone();
+            let tx = decoded_tx.clone();
+            tokio::task::spawn_blocking(move || {
+                while let Ok((source, chunk)) = rx.recv_blocking() {
+                    injected_panic(Stage::Decoder);
+                    if tx.blocking_send(decode_chunk(&chunk, &source)).is_err() {
+                        break;
+                    }
+                }
+            })
         })
+        .collect()
+}
+
+/// Waits for the decoders (only those already done after an interrupt: the others may
+/// wait on a source that blocks); a panic in one is the run's error.
+async fn join_decoders(
+    decoders: Vec<tokio::task::JoinHandle<()>>,
+    interrupted: bool,
+) -> Result<(), IngestError> {
+    for d in decoders {
+        if interrupted && !d.is_finished() {
+            continue;
+        }
+        d.await.map_err(|e| IngestError::Task {
+            stage: Stage::Decoder,
+            detail: panic_text(e),
+        })?;
+    }
+    Ok(())
+}
+
+/// The framers' reports; a panic in one is the run's error, a read error a warning.
+async fn source_notes(framers: Framers, quiet: bool) -> Result<SourceNotes, IngestError> {
+    let failed = |e: tokio::task::JoinError| IngestError::Task {
+        stage: Stage::Framer,
+        detail: panic_text(e),
     };
-
-    // Decoders -> writer.
-    let (decoded_tx, mut decoded_rx) = tokio::sync::mpsc::channel::<Decoded>(threads * 2);
-    for _ in 0..threads {
-        let rx = chunk_rx.clone();
-        let tx = decoded_tx.clone();
-        tokio::task::spawn_blocking(move || {
-            while let Ok((source, chunk)) = rx.recv_blocking() {
-                if tx.blocking_send(decode_chunk(&chunk, &source)).is_err() {
-                    break;
-                }
+    let mut notes = SourceNotes::default();
+    for report in framers.await.map_err(failed)? {
+        let report = match report.map_err(failed)? {
+            Ok(r) => r,
+            Err(e) => {
+                warn(quiet, &e);
+                notes.errors.push(e.to_string());
+                continue;
             }
-        });
-    }
-    drop(decoded_tx);
-    drop(chunk_rx);
-
-    let snapshot = crate::lake::log::for_writer(&lake, &run_id).await?;
-    let mut writer = LakeWriter::new(lake.clone(), run_id.clone(), opts.writer.clone(), snapshot);
-    // A stream's rows become visible at every flush; files, at the end of the run.
-    let streaming = inputs.contains(&Input::Stdin);
-    let mut counts = Counts::default();
-    let mut flush = tokio::time::interval(opts.flush_interval);
-    flush.tick().await;
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let mut interrupted_run = false;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    loop {
-        tokio::select! {
-            msg = decoded_rx.recv() => {
-                let Some(mut d) = msg else { break };
-                counts.out_of_range += keep_in_range(&mut d, &range);
-                counts.absorb(&d, opts.quiet, opts.max_warnings);
-                writer.add_quarantined(d.quarantined).await?;
-                writer.add(d.batch, &d.keys, &d.days).await?;
-            }
-            _ = flush.tick() => {
-                if streaming {
-                    writer.commit(Vec::new()).await?;
-                } else {
-                    writer.flush_all().await?;
-                }
-            }
-            _ = tick.tick() => {
-                if let Some(pb) = &progress {
-                    pb.set_position(bytes_read.load(Ordering::Relaxed));
-                    let secs = started.elapsed().as_secs_f64().max(1e-3);
-                    pb.set_message(format!("{:.0} entries/s", counts.records as f64 / secs));
-                }
-                if stop.is_stopped() && !interrupted_run {
-                    interrupted_run = true;
-                }
-            }
-            _ = &mut ctrl_c, if !interrupted_run => {
-                stop.stop();
-                interrupted_run = true;
-                warn(false, "interrupted: finishing what was read; run again to complete");
-            }
+        };
+        if report.empty {
+            warn(
+                quiet,
+                format_args!("{}: empty input, no records", report.name),
+            );
+            notes.empty.push(report.name.clone());
         }
-        if interrupted_run {
-            // Drain what is already decoded, without waiting on a source that may block.
-            while let Ok(Some(mut d)) =
-                tokio::time::timeout(Duration::from_millis(500), decoded_rx.recv()).await
-            {
-                counts.out_of_range += keep_in_range(&mut d, &range);
-                counts.absorb(&d, opts.quiet, opts.max_warnings);
-                writer.add_quarantined(d.quarantined).await?;
-                writer.add(d.batch, &d.keys, &d.days).await?;
-            }
-            break;
+        if let Some(e) = report.read_error {
+            warn(quiet, &e);
+            notes.errors.push(e);
         }
     }
-    writer.commit(Vec::new()).await?;
-    if let Some(pb) = &progress {
-        pb.finish_and_clear();
-    }
+    Ok(notes)
+}
 
-    let mut empty_sources = Vec::new();
-    let mut source_errors = Vec::new();
-    if !interrupted_run && let Ok(reports) = framers.await {
-        for report in reports.into_iter().flatten() {
-            let report = match report {
-                Ok(r) => r,
-                Err(e) => {
-                    warn(opts.quiet, &e);
-                    source_errors.push(e.to_string());
-                    continue;
-                }
-            };
-            if report.empty {
-                warn(
-                    opts.quiet,
-                    format_args!("{}: empty input, no records", report.name),
-                );
-                empty_sources.push(report.name.clone());
-            }
-            if let Some(e) = report.read_error {
-                warn(opts.quiet, &e);
-                source_errors.push(e);
-            }
-        }
+fn panic_text(e: tokio::task::JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(p) => p
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_owned()),
+        Err(e) => e.to_string(),
     }
-    if counts.quarantined > opts.max_warnings as u64 && !opts.quiet {
-        eprintln!(
-            "warning: {} more quarantined records not shown; see {}/_quarantine/run={run_id}/",
-            counts.quarantined - opts.max_warnings as u64,
-            lake.display
-        );
-    }
+}
 
-    // Step 2 of signing runs over every shape in the lake, so templates and counts never
-    // depend on how the data was split across runs; it also completes the tables of a
-    // writer that died between its commit and its refresh.
-    let signatures = crate::lake::signatures::refresh(&lake).await?;
-    let summary = Summary {
-        status: if interrupted_run {
-            "interrupted"
-        } else {
-            "complete"
-        }
-        .into(),
-        sources: inputs.len(),
-        skipped_sources: expanded.skipped,
-        bytes: bytes_read.load(Ordering::Relaxed),
-        empty_sources,
-        source_errors,
-        interrupted_runs: interrupted_ids,
-        staging_files_removed: swept,
-        signatures,
-        ..tally(&run_id, &lake, counts, &writer, started)
-    };
-    finish_record(&lake, record, &summary, &writer).await?;
-    Ok(summary)
+/// The pipeline's stages, as errors name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Framer,
+    Decoder,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Framer => "framer",
+            Stage::Decoder => "decoder",
+        })
+    }
+}
+
+/// Test hook: `GARDENER_TEST_PANIC=decoder` (or `framer`) makes that stage panic, so tests
+/// can check that a panic fails the run instead of losing a chunk.
+fn injected_panic(stage: Stage) {
+    static WANTED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let wanted = WANTED.get_or_init(|| std::env::var("GARDENER_TEST_PANIC").ok());
+    if wanted.as_deref() == Some(stage.to_string().as_str()) {
+        panic!("injected panic in the {stage} (GARDENER_TEST_PANIC)");
+    }
+}
+
+/// Marks a run `failed` in the ledger with its reason (best effort: the error that failed
+/// the run is what the caller reports).
+async fn fail_record(lake: &Lake, mut record: ledger::RunRecord, e: &IngestError) {
+    record.status = RunStatus::Failed;
+    record.finished_at = Some(chrono::Utc::now().to_rfc3339());
+    record.error = Some(e.to_string());
+    if let Err(w) = ledger::write(lake, &record).await {
+        tracing::warn!("could not record run {} as failed: {w}", record.run_id);
+    }
 }
 
 /// Opens the lake for a run reading `sources`: checks its miner version and records the run
@@ -369,7 +552,7 @@ pub(crate) async fn finish_record(
     summary: &Summary,
     writer: &LakeWriter,
 ) -> Result<(), LakeError> {
-    record.status = summary.status.clone();
+    record.status = summary.status;
     record.finished_at = Some(chrono::Utc::now().to_rfc3339());
     record.summary = serde_json::to_value(summary).ok();
     if let Some(serde_json::Value::Object(m)) = &mut record.summary {
@@ -410,11 +593,14 @@ impl Counts {
 }
 
 /// Drops the rows of `d` outside `range`; returns how many.
-pub(crate) fn keep_in_range(d: &mut Decoded, range: &TimeRange) -> u64 {
+pub(crate) fn keep_in_range(
+    d: &mut Decoded,
+    range: &TimeRange,
+) -> Result<u64, arrow::error::ArrowError> {
     use arrow::array::{AsArray, BooleanArray};
     use arrow::datatypes::TimestampNanosecondType;
     if range.is_open() || d.batch.num_rows() == 0 {
-        return 0;
+        return Ok(0);
     }
     let stamps = d.batch.column(0).as_primitive::<TimestampNanosecondType>();
     let keep: BooleanArray = stamps
@@ -424,25 +610,20 @@ pub(crate) fn keep_in_range(d: &mut Decoded, range: &TimeRange) -> u64 {
         .collect();
     let dropped = (keep.len() - keep.true_count()) as u64;
     if dropped == 0 {
-        return 0;
+        return Ok(0);
     }
-    // The mask comes from the batch itself, so filtering cannot fail; keep the rows if it did.
-    if let Ok(batch) = arrow::compute::filter_record_batch(&d.batch, &keep) {
-        d.batch = batch;
-        let mut i = 0;
-        d.keys.retain(|_| {
-            i += 1;
-            keep.value(i - 1)
-        });
-        let mut i = 0;
-        d.days.retain(|_| {
-            i += 1;
-            keep.value(i - 1)
-        });
-        dropped
-    } else {
-        0
-    }
+    d.batch = arrow::compute::filter_record_batch(&d.batch, &keep)?;
+    let mut i = 0;
+    d.keys.retain(|_| {
+        i += 1;
+        keep.value(i - 1)
+    });
+    let mut i = 0;
+    d.days.retain(|_| {
+        i += 1;
+        keep.value(i - 1)
+    });
+    Ok(dropped)
 }
 
 /// Reads one source to its end, sending chunks of records to the decoders.

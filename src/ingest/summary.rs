@@ -7,12 +7,13 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::lake::ledger::RunStatus;
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub run_id: String,
     pub lake: String,
-    /// `complete` or `interrupted`.
-    pub status: String,
+    pub status: RunStatus,
     pub sources: usize,
     pub records: u64,
     pub rows: u64,
@@ -65,7 +66,7 @@ impl fmt::Display for Summary {
         writeln!(
             f,
             "{} {} from {} ({mb:.1} MB) in {:.1} s into {}",
-            if self.status == "complete" {
+            if self.status == RunStatus::Complete {
                 "ingested"
             } else {
                 "interrupted after"
@@ -143,7 +144,7 @@ impl fmt::Display for Summary {
         for e in &self.source_errors {
             writeln!(f, "  source error: {e}")?;
         }
-        if self.status != "complete" {
+        if self.status != RunStatus::Complete {
             writeln!(f, "  run the same command again to complete the ingest")?;
         }
         Ok(())

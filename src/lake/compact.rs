@@ -289,12 +289,13 @@ async fn record(lake: &Lake, summary: &MaintenanceSummary, what: &str) -> Result
         lake,
         &ledger::RunRecord {
             run_id: summary.run_id.clone(),
-            status: "complete".into(),
+            status: ledger::RunStatus::Complete,
             started_at: now.clone(),
             finished_at: Some(now),
             pid: std::process::id(),
             sources: vec![what.to_owned()],
             summary: serde_json::to_value(summary).ok(),
+            error: None,
         },
     )
     .await

@@ -1,5 +1,6 @@
 //! The run ledger: `<lake>/_ledger/run-<run>.json`, written `running` when a run starts and
-//! rewritten `complete` (or `interrupted`) with its summary and files when it ends.
+//! rewritten `complete` (or `interrupted`, `stopped`, `failed`) with its summary and files
+//! when it ends.
 //!
 //! A run killed outright stays `running` in the ledger; the next run reports it, and sweeps
 //! the staging files it left on local disk. What it committed stays (see [`super::log`]);
@@ -12,16 +13,47 @@ use serde::{Deserialize, Serialize};
 
 use super::{Lake, LakeError};
 
+/// Where a run is. Written in lowercase in the ledger and in summaries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Started and not finished (or killed: see [`interrupted_runs`]).
+    #[default]
+    Running,
+    Complete,
+    /// Stopped by SIGINT after committing what it had read.
+    Interrupted,
+    /// A follower stopped by SIGINT or SIGTERM.
+    Stopped,
+    /// An error or a panic in a stage ended it; nothing of the failed part was committed.
+    Failed,
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RunStatus::Running => "running",
+            RunStatus::Complete => "complete",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Stopped => "stopped",
+            RunStatus::Failed => "failed",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
     pub run_id: String,
-    pub status: String,
+    pub status: RunStatus,
     pub started_at: String,
     pub finished_at: Option<String>,
     pub pid: u32,
     pub sources: Vec<String>,
     /// The ingest summary, once finished.
     pub summary: Option<serde_json::Value>,
+    /// Why a `failed` run failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A run id: the UTC start time and a tag distinct per process and instant.
@@ -40,12 +72,13 @@ impl RunRecord {
     pub fn running(run_id: &str, sources: Vec<String>) -> RunRecord {
         RunRecord {
             run_id: run_id.to_owned(),
-            status: "running".into(),
+            status: RunStatus::Running,
             started_at: chrono::Utc::now().to_rfc3339(),
             finished_at: None,
             pid: std::process::id(),
             sources,
             summary: None,
+            error: None,
         }
     }
 }
@@ -85,7 +118,7 @@ pub async fn running_runs(lake: &Lake) -> Result<Vec<RunRecord>, LakeError> {
             continue;
         };
         match serde_json::from_slice::<RunRecord>(&bytes) {
-            Ok(rec) if rec.status == "running" => out.push(rec),
+            Ok(rec) if rec.status == RunStatus::Running => out.push(rec),
             Ok(_) => {}
             Err(e) => tracing::warn!("skipping unreadable ledger file {}: {e}", meta.location),
         }

@@ -168,3 +168,52 @@ fn stdin_stream_lands_rows_every_flush_interval_and_sigint_stops_gracefully() {
     assert_eq!(s["rows"].as_u64(), Some(half as u64), "{s}");
     assert_eq!(assert_clean(&lake).len(), half);
 }
+
+/// Issue #18: a panic in any pipeline stage fails the run (exit 2, the ledger says
+/// `failed` with the reason) and commits none of its rows; a rerun then ingests everything.
+#[test]
+fn a_panic_in_a_stage_fails_the_run_and_commits_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    synth(&d.join("sink"), &["--days", "2", "--rate", "0.05"]);
+    let lake = d.join("lake");
+    for stage in ["decoder", "framer"] {
+        let out = gardener()
+            .arg("ingest")
+            .arg(d.join("sink"))
+            .arg("--lake")
+            .arg(&lake)
+            .args(["--output", "json", "--quiet"])
+            .env("GARDENER_TEST_PANIC", stage)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stage}: {err}");
+        assert!(
+            err.contains(&format!("the {stage} task failed")),
+            "{stage}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{stage}: no summary of a failed run");
+        assert!(
+            committed_files(&lake).is_empty(),
+            "{stage}: a failed run committed files"
+        );
+        let failed: Vec<Value> = files_under(&lake.join("_ledger"))
+            .iter()
+            .map(|p| serde_json::from_slice(&std::fs::read(p).expect("read")).expect("json"))
+            .filter(|r: &Value| r["status"] == "failed")
+            .collect();
+        assert!(
+            failed
+                .iter()
+                .any(|r| r["error"].as_str().is_some_and(|e| e.contains(stage))),
+            "{stage}: {failed:?}"
+        );
+    }
+    // Nothing was lost: the rerun takes every entry.
+    let s = ingest(&lake, &[d.join("sink").to_str().expect("utf8")]);
+    assert_eq!(s["status"], "complete");
+    assert_eq!(s["duplicates"], 0);
+    assert_eq!(s["rows"], s["records"]);
+    assert_clean(&lake);
+}
