@@ -68,8 +68,16 @@ pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSu
     for group in &groups {
         let paths: Vec<_> = group.iter().map(|f| lake.child(&f.path)).collect();
         let mut batches = Vec::new();
-        scan_files(lake, &paths, None, |b| batches.push(b.clone())).await?;
-        let keys: Vec<Vec<u128>> = batches.iter().map(batch_keys).collect();
+        let mut keys = Vec::new();
+        // Rewritten with the lake's encoder: a file of another schema is refused, not mixed in.
+        let schema = super::schema::logs_schema();
+        scan_files(lake, &paths, None, |cols| {
+            cols.expect_schema(&schema)?;
+            keys.push(batch_keys(cols)?);
+            batches.push(cols.batch.clone());
+            Ok(())
+        })
+        .await?;
         let level = opts.zstd_level;
         let day = group[0].day.clone();
         let encoded =

@@ -8,10 +8,10 @@
 
 use std::collections::HashSet;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::TimestampNanosecondType;
+use arrow::array::Array;
 use xxhash_rust::xxh3::Xxh3;
 
+use super::columns::Columns;
 use super::reader::scan_files;
 use super::{Lake, LakeError};
 
@@ -40,8 +40,9 @@ pub async fn keys_of_files(
     files: &[object_store::path::Path],
 ) -> Result<HashSet<u128>, LakeError> {
     let mut keys = HashSet::new();
-    scan_files(lake, files, Some(&KEY_COLUMNS), |batch| {
-        keys.extend(batch_keys(batch))
+    scan_files(lake, files, Some(&KEY_COLUMNS), |cols| {
+        keys.extend(batch_keys(cols)?);
+        Ok(())
     })
     .await?;
     Ok(keys)
@@ -50,31 +51,20 @@ pub async fn keys_of_files(
 /// The columns a key is made of.
 pub const KEY_COLUMNS: [&str; 4] = ["timestamp", "log_name", "insert_id", "message"];
 
-/// The key of each row of a batch with the [`KEY_COLUMNS`] (empty if one is missing).
-pub fn batch_keys(batch: &RecordBatch) -> Vec<u128> {
-    let mut out = Vec::with_capacity(batch.num_rows());
-    add_batch_keys(batch, &mut out);
-    out
-}
-
-fn add_batch_keys(batch: &RecordBatch, keys: &mut Vec<u128>) {
-    let (Some(ts), Some(log), Some(id), Some(msg)) = (
-        batch.column_by_name("timestamp"),
-        batch.column_by_name("log_name"),
-        batch.column_by_name("insert_id"),
-        batch.column_by_name("message"),
-    ) else {
-        return;
-    };
-    let ts = ts.as_primitive::<TimestampNanosecondType>();
+/// The key of each row of a batch with the [`KEY_COLUMNS`]; a file that lacks one of them
+/// is an error, not a file without keys (its rows would come back as new ones).
+pub fn batch_keys(cols: Columns<'_>) -> Result<Vec<u128>, LakeError> {
+    let ts = cols.timestamps("timestamp")?;
     let (log, id, msg) = (
-        log.as_string::<i32>(),
-        id.as_string::<i32>(),
-        msg.as_string::<i32>(),
+        cols.strings("log_name")?,
+        cols.strings("insert_id")?,
+        cols.strings("message")?,
     );
-    for i in 0..batch.num_rows() {
-        let log = log.is_valid(i).then(|| log.value(i));
-        let id = id.is_valid(i).then(|| id.value(i));
-        keys.push(key(log, id, ts.value(i), msg.value(i)));
-    }
+    Ok((0..cols.batch.num_rows())
+        .map(|i| {
+            let log = log.is_valid(i).then(|| log.value(i));
+            let id = id.is_valid(i).then(|| id.value(i));
+            key(log, id, ts.value(i), msg.value(i))
+        })
+        .collect())
 }

@@ -15,6 +15,7 @@
 //! under the final name, which GCS shows only when complete) and only a commit makes them
 //! visible, so a killed run leaves nothing half-done for readers.
 
+pub mod columns;
 pub mod compact;
 pub mod dedup;
 pub mod ledger;
@@ -80,4 +81,12 @@ pub enum LakeError {
     Task { path: String, detail: String },
     #[error("ledger {path}: {detail}")]
     Ledger { path: String, detail: String },
+    #[error(
+        "lake file {path}: column {column} is not what the lake holds (found {found}); move the file out of the lake or rewrite it with the lake's schema"
+    )]
+    Schema {
+        path: String,
+        column: String,
+        found: String,
+    },
 }

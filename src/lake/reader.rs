@@ -113,29 +113,13 @@ pub async fn row_count_and_range(
     Ok((rows, lo, hi))
 }
 
-/// Reads `columns` of every Parquet file below `parts` of the lake, batch by batch.
-pub async fn scan_columns(
-    lake: &super::Lake,
-    parts: &[&str],
-    columns: &[&str],
-    each: impl FnMut(&arrow::array::RecordBatch),
-) -> std::result::Result<(), super::LakeError> {
-    let files: Vec<Path> = lake
-        .list(parts)
-        .await?
-        .into_iter()
-        .map(|m| m.location)
-        .filter(|p| p.as_ref().ends_with(".parquet"))
-        .collect();
-    scan_files(lake, &files, Some(columns), each).await
-}
-
-/// Reads `columns` (all when `None`) of the Parquet objects `files`, batch by batch, in order.
+/// Reads `columns` (all when `None`) of the Parquet objects `files`, batch by batch, in
+/// order; `each` reads a batch through typed accessors, and its error stops the scan.
 pub async fn scan_files(
     lake: &super::Lake,
     files: &[Path],
     columns: Option<&[&str]>,
-    mut each: impl FnMut(&arrow::array::RecordBatch),
+    mut each: impl FnMut(super::columns::Columns<'_>) -> std::result::Result<(), super::LakeError>,
 ) -> std::result::Result<(), super::LakeError> {
     use futures::TryStreamExt;
     use parquet::arrow::ProjectionMask;
@@ -156,7 +140,7 @@ pub async fn scan_files(
         }
         let mut stream = builder.build().map_err(pq)?;
         while let Some(batch) = stream.try_next().await.map_err(pq)? {
-            each(&batch);
+            each(super::columns::Columns::new(file.as_ref(), &batch))?;
         }
     }
     Ok(())

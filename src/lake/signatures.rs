@@ -26,14 +26,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
+    ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
 };
-use arrow::datatypes::{
-    DataType, Field, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit, TimestampNanosecondType,
-};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use parquet::arrow::ArrowWriter;
 
+use super::columns::Columns;
 use super::log::{self, Operation, Snapshot};
 use super::reader::scan_files;
 use super::{Lake, LakeError};
@@ -148,13 +147,12 @@ pub async fn check_miner_version(lake: &Lake) -> Result<(), LakeError> {
     };
     let mut found: Option<String> = None;
     let path = tables.table(lake, "signatures");
-    scan_files(lake, &[path], Some(&["miner_version"]), |batch| {
-        let versions = batch
-            .column_by_name("miner_version")
-            .and_then(|c| c.as_string_opt::<i32>());
-        if let Some(v) = versions.and_then(|v| v.iter().flatten().find(|v| *v != MINER_VERSION)) {
+    scan_files(lake, &[path], Some(&["miner_version"]), |cols| {
+        let versions = cols.strings("miner_version")?;
+        if let Some(v) = versions.iter().flatten().find(|v| *v != MINER_VERSION) {
             found.get_or_insert_with(|| v.to_owned());
         }
+        Ok(())
     })
     .await?;
     match found {
@@ -196,8 +194,8 @@ pub async fn refresh(lake: &Lake) -> Result<Option<SignatureSummary>, LakeError>
             summary.full_rebuild = true;
             let files: Vec<_> = head.files.values().map(|f| lake.child(&f.path)).collect();
             let mut stats = HashMap::new();
-            scan_files(lake, &files, Some(&ROW_COLUMNS), |batch| {
-                absorb(batch, &mut stats)
+            scan_files(lake, &files, Some(&ROW_COLUMNS), |cols| {
+                absorb(cols, &mut stats)
             })
             .await?;
             stats
@@ -251,8 +249,8 @@ async fn incremental(
     let Some((mut stats, added)) = incremental_base(lake, previous, version).await? else {
         return Ok(None);
     };
-    scan_files(lake, &added, Some(&ROW_COLUMNS), |batch| {
-        absorb(batch, &mut stats)
+    scan_files(lake, &added, Some(&ROW_COLUMNS), |cols| {
+        absorb(cols, &mut stats)
     })
     .await?;
     Ok(Some(stats))
@@ -304,31 +302,19 @@ async fn read_shape_stats(
         return Ok(None);
     };
     let mut stats = HashMap::new();
-    let mut complete = true;
-    scan_files(lake, std::slice::from_ref(path), None, |batch| {
-        let col = |n: &str| batch.column_by_name(n);
-        let (Some(id), Some(shape), Some(count), Some(first), Some(last), Some(ex), Some(mix)) = (
-            col("shape_id"),
-            col("shape"),
-            col("count"),
-            col("first_seen"),
-            col("last_seen"),
-            col("example"),
-            col("severity_mix"),
-        ) else {
-            complete = false;
-            return;
-        };
-        let id = id.as_primitive::<Int64Type>();
-        let count = count.as_primitive::<Int64Type>();
-        let first = first.as_primitive::<TimestampNanosecondType>();
-        let last = last.as_primitive::<TimestampNanosecondType>();
-        let (shape, ex, mix) = (
-            shape.as_string::<i32>(),
-            ex.as_string::<i32>(),
-            mix.as_string::<i32>(),
+    // Tables of an older version may lack a column: then they are rebuilt, not an error.
+    let scanned = scan_files(lake, std::slice::from_ref(path), None, |cols| {
+        let (id, count) = (cols.i64s("shape_id")?, cols.i64s("count")?);
+        let (first, last) = (
+            cols.timestamps("first_seen")?,
+            cols.timestamps("last_seen")?,
         );
-        for i in 0..batch.num_rows() {
+        let (shape, ex, mix) = (
+            cols.strings("shape")?,
+            cols.strings("example")?,
+            cols.strings("severity_mix")?,
+        );
+        for i in 0..cols.batch.num_rows() {
             let s = stats
                 .entry(id.value(i))
                 .or_insert_with(|| ShapeStats::empty(shape.value(i).to_owned()));
@@ -341,9 +327,14 @@ async fn read_shape_stats(
                 &sev,
             );
         }
+        Ok(())
     })
-    .await?;
-    Ok(complete.then_some(stats))
+    .await;
+    match scanned {
+        Ok(()) => Ok(Some(stats)),
+        Err(LakeError::Schema { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Both tables from per-shape stats.
@@ -500,21 +491,16 @@ async fn remove_old(lake: &Lake, version: u64) {
     }
 }
 
-fn absorb(batch: &RecordBatch, stats: &mut HashMap<i64, ShapeStats>) {
-    let (Some(ts), Some(sev), Some(msg), Some(id), Some(shape)) = (
-        batch.column_by_name("timestamp"),
-        batch.column_by_name("severity_number"),
-        batch.column_by_name("message"),
-        batch.column_by_name("shape_id"),
-        batch.column_by_name("shape"),
-    ) else {
-        return;
-    };
-    let ts = ts.as_primitive::<TimestampNanosecondType>();
-    let sev = sev.as_primitive::<Int32Type>();
-    let id = id.as_primitive::<Int64Type>();
-    let (msg, shape) = (msg.as_string::<i32>(), shape.as_string::<i32>());
-    for i in 0..batch.num_rows() {
+/// Adds a batch of `logs/` rows to the per-shape stats; a file without the columns signing
+/// needs is an error naming it (its rows would otherwise be missing from every count).
+fn absorb(cols: Columns<'_>, stats: &mut HashMap<i64, ShapeStats>) -> Result<(), LakeError> {
+    let (ts, sev, id) = (
+        cols.timestamps("timestamp")?,
+        cols.i32s("severity_number")?,
+        cols.i64s("shape_id")?,
+    );
+    let (msg, shape) = (cols.strings("message")?, cols.strings("shape")?);
+    for i in 0..cols.batch.num_rows() {
         let s = stats
             .entry(id.value(i))
             .or_insert_with(|| ShapeStats::empty(shape.value(i).to_owned()));
@@ -523,6 +509,7 @@ fn absorb(batch: &RecordBatch, stats: &mut HashMap<i64, ShapeStats>) {
         let t = ts.value(i);
         s.merge(1, t, t, msg.value(i), &one);
     }
+    Ok(())
 }
 
 /// The counts of a `severity_mix` string (unknown names are ignored).

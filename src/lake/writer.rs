@@ -468,8 +468,9 @@ impl LakeWriter {
     async fn refilter(&self, s: &Staged, keep: &[bool]) -> Result<Encoded, LakeError> {
         let mut batches = Vec::new();
         let path = self.lake.child(&s.file.path);
-        super::reader::scan_files(&self.lake, std::slice::from_ref(&path), None, |b| {
-            batches.push(b.clone())
+        super::reader::scan_files(&self.lake, std::slice::from_ref(&path), None, |cols| {
+            batches.push(cols.batch.clone());
+            Ok(())
         })
         .await?;
         let mut kept_batches = Vec::with_capacity(batches.len());

@@ -199,3 +199,126 @@ print(json.dumps([str(x) for x in r]))
     assert_eq!(got[6], "DOUBLE");
     assert!(got[7].parse::<u64>().expect("count") >= 4);
 }
+
+/// Rewrites the rows of `batches` into `path` with `change` applied to the schema's columns
+/// (a file another tool wrote into the lake's folder).
+fn write_foreign(
+    path: &Path,
+    batches: &[arrow::array::RecordBatch],
+    change: &dyn Fn(&str, arrow::array::ArrayRef) -> Option<arrow::array::ArrayRef>,
+) {
+    use std::sync::Arc;
+    let rewritten: Vec<arrow::array::RecordBatch> = batches
+        .iter()
+        .map(|b| {
+            let mut fields = Vec::new();
+            let mut columns = Vec::new();
+            for (f, c) in b.schema().fields().iter().zip(b.columns()) {
+                if let Some(c) = change(f.name(), c.clone()) {
+                    fields.push(arrow::datatypes::Field::new(
+                        f.name(),
+                        c.data_type().clone(),
+                        true,
+                    ));
+                    columns.push(c);
+                }
+            }
+            arrow::array::RecordBatch::try_new(
+                Arc::new(arrow::datatypes::Schema::new(fields)),
+                columns,
+            )
+            .expect("batch")
+        })
+        .collect();
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(path).expect("create"),
+        rewritten[0].schema(),
+        None,
+    )
+    .expect("writer");
+    for b in &rewritten {
+        w.write(b).expect("write");
+    }
+    w.close().expect("close");
+}
+
+/// Issue #18: a lake file written by another tool is read through typed accessors. Other
+/// string layouts (Utf8View, LargeUtf8) are read and deduplicated against; a missing key
+/// column is a clear error naming the file and the column, and nothing is committed.
+#[test]
+fn lake_files_of_another_schema_are_read_or_named() {
+    use arrow::array::ArrayRef;
+    use arrow::datatypes::DataType;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/report_small.jsonl"
+    );
+    let ours = d.join("ours");
+    let first = ingest(&ours, &[fixture]);
+    let rows = first["rows"].as_u64().expect("rows");
+    let files = committed_files(&ours);
+    let cast = |c: ArrayRef, to: DataType| arrow::compute::cast(&c, &to).expect("cast");
+    // Each file rewritten into another lake's folder for the same day.
+    let rewrite = |lake: &Path, change: &dyn Fn(&str, ArrayRef) -> Option<ArrayRef>| {
+        files
+            .iter()
+            .map(|f| {
+                let rel = f.strip_prefix(&ours).expect("inside the lake");
+                let to = lake.join(rel.with_file_name(format!(
+                    "foreign-{}",
+                    rel.file_name().expect("name").to_string_lossy()
+                )));
+                write_foreign(&to, &read_parquet(f), change);
+                to
+            })
+            .collect::<Vec<_>>()
+    };
+
+    // Other string layouts: read, so the same entries count as duplicates.
+    let views = d.join("views");
+    rewrite(&views, &|name, c| {
+        Some(match name {
+            "message" => cast(c, DataType::Utf8View),
+            "insert_id" | "log_name" => cast(c, DataType::LargeUtf8),
+            _ => c,
+        })
+    });
+    let s = ingest(&views, &[fixture]);
+    assert_eq!(s["rows"], 0, "{s}");
+    assert_eq!(s["duplicates"].as_u64(), Some(rows), "{s}");
+
+    // A file without `insert_id`: its rows cannot be told apart from new ones.
+    let missing = d.join("missing");
+    let mut foreign = rewrite(&missing, &|name, c| (name != "insert_id").then_some(c));
+    foreign.sort();
+    let out = gardener()
+        .args(["ingest", fixture, "--lake"])
+        .arg(&missing)
+        .args(["--output", "json", "--quiet"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("foreign-")
+            && err.contains("column insert_id")
+            && err.contains("no such column"),
+        "{err}"
+    );
+    // Nothing of the run was committed: the lake holds the foreign files alone.
+    assert_eq!(committed_files(&missing), foreign);
+    // Rewritten with the lake's schema in place, the rerun finds every entry there.
+    for f in &foreign {
+        let rel = f.strip_prefix(&missing).expect("inside the lake");
+        let name = rel.file_name().expect("name").to_string_lossy();
+        let original = ours.join(rel.with_file_name(name.trim_start_matches("foreign-")));
+        write_foreign(f, &read_parquet(&original), &|_, c| Some(c));
+    }
+    let s = ingest(&missing, &[fixture]);
+    assert_eq!(s["rows"], 0, "{s}");
+    assert_eq!(s["duplicates"].as_u64(), Some(rows), "{s}");
+}
