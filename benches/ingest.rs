@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use log_gardener::cli::SynthFormat;
-use log_gardener::decode::decode_chunk;
 use log_gardener::decode::frame::{Chunk, FrameOptions, Framer};
+use log_gardener::ingest::stage::decode_chunk;
+use log_gardener::synth::SynthFormat;
 use log_gardener::synth::{SynthOptions, generate};
 
 /// One synth day in both layouts, read into memory.

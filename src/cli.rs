@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::synth::SynthFormat;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "gardener",
@@ -19,14 +21,6 @@ pub struct Cli {
 pub enum OutputFormat {
     Text,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SynthFormat {
-    /// One JSON array per file, pretty-printed, newest first (`gcloud logging read --format=json`).
-    GcloudJson,
-    /// Newline-delimited entries in a Cloud Logging sink's folder layout.
-    SinkNdjson,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,17 +6,24 @@
 //! The modules mirror the data flow, one direction only:
 //!
 //! ```text
-//! source ──► decode::frame ──► decode::entry ──► signature::mask ──► lake::writer ──► lake::log
-//!                                                   (shape per row)   (per day, sorted)  (commit)
+//! source ──► decode::frame ──► ingest::stage ──────────────────────► lake::writer ──► lake::log
+//!                              (decode::entry, signature::mask,     (per day, sorted)  (commit)
+//!                               dedup key, Arrow row per record)
 //! lake/logs ──► signature::cluster ──► lake/signatures/<version> (after every commit)
 //! lake ──► engine (DataFusion, sql/) ──► query results ──► report (md, json, html)
 //! ```
 //!
+//! Imports run downward only, layer by layer (`tests/it/layers.rs` fails on an edge that
+//! runs upward): `common` < `range` < `source`, `decode`, `signature` < `lake` < `ingest`,
+//! `engine` < `report`, `synth` < `cli`.
+//!
+//! - [`common`]: leaf helpers every stage shares: times and days, the severity table,
+//!   numbers for people, the GCS client and its credential rules.
 //! - [`source`]: where bytes come from (files, directories, globs, stdin, `gs://` objects
 //!   through object_store), gzip, and which sink date folders a time range can skip.
 //! - [`range`]: `--since/--until/--now` as the user writes them, resolved to UTC nanoseconds.
 //! - [`decode`]: framing records out of the byte stream ([`decode::frame`]), the LogEntry
-//!   model and its normalization ([`decode::entry`], [`decode::time`]), quarantine reasons.
+//!   model and its normalization ([`decode::entry`]), quarantine reasons.
 //! - [`signature`]: masking a message into its shape (per line), clustering shapes into
 //!   templates (over the distinct shapes), stable signature ids, the Loghub metrics.
 //! - [`lake`]: the Arrow schema, deduplication, partitioned Parquet writing, the commit log
@@ -27,8 +34,8 @@
 //! - [`report`]: the triage report: named queries in; issues (each signature's problem
 //!   rows) with priorities, impact, samples, links and bursts, grouped into incidents (root
 //!   causes with their effects) out, as Markdown, JSON or HTML.
-//! - [`ingest`]: the pipeline wiring sources, decoders and the writer with bounded
-//!   channels, and the run summary.
+//! - [`ingest`]: the pipeline wiring sources, the per-core stage ([`ingest::stage`]: decode,
+//!   sign, key, build Arrow rows) and the writer with bounded channels; the run summary.
 //! - [`synth`]: deterministic generators of realistic exports for demos and tests.
 //! - [`cli`]: the clap definitions; `main.rs` only parses and dispatches.
 //!
@@ -36,6 +43,7 @@
 //! appears only in `main.rs`.
 
 pub mod cli;
+pub mod common;
 pub mod decode;
 pub mod engine;
 pub mod ingest;

@@ -5,7 +5,7 @@
 //!
 //! Failure modes: a value that is none of the three forms is a [`RangeError`] naming the flag.
 
-use crate::decode::time::{Nanos, day_of, day_string, format_rfc3339, parse_rfc3339};
+use crate::common::time::{Nanos, day_of, day_string, format_rfc3339, parse_rfc3339};
 
 /// A `--since`/`--until`/`--now` value that could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -14,20 +14,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::quarantine::{Reason, Rejection};
-use super::time::{Nanos, parse_duration_ms, parse_rfc3339};
-
-/// Cloud Logging severities with their numbers (`LogSeverity`).
-pub const SEVERITIES: [(&str, i32); 9] = [
-    ("DEFAULT", 0),
-    ("DEBUG", 100),
-    ("INFO", 200),
-    ("NOTICE", 300),
-    ("WARNING", 400),
-    ("ERROR", 500),
-    ("CRITICAL", 600),
-    ("ALERT", 700),
-    ("EMERGENCY", 800),
-];
+use crate::common::severity::SEVERITIES;
+use crate::common::time::{Nanos, parse_duration_ms, parse_rfc3339};
 
 #[derive(Deserialize)]
 struct RawEntry<'a> {

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::stage::{Decoded, decode_chunk};
 use super::{Counts, IngestError, IngestOptions, Stop, Summary, keep_in_range, tally, warn};
 use crate::decode::frame::Framer;
-use crate::decode::{Decoded, decode_chunk};
 use crate::lake::log::{self, Consumed};
 use crate::lake::writer::LakeWriter;
 use crate::range::{TimeRange, wall_clock};
@@ -330,7 +330,7 @@ fn newest_in(d: &Decoded) -> Option<i64> {
 fn report(opts: &IngestOptions, p: &Poll, newest: Option<i64>) {
     let now = wall_clock();
     let p = Poll {
-        newest_entry: newest.map(crate::decode::time::format_rfc3339),
+        newest_entry: newest.map(crate::common::time::format_rfc3339),
         lag_seconds: newest.map(|n| (now - n) as f64 / 1e9),
         event: p.event,
         version: p.version,

@@ -13,6 +13,7 @@
 //! `running` and commits nothing; the next run reports it, and the rerun does the work.
 
 pub mod follow;
+pub mod stage;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -25,12 +26,12 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::decode::frame::{Chunk, FrameOptions, Framer, Layout};
-use crate::decode::{Decoded, decode_chunk};
 use crate::lake::ledger::{self, RunStatus};
 use crate::lake::writer::{LakeWriter, WriterOptions};
 use crate::lake::{Lake, LakeError};
 use crate::range::{RangeError, RangeSpec, TimeRange};
 use crate::source::{self, Input, SourceError};
+use stage::{Decoded, decode_chunk};
 pub use summary::Summary;
 
 /// Errors that stop an ingest run (bad records never do: they go to the quarantine).

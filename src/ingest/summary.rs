@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::common::numbers::thousands;
 use crate::lake::ledger::RunStatus;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -41,19 +42,6 @@ pub struct Summary {
     pub quarantine_dir: Option<String>,
     /// The signatures tables after this run (absent when nothing was written).
     pub signatures: Option<crate::lake::signatures::SignatureSummary>,
-}
-
-/// 1234567 -> "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
@@ -148,16 +136,5 @@ impl fmt::Display for Summary {
             writeln!(f, "  run the same command again to complete the ingest")?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(super::thousands(0), "0");
-        assert_eq!(super::thousands(999), "999");
-        assert_eq!(super::thousands(151_200), "151,200");
-        assert_eq!(super::thousands(1_234_567), "1,234,567");
     }
 }

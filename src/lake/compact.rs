@@ -163,7 +163,7 @@ pub async fn prune(
     let started = Instant::now();
     let run_id = ledger::new_run_id();
     let mut snap = log::for_writer(lake, &run_id).await?;
-    let first_kept = crate::decode::time::day_string(crate::decode::time::day_of(cutoff));
+    let first_kept = crate::common::time::day_string(crate::common::time::day_of(cutoff));
     let remove: Vec<DataFile> = snap
         .files
         .values()

@@ -36,7 +36,7 @@ use super::columns::Columns;
 use super::log::{self, Operation, Snapshot};
 use super::reader::scan_files;
 use super::{Lake, LakeError};
-use crate::decode::entry::SEVERITIES;
+use crate::common::severity::SEVERITIES;
 use crate::signature::{MINER_VERSION, cluster, signature_id};
 
 /// Older signatures directories are deleted once they are this old (readers that opened

@@ -19,7 +19,7 @@ use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
 use super::LakeError;
-use crate::source::gcs::{self, GcsUrl};
+use crate::common::gcs::{self, GcsUrl};
 
 /// Files larger than this go up as a multipart upload in parts of this size.
 pub const PART_SIZE: usize = 8 << 20;

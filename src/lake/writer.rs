@@ -36,8 +36,8 @@ use super::dedup;
 use super::log::{self, Commit, Consumed, DataFile, Operation, Snapshot};
 use super::schema::logs_schema;
 use super::{Lake, LakeError};
+use crate::common::time::day_string;
 use crate::decode::quarantine::Quarantined;
-use crate::decode::time::day_string;
 
 /// Tuning for [`LakeWriter`].
 #[derive(Debug, Clone)]

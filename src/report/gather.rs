@@ -13,7 +13,8 @@ use super::incidents::{self, Kind, Link, Node};
 use super::model::*;
 use super::priority::{FREQUENCIES, Facts, Rules, severity_number};
 use super::title::{self, Titled};
-use crate::decode::time::{Nanos, format_rfc3339, parse_rfc3339};
+use crate::common::numbers::thousands;
+use crate::common::time::{Nanos, format_rfc3339, parse_rfc3339};
 use crate::engine::{Engine, named, output};
 
 type Row = Map<String, Value>;
@@ -79,9 +80,6 @@ fn frequency_text(count: u64, rate_per_hour: f64, days: f64) -> String {
     };
     format!("~1 every {interval}; {} in {days} days", thousands(count))
 }
-
-/// 75604 -> "75,604" (the ingest summary's formatting).
-pub use crate::ingest::summary::thousands;
 
 struct Runner<'a> {
     engine: &'a Engine,

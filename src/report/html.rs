@@ -12,8 +12,8 @@
 
 use std::fmt::Write;
 
-use super::gather::thousands;
 use super::model::{Counted, Incident, Issue, Report};
+use crate::common::numbers::thousands;
 
 /// Text for HTML element content and quoted attribute values.
 pub fn esc(s: &str) -> String {

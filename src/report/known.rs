@@ -106,7 +106,7 @@ impl Known {
 
 /// `a` after `b`, both RFC 3339 (compared as instants).
 fn later(a: &str, b: &str) -> bool {
-    use crate::decode::time::parse_rfc3339;
+    use crate::common::time::parse_rfc3339;
     match (parse_rfc3339(a), parse_rfc3339(b)) {
         (Ok(a), Ok(b)) => a > b,
         _ => a > b,

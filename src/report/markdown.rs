@@ -10,8 +10,8 @@
 
 use std::fmt::Write;
 
-use super::gather::thousands;
 use super::model::{Counted, Effect, Impact, Incident, Issue, Report};
+use crate::common::numbers::thousands;
 
 /// Plain text, inert in Markdown (and in the HTML a renderer makes of it).
 pub fn text(s: &str) -> String {

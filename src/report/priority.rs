@@ -28,7 +28,7 @@ use std::path::Path;
 
 use regex::Regex;
 
-use crate::decode::entry::SEVERITIES;
+use crate::common::severity::SEVERITIES;
 use serde::Deserialize;
 
 /// Frequency classes, lowest first (see `gather::frequency_class`).

@@ -1,5 +1,5 @@
 //! Where bytes come from: files, directories walked recursively (a synced sink folder),
-//! globs, stdin (`-`), and objects below `gs://bucket/prefix` ([`gcs`]). Gzip is recognized
+//! globs, stdin (`-`), and objects below `gs://bucket/prefix` ([`crate::common::gcs`]). Gzip is recognized
 //! by its magic bytes, not by the file name. With a time range, folders and files of a sink's
 //! date layout that miss it are skipped unread ([`sink`]).
 //!
@@ -7,7 +7,6 @@
 //! unreachable or forbidden bucket, or a URL scheme we do not read is a [`SourceError`]
 //! naming the argument, before any work starts.
 
-pub mod gcs;
 pub mod sink;
 
 use std::fs::File;
@@ -21,6 +20,7 @@ use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
+use crate::common::gcs;
 use crate::range::TimeRange;
 
 /// Errors naming the source argument that could not be used.

@@ -9,7 +9,7 @@
 //! skipped without being listed or read. Paths that do not follow the layout are kept; the
 //! rows of every file read are still filtered by timestamp.
 
-use crate::decode::time::{Nanos, days_from_civil};
+use crate::common::time::{Nanos, days_from_civil};
 use crate::range::TimeRange;
 
 const SEC: i64 = 1_000_000_000;
@@ -72,7 +72,7 @@ pub fn file_may_match(parts: &[&str], range: &TimeRange) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::time::parse_rfc3339;
+    use crate::common::time::parse_rfc3339;
 
     fn range(since: &str, until: &str) -> TimeRange {
         TimeRange {

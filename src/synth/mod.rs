@@ -26,8 +26,7 @@ use std::path::{Path, PathBuf};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use crate::cli::SynthFormat;
-use crate::decode::time::{NANOS_PER_DAY, civil_from_days};
+use crate::common::time::{NANOS_PER_DAY, civil_from_days};
 
 pub use netra::REFERENCE_END;
 
@@ -43,6 +42,15 @@ pub enum SynthError {
     },
     #[error("--rate must be positive and --days at least 1")]
     BadRange,
+}
+
+/// How the generated exports are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SynthFormat {
+    /// One JSON array per file, pretty-printed, newest first (`gcloud logging read --format=json`).
+    GcloudJson,
+    /// Newline-delimited entries in a Cloud Logging sink's folder layout.
+    SinkNdjson,
 }
 
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
 use super::Event;
-use crate::decode::time::format_rfc3339;
+use crate::common::time::format_rfc3339;
 
 /// The reference worklog was generated at 2025-09-12T04:54:30Z; the synth week ends there.
 pub const REFERENCE_END: i64 = 1_757_652_870_000_000_000;

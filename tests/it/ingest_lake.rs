@@ -127,7 +127,7 @@ fn files_are_partitioned_sorted_and_zstd() {
                 assert!(t >= prev, "{} not sorted by timestamp", f.display());
                 prev = t;
                 let day =
-                    log_gardener::decode::time::day_string(log_gardener::decode::time::day_of(t));
+                    log_gardener::common::time::day_string(log_gardener::common::time::day_of(t));
                 assert_eq!(day, dt, "row in the wrong partition");
                 total += 1;
             }

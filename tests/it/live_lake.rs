@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use log_gardener::decode::frame::{FrameOptions, Framer};
-use log_gardener::decode::{Decoded, decode_chunk};
+use log_gardener::ingest::stage::{Decoded, decode_chunk};
 use log_gardener::lake::writer::{LakeWriter, WriterOptions};
 use log_gardener::lake::{Lake, dedup, log};
 use serde_json::Value;

@@ -10,6 +10,7 @@ mod gcs;
 mod ingest_inputs;
 mod ingest_lake;
 mod ingest_signatures;
+mod layers;
 mod live_lake;
 mod loghub_accuracy;
 mod props;

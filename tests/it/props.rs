@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use log_gardener::decode::decode_chunk;
 use log_gardener::decode::frame::{Chunk, FrameOptions, Framer};
+use log_gardener::ingest::stage::decode_chunk;
 use proptest::prelude::*;
 
 fn frame_all(input: &[u8], read_size: usize, chunk_bytes: usize, max_record: usize) -> Vec<Chunk> {

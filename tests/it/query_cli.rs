@@ -114,7 +114,7 @@ fn query_the_lake() {
         r[0]["b"].as_str().expect("b"),
     );
     let span = |t: &str| {
-        log_gardener::decode::time::parse_rfc3339(&format!("{}Z", t.trim_end_matches('Z')))
+        log_gardener::common::time::parse_rfc3339(&format!("{}Z", t.trim_end_matches('Z')))
             .expect("time")
     };
     assert!(span(b) - span(a) <= 6 * 3_600_000_000_000, "{a} .. {b}");

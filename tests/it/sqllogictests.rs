@@ -19,7 +19,7 @@ use arrow::array::Array;
 use arrow::datatypes::DataType;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::sql::parser::DFParser;
-use log_gardener::decode::time::{format_rfc3339, parse_rfc3339};
+use log_gardener::common::time::{format_rfc3339, parse_rfc3339};
 use log_gardener::engine::Engine;
 use log_gardener::engine::named;
 use log_gardener::range::RangeSpec;
