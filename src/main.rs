@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use log_gardener::cli::{Cli, Command, OutputFormat};
-use log_gardener::ingest::{self, IngestOptions, Stop};
-use log_gardener::lake::compact::{self, CompactOptions, MaintenanceSummary};
-use log_gardener::lake::writer::WriterOptions;
+use log_gardener::cli::{Cli, Command, IngestArgs, OutputFormat, QueryArgs, ReportArgs};
+use log_gardener::ingest::{self, Stop};
+use log_gardener::lake::compact::{self, MaintenanceSummary};
 use log_gardener::lake::{Lake, ledger};
-use log_gardener::range::{RangeSpec, time_at, wall_clock};
+use log_gardener::report::known::Known;
+use log_gardener::report::priority::Rules;
 use log_gardener::synth;
 
 /// mimalloc returns freed chunk buffers to the threads that reuse them, which keeps peak RSS
@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     // returns them at once (0): a query's operators free memory that the next ones do not
     // reuse, and held pages doubled its peak RSS (1.4 GB -> 0.64 GB, same time).
     // A follower runs for days: flat memory matters more to it than the last bit of speed.
-    let purge_delay = if matches!(cli.command, Command::Ingest { follow: false, .. }) {
+    let purge_delay = if matches!(&cli.command, Command::Ingest(a) if !a.follow) {
         -1
     } else {
         0
@@ -95,249 +95,140 @@ impl Write for Stdout {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Ingest {
-            sources,
-            lake,
-            since,
-            until,
-            flush_interval,
-            threads,
-            rows_per_file,
-            follow,
-            poll,
-            output,
-            quiet,
-        } => {
-            let opts = IngestOptions {
-                sources,
-                lake,
-                range: log_gardener::range::RangeSpec {
-                    since,
-                    until,
-                    now: None,
-                },
-                flush_interval: Duration::from_secs_f64(flush_interval.max(0.1)),
-                threads,
-                // Not a terminal: nothing but the summary on stdout; warnings stay on stderr.
-                quiet,
-                writer: WriterOptions {
-                    rows_per_file: rows_per_file.max(1),
-                    ..WriterOptions::default()
-                },
-                follow: follow.then(|| Duration::from_secs_f64(poll.max(0.05))),
-                status_json: output == OutputFormat::Json,
-                ..IngestOptions::default()
-            };
-            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            let summary = rt.block_on(ingest::run(opts, Stop::default()))?;
-            match output {
-                OutputFormat::Json => {
-                    writeln!(stdout(), "{}", serde_json::to_string_pretty(&summary)?)?
-                }
-                OutputFormat::Text => write!(stdout(), "{summary}")?,
-            }
-            // A source blocked on stdin must not keep the process alive after an interrupt.
-            rt.shutdown_timeout(Duration::from_millis(100));
-            Ok(if summary.status != ledger::RunStatus::Interrupted {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(130)
-            })
-        }
-        Command::Compact {
-            lake,
-            since,
-            until,
-            rows_per_file,
-            grace,
-            output,
-        } => {
-            let summary = on_lake(&lake, async |lake| {
-                let range = RangeSpec {
-                    since,
-                    until,
-                    now: None,
-                }
-                .resolve(Some(wall_clock()))?;
-                let opts = CompactOptions {
-                    range,
-                    rows_per_file: rows_per_file.max(1),
-                    grace: Duration::from_secs_f64(grace.max(0.0)),
-                    zstd_level: WriterOptions::default().zstd_level,
-                };
+        Command::Ingest(args) => ingest(&args),
+        Command::Compact(args) => {
+            let opts = args.options()?;
+            let summary = on_lake(&args.lake, async |lake| {
                 Ok(compact::compact(&lake, &opts).await?)
             })?;
-            print_maintenance(&summary, output, "compacted")?;
-            Ok(ExitCode::SUCCESS)
+            print_maintenance(&summary, args.output, "compacted")
         }
-        Command::Prune {
-            lake,
-            older_than,
-            grace,
-            output,
-        } => {
-            let summary = on_lake(&lake, async |lake| {
-                let cutoff = time_at("older-than", &older_than, wall_clock())?;
-                let grace = Duration::from_secs_f64(grace.max(0.0));
+        Command::Prune(args) => {
+            let (cutoff, grace) = (args.cutoff()?, args.grace());
+            let summary = on_lake(&args.lake, async |lake| {
                 Ok(compact::prune(&lake, cutoff, grace).await?)
             })?;
-            print_maintenance(&summary, output, "pruned")?;
-            Ok(ExitCode::SUCCESS)
+            print_maintenance(&summary, args.output, "pruned")
         }
-        Command::Query {
-            sql,
-            lake,
-            file,
-            named,
-            params,
-            since,
-            until,
-            now,
-            format,
-            allow_write,
-            service,
-            list,
-        } => {
-            if list {
-                let mut out = stdout();
-                for (_, text) in log_gardener::engine::named::QUERIES {
-                    // Each file starts with `-- name: purpose`.
-                    let purpose = text.lines().next().unwrap_or("");
-                    writeln!(out, "{}", purpose.trim_start_matches("-- "))?;
-                }
-                writeln!(out, "{}", log_gardener::report::INCIDENTS_QUERY.1)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let Some(lake) = lake else {
-                anyhow::bail!("--lake LAKE is required");
-            };
-            if named.as_deref() == Some(log_gardener::report::INCIDENTS_QUERY.0) {
-                let range = log_gardener::range::RangeSpec {
-                    since: Some(since.unwrap_or_else(|| "7d".to_owned())),
-                    until,
-                    now,
-                };
-                let opts = report_options(
-                    &lake,
-                    service.as_deref(),
-                    log_gardener::report::priority::Rules::builtin(),
-                    log_gardener::report::known::Known::default(),
-                )?;
-                let report = gather_report(&lake, &range, service.as_deref(), &opts)?;
-                let table = log_gardener::report::incidents_table(&report)?;
-                log_gardener::engine::output::write(&[table], format, &mut stdout())?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let params = params
-                .iter()
-                .map(|p| {
-                    p.split_once('=')
-                        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                        .with_context(|| format!("--param {p:?}: expected NAME=VALUE"))
-                })
-                .collect::<anyhow::Result<_>>()?;
-            let text = match (sql, file, named) {
-                (Some(s), _, _) => log_gardener::engine::named::substitute(&s, &params)?,
-                (_, Some(f), _) => {
-                    let raw = if f == "-" {
-                        std::io::read_to_string(std::io::stdin())?
-                    } else {
-                        std::fs::read_to_string(&f).with_context(|| format!("reading {f}"))?
-                    };
-                    log_gardener::engine::named::substitute(&raw, &params)?
-                }
-                (_, _, Some(n)) => log_gardener::engine::named::render(&n, &params)?,
-                _ => anyhow::bail!("give the SQL, -f FILE or --named NAME (see --list)"),
-            };
-            let range = log_gardener::range::RangeSpec { since, until, now };
-            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            let batches = rt.block_on(async {
-                let lake = log_gardener::lake::Lake::open_existing(&lake).await?;
-                let engine =
-                    log_gardener::engine::Engine::open(&lake, &range, service.as_deref()).await?;
-                engine.query(&text, allow_write).await
-            })?;
-            log_gardener::engine::output::write(&batches, format, &mut stdout())?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Report {
-            lake,
-            since,
-            until,
-            now,
-            service,
-            format,
-            output,
-            rules,
-            known,
-            drafts,
-        } => {
-            use log_gardener::report;
-            let rules = match &rules {
-                Some(path) => report::priority::Rules::load(path)?,
-                None => report::priority::Rules::builtin(),
-            };
-            let known = match &known {
-                Some(path) => report::known::Known::load(path)?,
-                None => report::known::Known::default(),
-            };
-            let opts = report_options(&lake, service.as_deref(), rules, known)?;
-            let range = log_gardener::range::RangeSpec {
-                since: Some(since),
-                until,
-                now,
-            };
-            let report = gather_report(&lake, &range, service.as_deref(), &opts)?;
-            if let Some(dir) = &drafts {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-                for (name, body) in report::markdown::drafts(&report) {
-                    let path = dir.join(name);
-                    std::fs::write(&path, body)
-                        .with_context(|| format!("writing {}", path.display()))?;
-                }
-            }
-            let text = report::render(&report, format).context("serialising the report")?;
-            match output {
-                Some(path) => std::fs::write(&path, text)
-                    .with_context(|| format!("writing {}", path.display()))?,
-                None => stdout().write_all(text.as_bytes())?,
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Mine { file, threads } => {
-            let input: Box<dyn std::io::Read> = if file == "-" {
+        Command::Query(args) => query(&args),
+        Command::Report(args) => report(&args),
+        Command::Mine(args) => {
+            let input: Box<dyn std::io::Read> = if args.file == "-" {
                 Box::new(std::io::stdin().lock())
             } else {
-                Box::new(std::fs::File::open(&file).with_context(|| format!("opening {file}"))?)
+                let file = std::fs::File::open(&args.file)
+                    .with_context(|| format!("opening {}", args.file))?;
+                Box::new(file)
             };
-            log_gardener::signature::mine_csv(input, stdout(), threads)
-                .with_context(|| format!("mining {file}"))?;
+            log_gardener::signature::mine_csv(input, stdout(), args.threads)
+                .with_context(|| format!("mining {}", args.file))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Synth {
-            scenario,
-            days,
-            out,
-            format,
-            gzip,
-            rate,
-            seed,
-        } => {
-            let opts = synth::SynthOptions {
-                days,
-                rate,
-                seed,
-                gzip,
-                format,
-            };
-            let report = synth::generate(&scenario, &out, &opts).with_context(|| {
-                format!("generating scenario {scenario} into {}", out.display())
-            })?;
+        Command::Synth(args) => {
+            let report =
+                synth::generate(&args.scenario, &args.out, &args.options()).with_context(|| {
+                    format!(
+                        "generating scenario {} into {}",
+                        args.scenario,
+                        args.out.display()
+                    )
+                })?;
             writeln!(stdout(), "{report}")?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let summary = rt.block_on(ingest::run(args.options(), Stop::default()))?;
+    match args.output {
+        OutputFormat::Json => writeln!(stdout(), "{}", serde_json::to_string_pretty(&summary)?)?,
+        OutputFormat::Text => write!(stdout(), "{summary}")?,
+    }
+    // A source blocked on stdin must not keep the process alive after an interrupt.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    Ok(if summary.status == ledger::RunStatus::Interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
+    use log_gardener::engine::{self, named};
+    if args.list {
+        let mut out = stdout();
+        for (_, text) in named::QUERIES {
+            // Each file starts with `-- name: purpose`.
+            let purpose = text.lines().next().unwrap_or("");
+            writeln!(out, "{}", purpose.trim_start_matches("-- "))?;
+        }
+        writeln!(out, "{}", log_gardener::report::INCIDENTS_QUERY.1)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(lake) = &args.lake else {
+        anyhow::bail!("--lake LAKE is required");
+    };
+    let service = args.service.as_deref();
+    if args.named.as_deref() == Some(log_gardener::report::INCIDENTS_QUERY.0) {
+        let opts = report_options(lake, service, Rules::builtin(), Known::default())?;
+        let report = gather_report(lake, &args.range(Some("7d")), service, &opts)?;
+        let table = log_gardener::report::incidents_table(&report)?;
+        engine::output::write(&[table], args.format, &mut stdout())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let params = args.params()?;
+    let text = match (&args.sql, &args.file, &args.named) {
+        (Some(s), _, _) => named::substitute(s, &params)?,
+        (_, Some(f), _) => {
+            let raw = if f == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(f).with_context(|| format!("reading {f}"))?
+            };
+            named::substitute(&raw, &params)?
+        }
+        (_, _, Some(n)) => named::render(n, &params)?,
+        _ => anyhow::bail!("give the SQL, -f FILE or --named NAME (see --list)"),
+    };
+    let range = args.range(None);
+    let batches = on_lake(lake, async |lake| {
+        let engine = engine::Engine::open(&lake, &range, service).await?;
+        Ok(engine.query(&text, args.allow_write).await?)
+    })?;
+    engine::output::write(&batches, args.format, &mut stdout())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    use log_gardener::report;
+    let rules = match &args.rules {
+        Some(path) => Rules::load(path)?,
+        None => Rules::builtin(),
+    };
+    let known = match &args.known {
+        Some(path) => Known::load(path)?,
+        None => Known::default(),
+    };
+    let service = args.service.as_deref();
+    let opts = report_options(&args.lake, service, rules, known)?;
+    let report = gather_report(&args.lake, &args.range(), service, &opts)?;
+    if let Some(dir) = &args.drafts {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (name, body) in report::markdown::drafts(&report) {
+            let path = dir.join(name);
+            std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    let text = report::render(&report, args.format).context("serialising the report")?;
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => stdout().write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// How `report` and `query --named incidents` make the report.
@@ -351,7 +242,7 @@ fn print_maintenance(
     s: &MaintenanceSummary,
     output: OutputFormat,
     what: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     let mut out = stdout();
     match output {
         OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(s)?)?,
@@ -370,14 +261,14 @@ fn print_maintenance(
             writeln!(out, "deleted {} files no longer in the lake", s.deleted)?;
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report_options(
     lake: &str,
     service: Option<&str>,
-    rules: log_gardener::report::priority::Rules,
-    known: log_gardener::report::known::Known,
+    rules: Rules,
+    known: Known,
 ) -> anyhow::Result<log_gardener::report::Options> {
     Ok(log_gardener::report::Options {
         rules,

@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use super::ReportError;
 use super::incidents::{self, Kind, Link, Node};
 use super::model::*;
-use super::priority::{FREQUENCIES, Facts, Rules, severity_number};
+use super::model::{Frequency, IssueStatus, Priority};
+use super::priority::{Facts, Rules, severity_number};
 use super::title::{self, Titled};
 use crate::common::numbers::thousands;
 use crate::common::time::{Nanos, format_rfc3339, parse_rfc3339};
@@ -297,8 +298,8 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
         let status = opts
             .known
             .status(&text(&c.row, "signature_id"), &c.field("last_seen"));
-        muted += usize::from(status.0 == "muted");
-        status.0 != "muted"
+        muted += usize::from(status.0 == IssueStatus::Muted);
+        status.0 != IssueStatus::Muted
     });
 
     // Linked pairs among candidates (the co_occurrence query's `linked`).
@@ -448,11 +449,12 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
             z: float(r, "z"),
         })
         .collect();
-    let mut priority_assessment: BTreeMap<String, Vec<usize>> =
-        (0..4).map(|p| (format!("P{p}"), Vec::new())).collect();
+    let mut priority_assessment: BTreeMap<Priority, Vec<usize>> = (0..4)
+        .map(|p| (Priority::from_level(p), Vec::new()))
+        .collect();
     for i in &incidents {
         priority_assessment
-            .entry(i.priority.clone())
+            .entry(i.priority)
             .or_default()
             .push(i.id);
     }
@@ -663,9 +665,9 @@ fn issue(
         occasional: c.occasional,
         novelty: c.novelty.clone(),
         log_id: text(&c.row, "log_id"),
-        priority: format!("P{priority}"),
+        priority: Priority::from_level(*priority),
         priority_rule: rule.clone(),
-        frequency: FREQUENCIES[c.frequency].to_owned(),
+        frequency: Frequency::ALL[c.frequency.min(3)],
         rate_per_hour: rate,
         frequency_text: frequency_text(count, rate, range.days),
         server_errors: c
@@ -693,7 +695,7 @@ fn issue(
                 message: text(r, "message"),
             })
             .collect(),
-        status: status.to_owned(),
+        status,
         tracker,
         template,
         related: Vec::new(),
@@ -754,7 +756,7 @@ fn incident_list(
             let root = members[0];
             let urgent = members
                 .iter()
-                .min_by_key(|i| (i.priority.clone(), i.id))
+                .min_by_key(|i| (i.priority, i.id))
                 .copied()
                 .unwrap_or(root);
             let why = if urgent.id == root.id {
@@ -798,7 +800,7 @@ fn incident_list(
                     Kind::Family => incidents::family_title(nodes, &g.members),
                     _ => root.title.clone(),
                 },
-                priority: urgent.priority.clone(),
+                priority: urgent.priority,
                 why,
                 kind: g.kind.as_str().to_owned(),
                 root: root.id,
@@ -821,7 +823,7 @@ fn incident_list(
                     .max()
                     .unwrap_or_default(),
                 impact,
-                status: root.status.clone(),
+                status: root.status,
             }
         })
         .collect();

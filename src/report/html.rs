@@ -10,6 +10,7 @@
 //!
 //! Log text is attacker-controlled: everything from the lake goes through [`esc`].
 
+use super::model::Priority;
 use std::fmt::Write;
 
 use super::model::{Counted, Incident, Issue, Report};
@@ -45,12 +46,12 @@ fn colour(severity: &str) -> &'static str {
     }
 }
 
-fn priority_colour(p: &str) -> &'static str {
+fn priority_colour(p: Priority) -> &'static str {
     match p {
-        "P0" => "#b71c1c",
-        "P1" => "#e65100",
-        "P2" => "#f9a825",
-        _ => "#607d8b",
+        Priority::P0 => "#b71c1c",
+        Priority::P1 => "#e65100",
+        Priority::P2 => "#f9a825",
+        Priority::P3 => "#607d8b",
     }
 }
 
@@ -127,7 +128,7 @@ pub fn render(r: &Report) -> String {
             inc.id,
             inc.id,
             esc(&inc.title),
-            badge(&inc.priority),
+            badge(inc.priority),
             esc(&inc.why),
             thousands(inc.count),
             inc.issues
@@ -137,9 +138,9 @@ pub fn render(r: &Report) -> String {
                 .join(" ")
         );
         if let Some(root) = r.issue(inc.root) {
-            sparkline(&mut o, &root.timeline, priority_colour(&inc.priority));
+            sparkline(&mut o, &root.timeline, priority_colour(inc.priority));
         }
-        let _ = writeln!(o, "</td><td>{}</td></tr>", esc(&inc.status));
+        let _ = writeln!(o, "</td><td>{}</td></tr>", inc.status);
     }
     let _ = writeln!(o, "</table>");
 
@@ -169,11 +170,11 @@ pub fn render(r: &Report) -> String {
             "<section class=\"incident\" id=\"incident-{}\" style=\"border-color:{}\">\
              <h3>Incident {}: {} {}</h3><p><b>Why {}:</b> {}<br><b>Rows:</b> {} ({} to {})</p>",
             inc.id,
-            priority_colour(&inc.priority),
+            priority_colour(inc.priority),
             inc.id,
             esc(&inc.title),
-            badge(&inc.priority),
-            esc(&inc.priority),
+            badge(inc.priority),
+            inc.priority,
             esc(&inc.why),
             thousands(inc.count),
             esc(&inc.first_seen),
@@ -230,12 +231,12 @@ fn issue(o: &mut String, i: &Issue) {
         o,
         "<div class=\"issue\" id=\"issue-{}\" style=\"border-color:{}\"><h4>Issue {}: {}</h4><table class=\"meta\">",
         i.id,
-        priority_colour(&i.priority),
+        priority_colour(i.priority),
         i.id,
         esc(&i.title)
     );
     let mut timeline = String::new();
-    sparkline(&mut timeline, &i.timeline, priority_colour(&i.priority));
+    sparkline(&mut timeline, &i.timeline, priority_colour(i.priority));
     let rows: Vec<(&str, String)> = vec![
         ("Pattern", format!("<code>{}</code>", esc(&i.template))),
         (
@@ -246,7 +247,7 @@ fn issue(o: &mut String, i: &Issue) {
             "Frequency",
             format!(
                 "{} - {} ({:.1} per hour)",
-                esc(&i.frequency),
+                i.frequency,
                 esc(&i.frequency_text),
                 i.rate_per_hour
             ),
@@ -267,7 +268,7 @@ fn issue(o: &mut String, i: &Issue) {
         ),
         (
             "Priority",
-            format!("{} rule: {}", badge(&i.priority), esc(&i.priority_rule)),
+            format!("{} rule: {}", badge(i.priority), esc(&i.priority_rule)),
         ),
         ("Endpoints", counted(&i.impact.endpoints)),
         ("Status codes", counted(&i.impact.status_codes)),
@@ -317,11 +318,10 @@ fn issue(o: &mut String, i: &Issue) {
     let _ = writeln!(o, "</div>");
 }
 
-fn badge(p: &str) -> String {
+fn badge(p: Priority) -> String {
     format!(
-        "<span class=\"badge\" style=\"background:{}\">{}</span>",
+        "<span class=\"badge\" style=\"background:{}\">{p}</span>",
         priority_colour(p),
-        esc(p)
     )
 }
 
@@ -465,7 +465,7 @@ fn graph(o: &mut String, r: &Report, inc: &Incident) {
             effect.id,
             esc(&e.level),
             e.lift,
-            priority_colour(&effect.priority),
+            priority_colour(effect.priority),
             esc(&effect.title),
             y + 4.0,
             effect.id,
@@ -480,7 +480,7 @@ fn graph(o: &mut String, r: &Report, inc: &Incident) {
         o,
         "<circle cx=\"{rx}\" cy=\"{ry:.1}\" r=\"14\" fill=\"{}\"><title>{}</title></circle>\
          <text x=\"{rx}\" y=\"{:.1}\" font-size=\"11\" fill=\"#fff\" text-anchor=\"middle\">#{}</text></svg>",
-        priority_colour(&root.priority),
+        priority_colour(root.priority),
         esc(&root.title),
         ry + 4.0,
         root.id

@@ -13,6 +13,7 @@
 //! `resolved` (resolved, not seen since), or left out (muted).
 //! Failure modes: an unreadable file, bad TOML, an unknown status are [`KnownError`]s.
 
+use super::model::IssueStatus;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -88,17 +89,17 @@ impl Known {
     }
 
     /// (status, tracker) of a signature last seen at `last_seen` (RFC 3339).
-    pub fn status(&self, signature_id: &str, last_seen: &str) -> (&'static str, Option<String>) {
+    pub fn status(&self, signature_id: &str, last_seen: &str) -> (IssueStatus, Option<String>) {
         let Some(e) = self.entries.get(signature_id) else {
-            return ("new", None);
+            return (IssueStatus::New, None);
         };
         let status = match e.status.as_str() {
-            "muted" => "muted",
+            "muted" => IssueStatus::Muted,
             "resolved" => match &e.resolved_at {
-                Some(at) if !later(last_seen, at) => "resolved",
-                _ => "regressed",
+                Some(at) if !later(last_seen, at) => IssueStatus::Resolved,
+                _ => IssueStatus::Regressed,
             },
-            _ => "known",
+            _ => IssueStatus::Known,
         };
         (status, e.tracker.clone())
     }
@@ -144,12 +145,15 @@ status = "muted"
         let t = "2025-09-10T00:00:00Z";
         assert_eq!(
             k.status("aaa", t),
-            ("known", Some("https://tracker/1".into()))
+            (IssueStatus::Known, Some("https://tracker/1".into()))
         );
-        assert_eq!(k.status("bbb", t).0, "regressed");
-        assert_eq!(k.status("bbb", "2025-09-07T00:00:00Z").0, "resolved");
-        assert_eq!(k.status("ccc", t).0, "muted");
-        assert_eq!(k.status("zzz", t), ("new", None));
+        assert_eq!(k.status("bbb", t).0, IssueStatus::Regressed);
+        assert_eq!(
+            k.status("bbb", "2025-09-07T00:00:00Z").0,
+            IssueStatus::Resolved
+        );
+        assert_eq!(k.status("ccc", t).0, IssueStatus::Muted);
+        assert_eq!(k.status("zzz", t), (IssueStatus::New, None));
         std::fs::write(
             &path,
             "[[issue]]\nsignature_id = \"a\"\nstatus = \"fixed\"\n",

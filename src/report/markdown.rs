@@ -10,7 +10,7 @@
 
 use std::fmt::Write;
 
-use super::model::{Counted, Effect, Impact, Incident, Issue, Report};
+use super::model::{Counted, Effect, Impact, Incident, Issue, IssueStatus, Priority, Report};
 use crate::common::numbers::thousands;
 
 /// Plain text, inert in Markdown (and in the HTML a renderer makes of it).
@@ -150,7 +150,7 @@ fn summary(o: &mut String, r: &Report) {
         let Some(root) = r.issue(inc.root) else {
             continue;
         };
-        let status = if inc.status == "new" {
+        let status = if inc.status == IssueStatus::New {
             String::new()
         } else {
             format!(", {}", inc.status)
@@ -426,14 +426,14 @@ fn analysis(o: &mut String, r: &Report) {
     }
     let _ = writeln!(o, "\n### Priority Assessment");
     for (p, label) in [
-        ("P0", "Blocking"),
-        ("P1", "High"),
-        ("P2", "Medium"),
-        ("P3", "Low"),
+        (Priority::P0, "Blocking"),
+        (Priority::P1, "High"),
+        (Priority::P2, "Medium"),
+        (Priority::P3, "Low"),
     ] {
         let ids = r
             .priority_assessment
-            .get(p)
+            .get(&p)
             .map(Vec::as_slice)
             .unwrap_or_default();
         let names: Vec<String> = ids
@@ -459,7 +459,7 @@ fn analysis(o: &mut String, r: &Report) {
 pub fn drafts(r: &Report) -> Vec<(String, String)> {
     r.incidents
         .iter()
-        .filter(|inc| inc.status == "new")
+        .filter(|inc| inc.status == IssueStatus::New)
         .filter_map(|inc| Some((inc, r.issue(inc.root)?)))
         .map(|(inc, root)| {
             let slug: String = inc
@@ -472,7 +472,7 @@ pub fn drafts(r: &Report) -> Vec<(String, String)> {
                 .take(8)
                 .collect::<Vec<_>>()
                 .join("-");
-            let name = format!("{:03}-{}-{slug}.md", inc.id, inc.priority.to_ascii_lowercase());
+            let name = format!("{:03}-{}-{slug}.md", inc.id, inc.priority.to_string().to_ascii_lowercase());
             let mut o = String::new();
             let title_line: String = inc.title.replace(['\n', '\r'], " ");
             let _ = writeln!(o, "[{}] {}\n", inc.priority, title_line);

@@ -57,7 +57,7 @@ pub fn incidents_table(
     };
     RecordBatch::try_from_iter([
         ("id", numbers(&|i| i.id as u64)),
-        ("priority", strings(&|i| i.priority.clone())),
+        ("priority", strings(&|i| i.priority.to_string())),
         ("title", strings(&|i| i.title.clone())),
         ("kind", strings(&|i| i.kind.clone())),
         ("root_cause", strings(&|i| i.root_cause.clone())),

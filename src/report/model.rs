@@ -14,6 +14,99 @@ use serde::Serialize;
 /// and single issues), ordered by priority.
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// How urgent an issue or incident is: P0 (blocking) to P3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Priority {
+    P0,
+    P1,
+    P2,
+    P3,
+}
+
+impl Priority {
+    /// P0 for 0, ..., P3 for 3 or more.
+    pub fn from_level(level: u8) -> Priority {
+        match level {
+            0 => Priority::P0,
+            1 => Priority::P1,
+            2 => Priority::P2,
+            _ => Priority::P3,
+        }
+    }
+}
+
+impl std::fmt::Display for Priority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+/// How often an issue's rows come, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Frequency {
+    #[serde(rename = "LOW")]
+    Low,
+    #[serde(rename = "MEDIUM")]
+    Medium,
+    #[serde(rename = "HIGH")]
+    High,
+    #[serde(rename = "VERY HIGH")]
+    VeryHigh,
+}
+
+impl Frequency {
+    /// Lowest first, as rules name them.
+    pub const ALL: [Frequency; 4] = [
+        Frequency::Low,
+        Frequency::Medium,
+        Frequency::High,
+        Frequency::VeryHigh,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Frequency::Low => "LOW",
+            Frequency::Medium => "MEDIUM",
+            Frequency::High => "HIGH",
+            Frequency::VeryHigh => "VERY HIGH",
+        }
+    }
+}
+
+impl std::fmt::Display for Frequency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A signature's status in the known-issue ledger (`--known`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IssueStatus {
+    /// Not in the ledger.
+    New,
+    /// In the ledger, open.
+    Known,
+    /// Resolved in the ledger and seen again after it was resolved.
+    Regressed,
+    /// Resolved in the ledger and not seen since.
+    Resolved,
+    /// Muted in the ledger: left out of the report.
+    Muted,
+}
+
+impl std::fmt::Display for IssueStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IssueStatus::New => "new",
+            IssueStatus::Known => "known",
+            IssueStatus::Regressed => "regressed",
+            IssueStatus::Resolved => "resolved",
+            IssueStatus::Muted => "muted",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema_version: u32,
@@ -33,7 +126,7 @@ pub struct Report {
     /// Rows per hour and severity over the range (the stacked chart).
     pub timeline: Timeline,
     /// Incident ids per priority, "P0" to "P3".
-    pub priority_assessment: BTreeMap<String, Vec<usize>>,
+    pub priority_assessment: BTreeMap<Priority, Vec<usize>>,
     /// Muted issues left out (known-issue ledger).
     pub muted: usize,
     pub queries: Vec<QueryUsed>,
@@ -109,12 +202,11 @@ pub struct Issue {
     pub novelty: Option<String>,
     /// The log most of its rows come from (`run.googleapis.com/stderr`).
     pub log_id: String,
-    /// "P0" (blocking) to "P3".
-    pub priority: String,
+    pub priority: Priority,
     /// The rule that set the priority.
     pub priority_rule: String,
-    /// VERY HIGH, HIGH, MEDIUM or LOW (see [`frequency_class`](super::gather::frequency_class)).
-    pub frequency: String,
+    /// See [`frequency_class`](super::gather::frequency_class).
+    pub frequency: Frequency,
     pub rate_per_hour: f64,
     /// "~1 every 8 s; 75,604 in 7 days".
     pub frequency_text: String,
@@ -125,8 +217,8 @@ pub struct Issue {
     pub samples: Vec<Sample>,
     /// The latest occurrences, newest first.
     pub recent: Vec<Occurrence>,
-    /// new, known or regressed (with --known), else new.
-    pub status: String,
+    /// From the known-issue ledger (`--known`); new without one.
+    pub status: IssueStatus,
     pub tracker: Option<String>,
     /// Ids of the issues it is linked with.
     pub related: Vec<usize>,
@@ -209,8 +301,8 @@ pub struct Incident {
     pub id: usize,
     /// Unique among the incidents.
     pub title: String,
-    /// "P0" to "P3": the most urgent member's.
-    pub priority: String,
+    /// The most urgent member's.
+    pub priority: Priority,
     /// Why it has this priority: the rule that fired, and for which member.
     pub why: String,
     /// linked (a root cause with the effects linked to it), family (request signatures
@@ -233,8 +325,8 @@ pub struct Incident {
     /// a linked incident's largest count (its members usually log the same requests: a
     /// lower bound).
     pub impact: Impact,
-    /// The root cause's status in the known-issue ledger (new, known, regressed).
-    pub status: String,
+    /// The root cause's status in the known-issue ledger.
+    pub status: IssueStatus,
 }
 
 #[derive(Debug, Clone, Serialize)]

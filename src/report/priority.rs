@@ -28,11 +28,9 @@ use std::path::Path;
 
 use regex::Regex;
 
+use super::model::Frequency;
 use crate::common::severity::SEVERITIES;
 use serde::Deserialize;
-
-/// Frequency classes, lowest first (see `gather::frequency_class`).
-pub const FREQUENCIES: [&str; 4] = ["LOW", "MEDIUM", "HIGH", "VERY HIGH"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
@@ -63,7 +61,7 @@ pub struct Facts<'a> {
     pub services: Vec<&'a str>,
     pub endpoints: Vec<&'a str>,
     pub statuses: Vec<i64>,
-    /// Index into [`FREQUENCIES`]: the average rate's class, or the peak's for a burst.
+    /// Index into [`Frequency::ALL`]: the average rate's class, or the peak's for a burst.
     pub frequency: usize,
     /// Problem rows (severity >= WARNING, HTTP status >= 500, or all rows when promoted).
     pub count: u64,
@@ -382,10 +380,11 @@ impl Rules {
                 .min_frequency
                 .as_deref()
                 .map(|f| {
-                    FREQUENCIES
+                    let names = Frequency::ALL.map(Frequency::name);
+                    names
                         .iter()
                         .position(|c| c.eq_ignore_ascii_case(f))
-                        .ok_or_else(|| bad(format!("frequency {f:?}: one of {FREQUENCIES:?}")))
+                        .ok_or_else(|| bad(format!("frequency {f:?}: one of {names:?}")))
                 })
                 .transpose()?;
             rules.push(Rule {
