@@ -202,58 +202,121 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
     let co_rows = q.run("co_occurrence", &[]).await?;
     let burst_rows = q.run("bursts", &[]).await?;
     let novelty_rows = q.run("new_and_rising", &[]).await?;
+    let header = header(engine, &totals_rows);
+    let windows = Windows::run(&mut q, &header).await?;
 
-    let Header {
-        totals,
-        projects,
-        services,
-        range,
-        span,
-    } = header(engine, &totals_rows);
-    let (window, window_ns) = if range.days <= 14.0 {
-        ("1 hour", 3_600_000_000_000i64)
-    } else {
-        ("1 day", 86_400_000_000_000i64)
-    };
-    let severity_rows = q.run("severity_windows", &[("window", window)]).await?;
-    let signature_window_rows = q.run("signature_windows", &[("window", window)]).await?;
-    let grid = Grid::new(span, window_ns);
-    let mut timeline = Timeline {
-        window: window.to_owned(),
-        starts: (0..grid.slots)
-            .map(|k| format_rfc3339(grid.start + k as i64 * window_ns))
-            .collect(),
-        severities: Vec::new(),
-    };
-    for (name, _) in &totals.severities {
-        let mut counts = vec![0u64; grid.slots];
-        for r in severity_rows
-            .iter()
-            .filter(|r| text(r, "severity") == *name)
-        {
-            if let Some(k) = grid.slot(r) {
-                counts[k] += int(r, "n");
-            }
-        }
-        timeline.severities.push((name.clone(), counts));
-    }
-    let mut sparklines: HashMap<String, Vec<u64>> = HashMap::new();
-    for r in &signature_window_rows {
-        if let Some(k) = grid.slot(r) {
-            sparklines
-                .entry(text(r, "signature_id"))
-                .or_insert_with(|| vec![0; grid.slots])[k] += int(r, "n");
-        }
-    }
-
-    let mut impacts = impacts(&impact_rows);
+    let (candidates, muted) =
+        candidates(issue_rows, &impact_rows, &burst_rows, &novelty_rows, opts);
+    let linked = linked_pairs(&co_rows, &candidates);
+    let assessed = assess(&candidates, &linked, &opts.rules);
+    let nodes = nodes(&candidates, &assessed);
+    let order = Order::of(&nodes, &linked);
+    let relationships = relationships(&linked, &order.id_of);
     let mut recent: HashMap<String, Vec<&Row>> = HashMap::new();
     for r in &recent_rows {
         recent.entry(text(r, "signature_id")).or_default().push(r);
     }
+    let mut sparklines = windows.sparklines;
+    let mut issues: Vec<Issue> = Vec::with_capacity(candidates.len());
+    for i in order.groups.iter().flat_map(|g| g.members.iter().copied()) {
+        let c = &candidates[i];
+        let sig = text(&c.row, "signature_id");
+        let rows = recent.get(&sig).map(Vec::as_slice).unwrap_or_default();
+        let (id, incident) = (order.id_of[i], order.incident_of[i]);
+        let mut issue = issue(c, &assessed[i], id, incident, rows, opts, &header.range);
+        issue.timeline = sparklines
+            .remove(&sig)
+            .unwrap_or_else(|| vec![0; windows.slots]);
+        issue.related = related(&relationships, issue.id);
+        issues.push(issue);
+    }
+    distinguish_titles(&mut issues);
+    let incidents = incident_list(&order.groups, &issues, &order.id_of, &nodes, &relationships);
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        generated_at: opts.generated_at.clone(),
+        lake: opts.lake.clone(),
+        range: header.range,
+        projects: header.projects,
+        services: header.services,
+        totals: header.totals,
+        bursts: bursts(&burst_rows, &issues),
+        priority_assessment: priority_assessment(&incidents),
+        incidents,
+        issues,
+        relationships,
+        timeline: windows.timeline,
+        muted,
+        queries: q.used,
+    })
+}
+
+/// The severity timeline and each signature's sparkline, over windows of an hour (a
+/// range of up to 14 days) or a day.
+struct Windows {
+    timeline: Timeline,
+    sparklines: HashMap<String, Vec<u64>>,
+    slots: usize,
+}
+
+impl Windows {
+    async fn run(q: &mut Runner<'_>, header: &Header) -> Result<Windows, ReportError> {
+        let (window, window_ns) = if header.range.days <= 14.0 {
+            ("1 hour", 3_600_000_000_000i64)
+        } else {
+            ("1 day", 86_400_000_000_000i64)
+        };
+        let severity_rows = q.run("severity_windows", &[("window", window)]).await?;
+        let signature_window_rows = q.run("signature_windows", &[("window", window)]).await?;
+        let grid = Grid::new(header.span, window_ns);
+        let mut timeline = Timeline {
+            window: window.to_owned(),
+            starts: (0..grid.slots)
+                .map(|k| format_rfc3339(grid.start + k as i64 * window_ns))
+                .collect(),
+            severities: Vec::new(),
+        };
+        for (name, _) in &header.totals.severities {
+            let mut counts = vec![0u64; grid.slots];
+            for r in severity_rows
+                .iter()
+                .filter(|r| text(r, "severity") == *name)
+            {
+                if let Some(k) = grid.slot(r) {
+                    counts[k] += int(r, "n");
+                }
+            }
+            timeline.severities.push((name.clone(), counts));
+        }
+        let mut sparklines: HashMap<String, Vec<u64>> = HashMap::new();
+        for r in &signature_window_rows {
+            if let Some(k) = grid.slot(r) {
+                sparklines
+                    .entry(text(r, "signature_id"))
+                    .or_insert_with(|| vec![0; grid.slots])[k] += int(r, "n");
+            }
+        }
+        Ok(Windows {
+            timeline,
+            sparklines,
+            slots: grid.slots,
+        })
+    }
+}
+
+/// The issues before grouping: signatures with problem rows, and what a rule promotes;
+/// muted ones are left out (and counted) before anything is grouped or numbered.
+fn candidates(
+    issue_rows: Vec<Row>,
+    impact_rows: &[Row],
+    burst_rows: &[Row],
+    novelty_rows: &[Row],
+    opts: &Options,
+) -> (Vec<Candidate>, usize) {
+    let mut impacts = impacts(impact_rows);
     // A burst rates by its peak window, not the range's average.
     let mut peaks: HashMap<String, f64> = HashMap::new();
-    for r in &burst_rows {
+    for r in burst_rows {
         let peak = peaks.entry(text(r, "signature_id")).or_default();
         *peak = peak.max(float(r, "n"));
     }
@@ -261,8 +324,6 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
         .iter()
         .map(|r| (text(r, "signature_id"), text(r, "status")))
         .collect();
-
-    // Candidates: signatures with problem rows, and what a rule promotes.
     let mut candidates: Vec<Candidate> = Vec::new();
     for r in issue_rows {
         let sig = text(&r, "signature_id");
@@ -292,7 +353,6 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
             candidates.push(c);
         }
     }
-    // Muted issues are left out before anything is grouped or numbered.
     let mut muted = 0;
     candidates.retain(|c| {
         let status = opts
@@ -301,14 +361,18 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
         muted += usize::from(status.0 == IssueStatus::Muted);
         status.0 != IssueStatus::Muted
     });
+    (candidates, muted)
+}
 
-    // Linked pairs among candidates (the co_occurrence query's `linked`).
+/// Linked pairs among the candidates (the co_occurrence query's `linked`): the row and the
+/// two candidates' indexes.
+fn linked_pairs<'r>(co_rows: &'r [Row], candidates: &[Candidate]) -> Vec<(&'r Row, usize, usize)> {
     let index: HashMap<String, usize> = candidates
         .iter()
         .enumerate()
         .map(|(i, c)| (text(&c.row, "signature_id"), i))
         .collect();
-    let linked: Vec<(&Row, usize, usize)> = co_rows
+    co_rows
         .iter()
         .filter(|r| r.get("linked") == Some(&Value::Bool(true)))
         .filter_map(|r| {
@@ -316,13 +380,13 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
             let b = index.get(&text(r, "signature_b"))?;
             Some((r, *a, *b))
         })
-        .collect();
-    let assessed = assess(&candidates, &linked, &opts.rules);
+        .collect()
+}
 
-    // Incidents, then issue ids in incident order.
-    let nodes: Vec<Node<'_>> = candidates
+fn nodes<'c>(candidates: &'c [Candidate], assessed: &[(u8, String)]) -> Vec<Node<'c>> {
+    candidates
         .iter()
-        .zip(&assessed)
+        .zip(assessed)
         .map(|(c, (p, _))| Node {
             priority: *p,
             count: c.count(),
@@ -334,47 +398,68 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
             template: c.row.get("template").and_then(Value::as_str).unwrap_or(""),
             service: c.impact.services.first().map(|s| s.value.as_str()),
         })
-        .collect();
-    let links: Vec<Link<'_>> = linked
-        .iter()
-        .map(|(r, a, b)| Link {
-            a: *a,
-            b: *b,
-            level: r.get("level").and_then(Value::as_str).unwrap_or(""),
-            lag_ms: float(r, "median_lag_ms"),
-            confidence_ab: float(r, "confidence_ab"),
-            confidence_ba: float(r, "confidence_ba"),
-        })
-        .collect();
-    let mut groups = incidents::group(&nodes, &links);
-    let group_count = |g: &incidents::Group| -> u64 {
-        match g.kind {
-            Kind::Family => g.members.iter().map(|&m| nodes[m].count).sum(),
-            _ => nodes[g.root()].count,
-        }
-    };
-    let group_priority = |g: &incidents::Group| g.members.iter().map(|&m| nodes[m].priority).min();
-    groups.sort_by(|x, y| {
-        (group_priority(x), std::cmp::Reverse(group_count(x)))
-            .cmp(&(group_priority(y), std::cmp::Reverse(group_count(y))))
-            .then_with(|| {
-                nodes[x.root()]
-                    .signature_id
-                    .cmp(nodes[y.root()].signature_id)
+        .collect()
+}
+
+/// The incidents' groups, most urgent first, and the issue ids and incident numbers that
+/// follow from that order.
+struct Order {
+    groups: Vec<incidents::Group>,
+    id_of: Vec<usize>,
+    incident_of: Vec<usize>,
+}
+
+impl Order {
+    fn of(nodes: &[Node<'_>], linked: &[(&Row, usize, usize)]) -> Order {
+        let links: Vec<Link<'_>> = linked
+            .iter()
+            .map(|(r, a, b)| Link {
+                a: *a,
+                b: *b,
+                level: r.get("level").and_then(Value::as_str).unwrap_or(""),
+                lag_ms: float(r, "median_lag_ms"),
+                confidence_ab: float(r, "confidence_ab"),
+                confidence_ba: float(r, "confidence_ba"),
             })
-    });
-    let mut id_of = vec![0usize; candidates.len()];
-    let mut incident_of = vec![0usize; candidates.len()];
-    let mut next = 1;
-    for (g_idx, g) in groups.iter().enumerate() {
-        for &m in &g.members {
-            id_of[m] = next;
-            incident_of[m] = g_idx + 1;
-            next += 1;
+            .collect();
+        let mut groups = incidents::group(nodes, &links);
+        let group_count = |g: &incidents::Group| -> u64 {
+            match g.kind {
+                Kind::Family => g.members.iter().map(|&m| nodes[m].count).sum(),
+                _ => nodes[g.root()].count,
+            }
+        };
+        let group_priority =
+            |g: &incidents::Group| g.members.iter().map(|&m| nodes[m].priority).min();
+        groups.sort_by(|x, y| {
+            (group_priority(x), std::cmp::Reverse(group_count(x)))
+                .cmp(&(group_priority(y), std::cmp::Reverse(group_count(y))))
+                .then_with(|| {
+                    nodes[x.root()]
+                        .signature_id
+                        .cmp(nodes[y.root()].signature_id)
+                })
+        });
+        let mut id_of = vec![0usize; nodes.len()];
+        let mut incident_of = vec![0usize; nodes.len()];
+        let mut next = 1;
+        for (g_idx, g) in groups.iter().enumerate() {
+            for &m in &g.members {
+                id_of[m] = next;
+                incident_of[m] = g_idx + 1;
+                next += 1;
+            }
+        }
+        Order {
+            groups,
+            id_of,
+            incident_of,
         }
     }
+}
 
-    let relationships: Vec<Relationship> = linked
+fn relationships(linked: &[(&Row, usize, usize)], id_of: &[usize]) -> Vec<Relationship> {
+    linked
         .iter()
         .map(|(r, a, b)| Relationship {
             a: text(r, "signature_a"),
@@ -392,31 +477,11 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
             support_lag: r.get("support_lag").and_then(Value::as_u64),
             support_window: int(r, "support_window"),
         })
-        .collect();
+        .collect()
+}
 
-    let mut issues: Vec<Issue> = Vec::with_capacity(candidates.len());
-    for g in &groups {
-        for &i in &g.members {
-            let c = &candidates[i];
-            let sig = text(&c.row, "signature_id");
-            let rows = recent.get(&sig).map(Vec::as_slice).unwrap_or_default();
-            issues.push(issue(
-                c,
-                &assessed[i],
-                id_of[i],
-                incident_of[i],
-                rows,
-                opts,
-                &range,
-            ));
-            if let Some(last) = issues.last_mut() {
-                last.timeline = sparklines
-                    .remove(&sig)
-                    .unwrap_or_else(|| vec![0; grid.slots]);
-                last.related = related(&relationships, last.id);
-            }
-        }
-    }
+/// Titles that tell the issues apart (see [`title::distinguish`]).
+fn distinguish_titles(issues: &mut [Issue]) {
     let titled: Vec<Titled<'_>> = issues
         .iter()
         .map(|i| Titled {
@@ -431,13 +496,14 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
     for (i, t) in issues.iter_mut().zip(titles) {
         i.title = t;
     }
+}
 
-    let incidents = incident_list(&groups, &issues, &id_of, &nodes, &relationships);
+fn bursts(burst_rows: &[Row], issues: &[Issue]) -> Vec<Burst> {
     let issue_of: HashMap<&str, usize> = issues
         .iter()
         .map(|i| (i.signature_id.as_str(), i.id))
         .collect();
-    let bursts = burst_rows
+    burst_rows
         .iter()
         .map(|r| Burst {
             signature_id: text(r, "signature_id"),
@@ -448,33 +514,18 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
             baseline: float(r, "baseline"),
             z: float(r, "z"),
         })
-        .collect();
-    let mut priority_assessment: BTreeMap<Priority, Vec<usize>> = (0..4)
+        .collect()
+}
+
+/// Incident ids per priority, every priority present.
+fn priority_assessment(incidents: &[Incident]) -> BTreeMap<Priority, Vec<usize>> {
+    let mut out: BTreeMap<Priority, Vec<usize>> = (0..4)
         .map(|p| (Priority::from_level(p), Vec::new()))
         .collect();
-    for i in &incidents {
-        priority_assessment
-            .entry(i.priority)
-            .or_default()
-            .push(i.id);
+    for i in incidents {
+        out.entry(i.priority).or_default().push(i.id);
     }
-    Ok(Report {
-        schema_version: SCHEMA_VERSION,
-        generated_at: opts.generated_at.clone(),
-        lake: opts.lake.clone(),
-        range,
-        projects,
-        services,
-        totals,
-        incidents,
-        issues,
-        relationships,
-        bursts,
-        timeline,
-        priority_assessment,
-        muted,
-        queries: q.used,
-    })
+    out
 }
 
 /// The report's header, and the span the timeline covers.
