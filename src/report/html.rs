@@ -72,6 +72,23 @@ document.body.setAttribute('data-charts-rendered',ok+'/'+c.length);});";
 /// Renders the whole report.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
+    head(&mut o, r);
+    let _ = writeln!(o, "<h2>Severities per {}</h2>", esc(&r.timeline.window));
+    severity_chart(&mut o, r);
+    summary(&mut o, r);
+    bursts(&mut o, r);
+    incidents(&mut o, r);
+    relationships(&mut o, r);
+    let _ = writeln!(o, "<h2>Queries used</h2><pre>");
+    for q in &r.queries {
+        let _ = writeln!(o, "{}", esc(&q.command));
+    }
+    let _ = writeln!(o, "</pre><script>{CHECK}</script></body></html>");
+    o
+}
+
+/// The document head, the title and the range and totals line.
+fn head(o: &mut String, r: &Report) {
     let title = format!("Log Gardener Worklog - {}", r.services.join(", "));
     let _ = write!(
         o,
@@ -108,10 +125,10 @@ pub fn render(r: &Report) -> String {
             .collect::<Vec<_>>()
             .join(" · ")
     );
+}
 
-    let _ = writeln!(o, "<h2>Severities per {}</h2>", esc(&r.timeline.window));
-    severity_chart(&mut o, r);
-
+/// One table row per incident, with its sparkline.
+fn summary(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
         "<h2>Summary</h2><p>{}.</p>\
@@ -138,12 +155,15 @@ pub fn render(r: &Report) -> String {
                 .join(" ")
         );
         if let Some(root) = r.issue(inc.root) {
-            sparkline(&mut o, &root.timeline, priority_colour(inc.priority));
+            sparkline(o, &root.timeline, priority_colour(inc.priority));
         }
         let _ = writeln!(o, "</td><td>{}</td></tr>", inc.status);
     }
     let _ = writeln!(o, "</table>");
+}
 
+/// Windows far above their signature's baseline.
+fn bursts(o: &mut String, r: &Report) {
     if !r.bursts.is_empty() {
         let _ = writeln!(o, "<h2>Bursts</h2><ul>");
         for b in &r.bursts {
@@ -162,7 +182,10 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o, "</ul>");
     }
+}
 
+/// Each incident with its graph (linked) and its issues.
+fn incidents(o: &mut String, r: &Report) {
     let _ = writeln!(o, "<h2>Incidents</h2>");
     for inc in &r.incidents {
         let _ = writeln!(
@@ -181,16 +204,19 @@ pub fn render(r: &Report) -> String {
             esc(&inc.last_seen)
         );
         if inc.kind == "linked" {
-            graph(&mut o, r, inc);
+            graph(o, r, inc);
         }
         for id in &inc.issues {
             if let Some(i) = r.issue(*id) {
-                issue(&mut o, i);
+                issue(o, i);
             }
         }
         let _ = writeln!(o, "</section>");
     }
+}
 
+/// The linked pairs with their evidence.
+fn relationships(o: &mut String, r: &Report) {
     let _ = writeln!(o, "<h2>Root-cause relationships</h2>");
     if r.relationships.is_empty() {
         let _ = writeln!(o, "<p>No linked issues.</p>");
@@ -217,12 +243,6 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o, "</table>");
     }
-    let _ = writeln!(o, "<h2>Queries used</h2><pre>");
-    for q in &r.queries {
-        let _ = writeln!(o, "{}", esc(&q.command));
-    }
-    let _ = writeln!(o, "</pre><script>{CHECK}</script></body></html>");
-    o
 }
 
 /// One issue's block inside its incident.
