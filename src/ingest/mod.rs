@@ -178,18 +178,7 @@ impl Batch<'_> {
     ) -> Result<(Summary, LakeWriter), IngestError> {
         let (opts, lake) = (self.opts, self.lake);
         let inputs = expanded.inputs;
-        let interrupted = ledger::interrupted_runs(lake).await?;
-        let interrupted_ids: Vec<String> = interrupted.iter().map(|r| r.run_id.clone()).collect();
-        for r in &interrupted {
-            warn(
-                opts.quiet,
-                format_args!(
-                    "run {} (started {}) did not finish; what it committed is kept and its rows will not be counted twice",
-                    r.run_id, r.started_at
-                ),
-            );
-        }
-        let swept = ledger::sweep_staging(lake, &interrupted_ids);
+        let (interrupted_ids, swept) = self.clean_up_after_killed_runs().await?;
 
         let threads = if opts.threads == 0 {
             std::thread::available_parallelism().map_or(2, usize::from)
@@ -235,14 +224,7 @@ impl Batch<'_> {
         if let Some(pb) = &progress {
             pb.finish_and_clear();
         }
-        if counts.quarantined > opts.max_warnings as u64 && !opts.quiet {
-            eprintln!(
-                "warning: {} more quarantined records not shown; see {}/_quarantine/run={}/",
-                counts.quarantined - opts.max_warnings as u64,
-                lake.display,
-                self.run_id
-            );
-        }
+        self.warn_unshown_quarantine(&counts);
         // Step 2 of signing runs over every shape in the lake, so templates and counts never
         // depend on how the data was split across runs; it also completes the tables of a
         // writer that died between its commit and its refresh.
@@ -264,6 +246,36 @@ impl Batch<'_> {
             ..tally(self.run_id, lake, counts, &writer, self.started)
         };
         Ok((summary, writer))
+    }
+
+    /// Reports runs killed before they finished and sweeps their staging files: their ids,
+    /// and how many files went.
+    async fn clean_up_after_killed_runs(&self) -> Result<(Vec<String>, usize), IngestError> {
+        let interrupted = ledger::interrupted_runs(self.lake).await?;
+        for r in &interrupted {
+            warn(
+                self.opts.quiet,
+                format_args!(
+                    "run {} (started {}) did not finish; what it committed is kept and its rows will not be counted twice",
+                    r.run_id, r.started_at
+                ),
+            );
+        }
+        let ids: Vec<String> = interrupted.into_iter().map(|r| r.run_id).collect();
+        let swept = ledger::sweep_staging(self.lake, &ids);
+        Ok((ids, swept))
+    }
+
+    fn warn_unshown_quarantine(&self, counts: &Counts) {
+        let shown = self.opts.max_warnings as u64;
+        if counts.quarantined > shown && !self.opts.quiet {
+            eprintln!(
+                "warning: {} more quarantined records not shown; see {}/_quarantine/run={}/",
+                counts.quarantined - shown,
+                self.lake.display,
+                self.run_id
+            );
+        }
     }
 
     /// Feeds decoded chunks to the writer until the decoders are done or the run is

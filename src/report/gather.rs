@@ -804,78 +804,7 @@ fn incident_list(
         .enumerate()
         .map(|(k, g)| {
             let members: Vec<&Issue> = g.members.iter().map(|&m| by_id(id_of[m])).collect();
-            let root = members[0];
-            let urgent = members
-                .iter()
-                .min_by_key(|i| (i.priority, i.id))
-                .copied()
-                .unwrap_or(root);
-            let why = if urgent.id == root.id {
-                urgent.priority_rule.clone()
-            } else {
-                format!("{} (#{} {})", urgent.priority_rule, urgent.id, urgent.title)
-            };
-            let effects = g
-                .links
-                .iter()
-                .zip(&members[1..])
-                .filter_map(|(l, m)| {
-                    let rel = relationships.get((*l)?)?;
-                    let forward = rel.a == root.signature_id;
-                    Some(Effect {
-                        issue: m.id,
-                        signature_id: m.signature_id.clone(),
-                        level: rel.level.clone(),
-                        lag_ms: if forward { rel.lag_ms } else { -rel.lag_ms },
-                        confidence: rel.confidence,
-                        lift: rel.lift,
-                        significance: rel.significance,
-                    })
-                })
-                .collect();
-            let mut impact = Impact::default();
-            for m in &members {
-                for (into, from) in [
-                    (&mut impact.endpoints, &m.impact.endpoints),
-                    (&mut impact.status_codes, &m.impact.status_codes),
-                    (&mut impact.user_agents, &m.impact.user_agents),
-                    (&mut impact.services, &m.impact.services),
-                    (&mut impact.revisions, &m.impact.revisions),
-                ] {
-                    union(into, from, g.kind == Kind::Family);
-                }
-            }
-            Incident {
-                id: k + 1,
-                title: match g.kind {
-                    Kind::Family => incidents::family_title(nodes, &g.members),
-                    _ => root.title.clone(),
-                },
-                priority: urgent.priority,
-                why,
-                kind: g.kind.as_str().to_owned(),
-                root: root.id,
-                root_cause: root.signature_id.clone(),
-                issues: members.iter().map(|m| m.id).collect(),
-                members: members.iter().map(|m| m.signature_id.clone()).collect(),
-                effects,
-                count: match g.kind {
-                    Kind::Family => members.iter().map(|m| m.count).sum(),
-                    _ => root.count,
-                },
-                first_seen: members
-                    .iter()
-                    .map(|m| m.first_seen.clone())
-                    .min()
-                    .unwrap_or_default(),
-                last_seen: members
-                    .iter()
-                    .map(|m| m.last_seen.clone())
-                    .max()
-                    .unwrap_or_default(),
-                impact,
-                status: root.status,
-            }
+            incident(k + 1, g, &members, nodes, relationships)
         })
         .collect();
     let titled: Vec<Titled<'_>> = out
@@ -900,6 +829,101 @@ fn incident_list(
         i.title = t;
     }
     out
+}
+
+/// One group's incident: its members' issues, root cause first.
+fn incident(
+    id: usize,
+    g: &incidents::Group,
+    members: &[&Issue],
+    nodes: &[Node<'_>],
+    relationships: &[Relationship],
+) -> Incident {
+    let root = members[0];
+    let urgent = members
+        .iter()
+        .min_by_key(|i| (i.priority, i.id))
+        .copied()
+        .unwrap_or(root);
+    let why = if urgent.id == root.id {
+        urgent.priority_rule.clone()
+    } else {
+        format!("{} (#{} {})", urgent.priority_rule, urgent.id, urgent.title)
+    };
+    Incident {
+        id,
+        title: match g.kind {
+            Kind::Family => incidents::family_title(nodes, &g.members),
+            _ => root.title.clone(),
+        },
+        priority: urgent.priority,
+        why,
+        kind: g.kind.as_str().to_owned(),
+        root: root.id,
+        root_cause: root.signature_id.clone(),
+        issues: members.iter().map(|m| m.id).collect(),
+        members: members.iter().map(|m| m.signature_id.clone()).collect(),
+        effects: effects(g, members, relationships),
+        count: match g.kind {
+            Kind::Family => members.iter().map(|m| m.count).sum(),
+            _ => root.count,
+        },
+        first_seen: members
+            .iter()
+            .map(|m| m.first_seen.clone())
+            .min()
+            .unwrap_or_default(),
+        last_seen: members
+            .iter()
+            .map(|m| m.last_seen.clone())
+            .max()
+            .unwrap_or_default(),
+        impact: union_impact(members, g.kind == Kind::Family),
+        status: root.status,
+    }
+}
+
+/// The effects of a linked group, each with the evidence linking it to the root cause.
+fn effects(
+    g: &incidents::Group,
+    members: &[&Issue],
+    relationships: &[Relationship],
+) -> Vec<Effect> {
+    let root = members[0];
+    g.links
+        .iter()
+        .zip(&members[1..])
+        .filter_map(|(l, m)| {
+            let rel = relationships.get((*l)?)?;
+            let forward = rel.a == root.signature_id;
+            Some(Effect {
+                issue: m.id,
+                signature_id: m.signature_id.clone(),
+                level: rel.level.clone(),
+                lag_ms: if forward { rel.lag_ms } else { -rel.lag_ms },
+                confidence: rel.confidence,
+                lift: rel.lift,
+                significance: rel.significance,
+            })
+        })
+        .collect()
+}
+
+/// The members' impact together (see [`union`]).
+fn union_impact(members: &[&Issue], disjoint: bool) -> Impact {
+    let mut impact = Impact::default();
+    for m in members {
+        for (into, from) in [
+            (&mut impact.endpoints, &m.impact.endpoints),
+            (&mut impact.status_codes, &m.impact.status_codes),
+            (&mut impact.user_agents, &m.impact.user_agents),
+            (&mut impact.services, &m.impact.services),
+            (&mut impact.revisions, &m.impact.revisions),
+        ] {
+            union(into, from, disjoint);
+        }
+    }
+    impact
 }
 
 /// Merges `from` into `into` per value, most first. A family's members are different

@@ -115,32 +115,69 @@ fn may_cause(nodes: &[Node<'_>], cause: usize, effect: usize, level: &str) -> bo
 
 /// Groups the nodes into incidents, in no particular order (see the module doc).
 pub fn group(nodes: &[Node<'_>], links: &[Link<'_>]) -> Vec<Group> {
-    // cause -> effect -> link index, over the evidence levels.
-    let mut effects: Vec<BTreeMap<usize, usize>> = vec![BTreeMap::new(); nodes.len()];
-    let mut linked_at_all = vec![false; nodes.len()];
-    for (k, l) in links.iter().enumerate() {
-        if !matches!(l.level, "same_id" | "lag") || l.a == l.b {
-            continue;
+    let causal = Causal::of(nodes, links);
+    let mut grouped = vec![false; nodes.len()];
+    let mut groups = linked_groups(nodes, &causal.effects, &mut grouped);
+    groups.extend(families(nodes, &causal.linked_at_all, &mut grouped));
+    for n in (0..nodes.len()).filter(|n| !grouped[*n]) {
+        groups.push(Group {
+            kind: Kind::Single,
+            members: vec![n],
+            links: Vec::new(),
+        });
+    }
+    groups
+}
+
+/// Which node may cause which, from the links.
+struct Causal {
+    /// cause -> effect -> link index.
+    effects: Vec<BTreeMap<usize, usize>>,
+    /// In a causal link either way.
+    linked_at_all: Vec<bool>,
+}
+
+impl Causal {
+    fn of(nodes: &[Node<'_>], links: &[Link<'_>]) -> Causal {
+        // cause -> effect -> link index, over the evidence levels.
+        let mut effects: Vec<BTreeMap<usize, usize>> = vec![BTreeMap::new(); nodes.len()];
+        let mut linked_at_all = vec![false; nodes.len()];
+        for (k, l) in links.iter().enumerate() {
+            if !matches!(l.level, "same_id" | "lag") || l.a == l.b {
+                continue;
+            }
+            let mut directions = Vec::new();
+            let both = l.lag_ms.abs() < SIMULTANEOUS_MS;
+            let app_after_request = request_status(nodes[l.a].template).is_some()
+                && request_status(nodes[l.b].template).is_none();
+            if may_cause(nodes, l.a, l.b, l.level) && l.confidence_ba >= MIN_EFFECT_CONFIDENCE {
+                directions.push((l.a, l.b));
+            }
+            if (both || app_after_request)
+                && may_cause(nodes, l.b, l.a, l.level)
+                && l.confidence_ab >= MIN_EFFECT_CONFIDENCE
+            {
+                directions.push((l.b, l.a));
+            }
+            for (c, e) in directions {
+                linked_at_all[c] = true;
+                linked_at_all[e] = true;
+                effects[c].entry(e).or_insert(k);
+            }
         }
-        let mut directions = Vec::new();
-        let both = l.lag_ms.abs() < SIMULTANEOUS_MS;
-        let app_after_request = request_status(nodes[l.a].template).is_some()
-            && request_status(nodes[l.b].template).is_none();
-        if may_cause(nodes, l.a, l.b, l.level) && l.confidence_ba >= MIN_EFFECT_CONFIDENCE {
-            directions.push((l.a, l.b));
-        }
-        if (both || app_after_request)
-            && may_cause(nodes, l.b, l.a, l.level)
-            && l.confidence_ab >= MIN_EFFECT_CONFIDENCE
-        {
-            directions.push((l.b, l.a));
-        }
-        for (c, e) in directions {
-            linked_at_all[c] = true;
-            linked_at_all[e] = true;
-            effects[c].entry(e).or_insert(k);
+        Causal {
+            effects,
+            linked_at_all,
         }
     }
+}
+
+/// Root causes with their effects, most urgent roots first; marks their members grouped.
+fn linked_groups(
+    nodes: &[Node<'_>],
+    effects: &[BTreeMap<usize, usize>],
+    grouped: &mut [bool],
+) -> Vec<Group> {
     let has_cause: Vec<bool> = (0..nodes.len())
         .map(|n| effects.iter().any(|e| e.contains_key(&n)))
         .collect();
@@ -169,7 +206,6 @@ pub fn group(nodes: &[Node<'_>], links: &[Link<'_>]) -> Vec<Group> {
             .then_with(|| nodes[x].signature_id.cmp(nodes[y].signature_id))
     });
 
-    let mut grouped = vec![false; nodes.len()];
     let mut groups = Vec::new();
     for root in candidates {
         if grouped[root] {
@@ -196,8 +232,13 @@ pub fn group(nodes: &[Node<'_>], links: &[Link<'_>]) -> Vec<Group> {
             links: members.iter().map(|(_, k)| Some(*k)).collect(),
         });
     }
+    groups
+}
 
-    // Families: request signatures with no cause or effect, per (service, status).
+/// Request signatures with no cause or effect, per (service, status), split by resource
+/// when a family would hold too many; marks their members grouped.
+fn families(nodes: &[Node<'_>], linked_at_all: &[bool], grouped: &mut [bool]) -> Vec<Group> {
+    let mut groups = Vec::new();
     let mut families: BTreeMap<(Option<&str>, u16), Vec<usize>> = BTreeMap::new();
     for (n, node) in nodes.iter().enumerate() {
         if grouped[n] || linked_at_all[n] {
@@ -223,13 +264,6 @@ pub fn group(nodes: &[Node<'_>], links: &[Link<'_>]) -> Vec<Group> {
                 members,
             });
         }
-    }
-    for n in (0..nodes.len()).filter(|n| !grouped[*n]) {
-        groups.push(Group {
-            kind: Kind::Single,
-            members: vec![n],
-            links: Vec::new(),
-        });
     }
     groups
 }
