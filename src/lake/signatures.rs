@@ -337,6 +337,13 @@ async fn read_shape_stats(
     }
 }
 
+/// One row of `signatures.parquet` being summed up from its shapes.
+struct SignatureRow {
+    template: String,
+    stats: ShapeStats,
+    shapes: usize,
+}
+
 /// Both tables from per-shape stats.
 fn tables_of(
     stats: &HashMap<i64, ShapeStats>,
@@ -350,14 +357,19 @@ fn tables_of(
         .collect();
     let templates = cluster::cluster(&shapes, &rows);
 
-    let mut by_sig: BTreeMap<String, (String, ShapeStats, usize)> = BTreeMap::new();
+    let mut by_sig: BTreeMap<String, SignatureRow> = BTreeMap::new();
     for (id, template) in ids.iter().zip(&templates) {
         let s = &stats[id];
         let e = by_sig
             .entry(signature_id(template))
-            .or_insert_with(|| (template.clone(), ShapeStats::empty(String::new()), 0));
-        e.1.merge(s.count, s.first, s.last, &s.example, &s.severities);
-        e.2 += 1;
+            .or_insert_with(|| SignatureRow {
+                template: template.clone(),
+                stats: ShapeStats::empty(String::new()),
+                shapes: 0,
+            });
+        e.stats
+            .merge(s.count, s.first, s.last, &s.example, &s.severities);
+        e.shapes += 1;
     }
     let col = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
     let shape_sigs: Vec<String> = templates.iter().map(|t| signature_id(t)).collect();
@@ -383,12 +395,13 @@ fn tables_of(
     )?;
     let mixes: Vec<String> = by_sig
         .values()
-        .map(|(_, s, _)| severity_mix(&s.severities))
+        .map(|r| severity_mix(&r.stats.severities))
         .collect();
     let max_sev: Vec<&str> = by_sig
         .values()
-        .map(|(_, s, _)| {
-            s.severities
+        .map(|r| {
+            r.stats
+                .severities
                 .iter()
                 .rposition(|&n| n > 0)
                 .map_or("DEFAULT", |k| SEVERITIES[k].0)
@@ -398,21 +411,18 @@ fn tables_of(
         signatures_schema(),
         vec![
             col(by_sig.keys().map(String::as_str).collect()),
-            col(by_sig.values().map(|(t, _, _)| t.as_str()).collect()),
+            col(by_sig.values().map(|r| r.template.as_str()).collect()),
             col(vec![MINER_VERSION; by_sig.len()]),
             Arc::new(Int64Array::from_iter_values(
-                by_sig.values().map(|(_, s, _)| s.count),
+                by_sig.values().map(|r| r.stats.count),
             )),
-            ts_array(by_sig.values().map(|(_, s, _)| s.first)),
-            ts_array(by_sig.values().map(|(_, s, _)| s.last)),
-            col(by_sig
-                .values()
-                .map(|(_, s, _)| s.example.as_str())
-                .collect()),
+            ts_array(by_sig.values().map(|r| r.stats.first)),
+            ts_array(by_sig.values().map(|r| r.stats.last)),
+            col(by_sig.values().map(|r| r.stats.example.as_str()).collect()),
             col(max_sev),
             col(mixes.iter().map(String::as_str).collect()),
             Arc::new(Int32Array::from_iter_values(
-                by_sig.values().map(|(_, _, n)| *n as i32),
+                by_sig.values().map(|r| r.shapes as i32),
             )),
         ],
     )?;
