@@ -88,6 +88,103 @@ struct Runner<'a> {
     used: Vec<QueryUsed>,
 }
 
+/// The columns the report reads from each named query: a query in `sql/` that no longer
+/// returns one (renamed, dropped) fails the report naming the query and the column, instead
+/// of reading empty values.
+const READS: [(&str, &[&str]); 9] = [
+    (
+        "totals",
+        &[
+            "severity",
+            "n",
+            "projects",
+            "services",
+            "first_entry",
+            "last_entry",
+        ],
+    ),
+    (
+        "issues",
+        &[
+            "signature_id",
+            "template",
+            "count",
+            "total",
+            "span_hours",
+            "first_seen",
+            "last_seen",
+            "max_severity",
+            "per_day",
+            "total_first_seen",
+            "total_last_seen",
+            "total_max_severity",
+            "total_per_day",
+            "dominant_severity",
+            "log_id",
+        ],
+    ),
+    ("impact", &["signature_id", "dimension", "value", "n"]),
+    (
+        "recent",
+        &[
+            "signature_id",
+            "timestamp",
+            "severity",
+            "message",
+            "http_request_method",
+            "http_request_url",
+            "http_request_status",
+            "http_request_latency_ms",
+            "http_request_user_agent",
+            "json_payload",
+            "labels",
+        ],
+    ),
+    (
+        "co_occurrence",
+        &[
+            "signature_a",
+            "signature_b",
+            "support_id",
+            "support_lag",
+            "support_window",
+            "level",
+            "confidence_ab",
+            "confidence_ba",
+            "lift",
+            "significance",
+            "median_lag_ms",
+            "linked",
+        ],
+    ),
+    (
+        "bursts",
+        &[
+            "window_start",
+            "signature_id",
+            "template",
+            "n",
+            "baseline",
+            "z",
+        ],
+    ),
+    ("new_and_rising", &["status", "signature_id"]),
+    ("severity_windows", &["window_start", "severity", "n"]),
+    ("signature_windows", &["window_start", "signature_id", "n"]),
+];
+
+/// The first column of `READS[name]` that `schema` lacks.
+fn missing_column(
+    name: &str,
+    schema: &datafusion::arrow::datatypes::Schema,
+) -> Option<&'static str> {
+    let (_, columns) = READS.iter().find(|(q, _)| *q == name)?;
+    columns
+        .iter()
+        .copied()
+        .find(|c| schema.field_with_name(c).is_err())
+}
+
 impl Runner<'_> {
     async fn run(&mut self, name: &str, params: &[(&str, &str)]) -> Result<Vec<Row>, ReportError> {
         let params: BTreeMap<String, String> = params
@@ -97,6 +194,15 @@ impl Runner<'_> {
         let sql = named::render(name, &params)?;
         let batches = self.engine.query(&sql, false).await?;
         self.engine.drop_session_tables()?;
+        if let Some(column) = batches
+            .first()
+            .and_then(|b| missing_column(name, b.schema_ref()))
+        {
+            return Err(ReportError::Column {
+                query: name.to_owned(),
+                column,
+            });
+        }
         let rows = output::json_rows(&batches)?;
         let mut command = format!("gardener query --lake {} --named {name}", self.opts.lake);
         for (k, v) in &params {
@@ -943,6 +1049,30 @@ fn union(into: &mut Vec<Counted>, from: &[Counted], disjoint: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_renamed_query_column_is_named() {
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        let fields = |names: &[&str]| {
+            Schema::new(
+                names
+                    .iter()
+                    .map(|n| Field::new(*n, DataType::Utf8, true))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let impact = fields(&["signature_id", "dimension", "value", "n"]);
+        assert_eq!(missing_column("impact", &impact), None);
+        let renamed = fields(&["signature_id", "dim", "value", "n"]);
+        assert_eq!(missing_column("impact", &renamed), Some("dimension"));
+        // Every list names a query of sql/.
+        for (name, _) in READS {
+            let known = crate::engine::named::QUERIES
+                .iter()
+                .any(|(q, _)| *q == name);
+            assert!(known, "{name} is not a named query");
+        }
+    }
 
     #[test]
     fn frequencies_in_words() {

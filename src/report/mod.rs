@@ -30,6 +30,10 @@ pub enum ReportError {
     Rules(#[from] priority::RulesError),
     #[error(transparent)]
     Known(#[from] known::KnownError),
+    #[error(
+        "named query {query} no longer returns column {column}, which the report reads (was sql/{query}.sql changed?)"
+    )]
+    Column { query: String, column: &'static str },
 }
 
 /// `gardener query --named incidents`: not SQL but the report's grouping pass over its
