@@ -255,9 +255,27 @@ fn issue(o: &mut String, i: &Issue) {
         i.id,
         esc(&i.title)
     );
+    for (k, v) in issue_rows(i).into_iter().filter(|(_, v)| !v.is_empty()) {
+        let _ = writeln!(o, "<tr><td>{k}</td><td>{v}</td></tr>");
+    }
+    let _ = writeln!(o, "</table>");
+    if let Some(s) = i.samples.first() {
+        let raw = serde_json::to_string_pretty(&s.entry).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "<p>Log sample:</p><pre>{}</pre><details><summary>Raw entry</summary><pre>{}</pre></details>",
+            esc(&s.line),
+            esc(&raw)
+        );
+    }
+    let _ = writeln!(o, "</div>");
+}
+
+/// An issue's facts, one table row each (empty ones are left out).
+fn issue_rows(i: &Issue) -> Vec<(&'static str, String)> {
     let mut timeline = String::new();
     sparkline(&mut timeline, &i.timeline, priority_colour(i.priority));
-    let rows: Vec<(&str, String)> = vec![
+    vec![
         ("Pattern", format!("<code>{}</code>", esc(&i.template))),
         (
             "Signature",
@@ -321,21 +339,7 @@ fn issue(o: &mut String, i: &Issue) {
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
-    ];
-    for (k, v) in rows.into_iter().filter(|(_, v)| !v.is_empty()) {
-        let _ = writeln!(o, "<tr><td>{k}</td><td>{v}</td></tr>");
-    }
-    let _ = writeln!(o, "</table>");
-    if let Some(s) = i.samples.first() {
-        let raw = serde_json::to_string_pretty(&s.entry).unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "<p>Log sample:</p><pre>{}</pre><details><summary>Raw entry</summary><pre>{}</pre></details>",
-            esc(&s.line),
-            esc(&raw)
-        );
-    }
-    let _ = writeln!(o, "</div>");
+    ]
 }
 
 fn badge(p: Priority) -> String {

@@ -461,88 +461,113 @@ pub fn drafts(r: &Report) -> Vec<(String, String)> {
         .iter()
         .filter(|inc| inc.status == IssueStatus::New)
         .filter_map(|inc| Some((inc, r.issue(inc.root)?)))
-        .map(|(inc, root)| {
-            let slug: String = inc
-                .title
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-                .collect::<String>()
-                .split('-')
-                .filter(|w| !w.is_empty())
-                .take(8)
-                .collect::<Vec<_>>()
-                .join("-");
-            let name = format!("{:03}-{}-{slug}.md", inc.id, inc.priority.to_string().to_ascii_lowercase());
-            let mut o = String::new();
-            let title_line: String = inc.title.replace(['\n', '\r'], " ");
-            let _ = writeln!(o, "[{}] {}\n", inc.priority, title_line);
-            let _ = writeln!(o, "Labels: `{}`, `log-gardener`\n", inc.priority);
-            let _ = writeln!(o, "## What");
-            let _ = writeln!(o, "- **Root cause:** {}", code(&root.template));
-            let _ = writeln!(o, "- **Signature:** {}", code(&root.signature_id));
-            let _ = writeln!(
-                o,
-                "- **Frequency:** {} - {}",
-                root.frequency, root.frequency_text
-            );
-            let _ = writeln!(
-                o,
-                "- **Severity / priority:** {} / {} (rule: {})",
-                root.severity,
-                inc.priority,
-                text(&inc.why)
-            );
-            let _ = writeln!(o, "- **First / last seen:** {} / {}", inc.first_seen, inc.last_seen);
-            for (name, list) in [
-                ("Endpoints", &inc.impact.endpoints),
-                ("Status codes", &inc.impact.status_codes),
-                ("Revisions", &inc.impact.revisions),
-            ] {
-                if !list.is_empty() {
-                    let _ = writeln!(o, "- **{name}:** {}", counted(list, 5));
-                }
-            }
-            let members: Vec<String> = inc.issues[1..]
-                .iter()
-                .filter_map(|id| r.issue(*id))
-                .map(|i| {
-                    let why = inc
-                        .effects
-                        .iter()
-                        .find(|e| e.issue == i.id)
-                        .map_or_else(String::new, |e| format!(": {}", evidence(e)));
-                    format!(
-                        "{} ({}, {} rows){why}\n  {}",
-                        text(&i.title),
-                        i.priority,
-                        thousands(i.count),
-                        code(&i.signature_id)
-                    )
-                })
-                .collect();
-            if !members.is_empty() {
-                let heading = if inc.kind == "family" { "Also" } else { "Effects" };
-                let _ = writeln!(o, "\n## {heading}\n- {}", members.join("\n- "));
-            }
-            if let Some(sample) = root.samples.first() {
-                let _ = writeln!(o, "\n## Sample\n");
-                let _ = write!(o, "{}", block(&sample.line, ""));
-            }
-            let _ = writeln!(o, "\n## Reproduce\n");
-            let since = r.range.since.as_deref().unwrap_or("7d");
-            let mut cmd = format!("gardener query --lake {} --since {since}", r.lake);
-            if let Some(u) = &r.range.until {
-                cmd.push_str(&format!(" --until {u}"));
-            }
-            let ids: Vec<String> = inc.members.iter().map(|s| format!("'{s}'")).collect();
-            cmd.push_str(&format!(
-                " \\\n  \"SELECT timestamp, severity, message FROM logs WHERE signature_id IN ({}) ORDER BY timestamp DESC LIMIT 20\"",
-                ids.join(", ")
-            ));
-            let _ = write!(o, "{}", block(&cmd, "sh"));
-            (name, o)
-        })
+        .map(|(inc, root)| (draft_name(inc), draft(r, inc, root)))
         .collect()
+}
+
+/// `001-p0-title-words.md`.
+fn draft_name(inc: &Incident) -> String {
+    let slug: String = inc
+        .title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .collect::<Vec<_>>()
+        .join("-");
+    format!(
+        "{:03}-{}-{slug}.md",
+        inc.id,
+        inc.priority.to_string().to_ascii_lowercase()
+    )
+}
+
+/// One incident as an issue to file: what, effects, a sample, how to reproduce.
+fn draft(r: &Report, inc: &Incident, root: &Issue) -> String {
+    let mut o = String::new();
+    let title_line: String = inc.title.replace(['\n', '\r'], " ");
+    let _ = writeln!(o, "[{}] {}\n", inc.priority, title_line);
+    let _ = writeln!(o, "Labels: `{}`, `log-gardener`\n", inc.priority);
+    let _ = writeln!(o, "## What");
+    let _ = writeln!(o, "- **Root cause:** {}", code(&root.template));
+    let _ = writeln!(o, "- **Signature:** {}", code(&root.signature_id));
+    let _ = writeln!(
+        o,
+        "- **Frequency:** {} - {}",
+        root.frequency, root.frequency_text
+    );
+    let _ = writeln!(
+        o,
+        "- **Severity / priority:** {} / {} (rule: {})",
+        root.severity,
+        inc.priority,
+        text(&inc.why)
+    );
+    let _ = writeln!(
+        o,
+        "- **First / last seen:** {} / {}",
+        inc.first_seen, inc.last_seen
+    );
+    for (name, list) in [
+        ("Endpoints", &inc.impact.endpoints),
+        ("Status codes", &inc.impact.status_codes),
+        ("Revisions", &inc.impact.revisions),
+    ] {
+        if !list.is_empty() {
+            let _ = writeln!(o, "- **{name}:** {}", counted(list, 5));
+        }
+    }
+    let members: Vec<String> = inc.issues[1..]
+        .iter()
+        .filter_map(|id| r.issue(*id))
+        .map(|i| {
+            let why = inc
+                .effects
+                .iter()
+                .find(|e| e.issue == i.id)
+                .map_or_else(String::new, |e| format!(": {}", evidence(e)));
+            format!(
+                "{} ({}, {} rows){why}\n  {}",
+                text(&i.title),
+                i.priority,
+                thousands(i.count),
+                code(&i.signature_id)
+            )
+        })
+        .collect();
+    if !members.is_empty() {
+        let heading = if inc.kind == "family" {
+            "Also"
+        } else {
+            "Effects"
+        };
+        let _ = writeln!(o, "\n## {heading}\n- {}", members.join("\n- "));
+    }
+    if let Some(sample) = root.samples.first() {
+        let _ = writeln!(o, "\n## Sample\n");
+        let _ = write!(o, "{}", block(&sample.line, ""));
+    }
+    let _ = writeln!(o, "\n## Reproduce\n");
+    let since = r.range.since.as_deref().unwrap_or("7d");
+    let mut cmd = format!("gardener query --lake {} --since {since}", r.lake);
+    if let Some(u) = &r.range.until {
+        cmd.push_str(&format!(" --until {u}"));
+    }
+    let ids: Vec<String> = inc.members.iter().map(|s| format!("'{s}'")).collect();
+    cmd.push_str(&format!(
+        " \\\n  \"SELECT timestamp, severity, message FROM logs WHERE signature_id IN ({}) ORDER BY timestamp DESC LIMIT 20\"",
+        ids.join(", ")
+    ));
+    let _ = write!(o, "{}", block(&cmd, "sh"));
+    o
 }
 
 fn level_words(level: &str) -> &'static str {
