@@ -50,6 +50,15 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_written(f)?;
+        self.fmt_kept_out(f)?;
+        self.fmt_notes(f)
+    }
+}
+
+impl Summary {
+    /// What was read and what the lake got.
+    fn fmt_written(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mb = self.bytes as f64 / 1e6;
         writeln!(
             f,
@@ -80,6 +89,11 @@ impl fmt::Display for Summary {
             "  {} dropped (same log_name, insert_id and timestamp)",
             plural(self.duplicates, "duplicate", "duplicates")
         )?;
+        Ok(())
+    }
+
+    /// Quarantined records and the lake's totals after the run.
+    fn fmt_kept_out(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let reasons: Vec<String> = self
             .quarantine_reasons
             .iter()
@@ -103,6 +117,11 @@ impl fmt::Display for Summary {
                 thousands(s.shapes as u64)
             )?;
         }
+        Ok(())
+    }
+
+    /// What was left out on purpose, source errors, and what to do next.
+    fn fmt_notes(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.out_of_range > 0 || self.skipped_sources > 0 {
             writeln!(
                 f,
