@@ -63,10 +63,11 @@ impl Summary {
         writeln!(
             f,
             "{} {} from {} ({mb:.1} MB) in {:.1} s into {}",
-            if self.status == RunStatus::Complete {
-                "ingested"
-            } else {
-                "interrupted after"
+            match self.status {
+                RunStatus::Complete => "ingested",
+                // A follower's normal end (SIGINT or SIGTERM).
+                RunStatus::Stopped => "followed and stopped after",
+                _ => "interrupted after",
             },
             plural(self.records, "record", "records"),
             plural(self.sources as u64, "source", "sources"),
@@ -151,9 +152,34 @@ impl Summary {
         for e in &self.source_errors {
             writeln!(f, "  source error: {e}")?;
         }
-        if self.status != RunStatus::Complete {
+        if !matches!(self.status, RunStatus::Complete | RunStatus::Stopped) {
             writeln!(f, "  run the same command again to complete the ingest")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a follower stopped by SIGTERM (its normal end) was told to run again.
+    #[test]
+    fn only_an_interrupted_run_is_told_to_run_again() {
+        let text = |status| {
+            Summary {
+                status,
+                ..Summary::default()
+            }
+            .to_string()
+        };
+        let stopped = text(RunStatus::Stopped);
+        assert!(
+            stopped.starts_with("followed and stopped after"),
+            "{stopped}"
+        );
+        assert!(!stopped.contains("run the same command again"), "{stopped}");
+        assert!(text(RunStatus::Interrupted).contains("run the same command again"));
+        assert!(!text(RunStatus::Complete).contains("run the same command again"));
     }
 }
