@@ -307,11 +307,7 @@ fn merge_many_valued_columns(templates: &mut [String], cfg: &Config) {
             }
         }
     }
-    for t in templates.iter_mut() {
-        if let Some(new) = renamed.get(t.as_str()) {
-            t.clone_from(new);
-        }
-    }
+    rename(templates, &renamed);
 }
 
 /// Long free-form tails (a whole SQL statement, a list of stack frames after a fixed
@@ -332,15 +328,22 @@ fn collapse_free_tails(templates: &mut [String], rows: &[u64], cfg: &Config) {
     for (t, &n) in templates.iter().zip(rows) {
         *distinct.entry(t.as_str()).or_default() += n;
     }
-    let prefixes = |t: &str| tail_prefixes(t, cfg.tail_min_fixed);
-    // (templates, tail tokens) under every prefix with enough fixed words.
+    let distinct: Vec<Distinct> = distinct
+        .into_iter()
+        .map(|(template, rows)| Distinct {
+            template,
+            rows,
+            prefixes: tail_prefixes(template, cfg.tail_min_fixed),
+        })
+        .collect();
+    // (templates, tail tokens) under every such prefix.
     let mut nodes: HashMap<&str, (usize, usize)> = HashMap::new();
-    for t in distinct.keys() {
-        let n = t.split(' ').count();
-        for (k, at) in prefixes(t) {
-            let e = nodes.entry(&t[..at]).or_default();
+    for d in &distinct {
+        let n = d.template.split(' ').count();
+        for p in &d.prefixes {
+            let e = nodes.entry(&d.template[..p.end]).or_default();
             e.0 += 1;
-            e.1 += n - k;
+            e.1 += n - p.tokens;
         }
     }
     nodes.retain(|_, (templates, tail)| {
@@ -352,10 +355,11 @@ fn collapse_free_tails(templates: &mut [String], rows: &[u64], cfg: &Config) {
     }
     // The tails under each remaining prefix, with their rows.
     let mut tails: HashMap<&str, Vec<(&str, u64)>> = HashMap::new();
-    for (t, &n) in &distinct {
-        for (_, at) in prefixes(t) {
-            if nodes.contains_key(&t[..at]) {
-                tails.entry(&t[..at]).or_default().push((&t[at + 1..], n));
+    for d in &distinct {
+        for p in &d.prefixes {
+            let (prefix, tail) = (&d.template[..p.end], &d.template[p.end + 1..]);
+            if nodes.contains_key(prefix) {
+                tails.entry(prefix).or_default().push((tail, d.rows));
             }
         }
     }
@@ -371,12 +375,14 @@ fn collapse_free_tails(templates: &mut [String], rows: &[u64], cfg: &Config) {
         .collect();
     // Each template's shortest qualifying prefix; the family is every template under it.
     let mut families: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for t in distinct.keys() {
-        let qualifying = prefixes(t)
-            .into_iter()
-            .find(|&(_, at)| rare.get(&t[..at]).copied().unwrap_or(false));
-        if let Some((_, at)) = qualifying {
-            families.entry(&t[..at]).or_default().push(t);
+    for d in &distinct {
+        let qualifying = d
+            .prefixes
+            .iter()
+            .map(|p| &d.template[..p.end])
+            .find(|prefix| rare.get(prefix).copied().unwrap_or(false));
+        if let Some(prefix) = qualifying {
+            families.entry(prefix).or_default().push(d.template);
         }
     }
     let mut renamed: HashMap<String, String> = HashMap::new();
@@ -395,11 +401,7 @@ fn collapse_free_tails(templates: &mut [String], rows: &[u64], cfg: &Config) {
             renamed.insert(m.to_owned(), template.clone());
         }
     }
-    for t in templates.iter_mut() {
-        if let Some(new) = renamed.get(t.as_str()) {
-            t.clone_from(new);
-        }
-    }
+    rename(templates, &renamed);
 }
 
 /// The share of the tails' words (counted each time they occur) that at least a quarter of
@@ -431,16 +433,42 @@ fn is_word(token: &str) -> bool {
     !is_var(token) && token.bytes().filter(u8::is_ascii_alphabetic).count() >= 2
 }
 
-/// `(tokens, byte end)` of each prefix of `template` that holds at least `min_fixed` fixed
-/// words and leaves at least one token after it.
-fn tail_prefixes(template: &str, min_fixed: usize) -> Vec<(usize, usize)> {
+/// Replaces every template that `renamed` maps to another.
+fn rename(templates: &mut [String], renamed: &HashMap<String, String>) {
+    for t in templates.iter_mut() {
+        if let Some(new) = renamed.get(t.as_str()) {
+            t.clone_from(new);
+        }
+    }
+}
+
+/// A distinct template in [`collapse_free_tails`], with its rows and its prefixes of enough
+/// fixed words.
+struct Distinct<'a> {
+    template: &'a str,
+    rows: u64,
+    prefixes: Vec<Prefix>,
+}
+
+/// A prefix of a template: its number of tokens and the byte where it ends (a space).
+struct Prefix {
+    tokens: usize,
+    end: usize,
+}
+
+/// Each prefix of `template` that holds at least `min_fixed` fixed words and leaves at least
+/// one token after it.
+fn tail_prefixes(template: &str, min_fixed: usize) -> Vec<Prefix> {
     let mut fixed = 0;
     let mut out = Vec::new();
     let mut start = 0;
     for (k, (at, _)) in template.match_indices(' ').enumerate() {
         fixed += usize::from(is_word(&template[start..at]));
         if fixed >= min_fixed {
-            out.push((k + 1, at));
+            out.push(Prefix {
+                tokens: k + 1,
+                end: at,
+            });
         }
         start = at + 1;
     }
