@@ -237,7 +237,7 @@ struct Candidate {
     statuses: Vec<i64>,
     frequency: usize,
     occasional: bool,
-    novelty: Option<String>,
+    novelty: Option<Novelty>,
 }
 
 impl Candidate {
@@ -282,8 +282,8 @@ impl Candidate {
             frequency: self.frequency,
             count: self.count(),
             occasional: self.occasional,
-            new: self.novelty.as_deref() == Some("new"),
-            rising: self.novelty.as_deref() == Some("rising"),
+            new: self.novelty == Some(Novelty::New),
+            rising: self.novelty == Some(Novelty::Rising),
             ..Facts::default()
         }
     }
@@ -426,16 +426,16 @@ fn candidates(
         let peak = peaks.entry(text(r, "signature_id")).or_default();
         *peak = peak.max(float(r, "n"));
     }
-    let novelty: HashMap<String, String> = novelty_rows
+    let novelty: HashMap<String, Novelty> = novelty_rows
         .iter()
-        .map(|r| (text(r, "signature_id"), text(r, "status")))
+        .filter_map(|r| Some((text(r, "signature_id"), Novelty::parse(&text(r, "status"))?)))
         .collect();
     let mut candidates: Vec<Candidate> = Vec::new();
     for r in issue_rows {
         let sig = text(&r, "signature_id");
         let (impact, statuses) = impacts.remove(&sig).unwrap_or_default();
         let problems = int(&r, "count");
-        let novelty = novelty.get(&sig).cloned();
+        let novelty = novelty.get(&sig).copied();
         let mut c = Candidate {
             promoted: problems == 0,
             severity_number: 0,
@@ -444,7 +444,7 @@ fn candidates(
             frequency: 0,
             occasional: problems > 0
                 && (problems as f64) < OCCASIONAL * int(&r, "total") as f64
-                && novelty.as_deref() != Some("new"),
+                && novelty != Some(Novelty::New),
             novelty,
             row: r,
         };
@@ -820,7 +820,7 @@ fn issue(
         total_rows: int(&c.row, "total"),
         dominant_severity: dominant,
         occasional: c.occasional,
-        novelty: c.novelty.clone(),
+        novelty: c.novelty,
         log_id: text(&c.row, "log_id"),
         priority: Priority::from_level(*priority),
         priority_rule: rule.clone(),

@@ -299,9 +299,7 @@ fn issue_rows(i: &Issue) -> Vec<(&'static str, String)> {
                 thousands(i.count),
                 thousands(i.total_rows),
                 esc(&i.dominant_severity),
-                i.novelty
-                    .as_deref()
-                    .map_or_else(String::new, |n| format!(" — {}", esc(n)))
+                i.novelty.map_or_else(String::new, |n| format!(" — {n}"))
             ),
         ),
         (

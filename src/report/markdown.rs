@@ -346,9 +346,7 @@ fn issue_section(o: &mut String, i: &Issue) {
         thousands(i.count),
         thousands(i.total_rows),
         i.dominant_severity,
-        i.novelty
-            .as_deref()
-            .map_or_else(String::new, |n| format!(" — {n}"))
+        i.novelty.map_or_else(String::new, |n| format!(" — {n}"))
     );
     let _ = writeln!(
         o,

@@ -107,6 +107,36 @@ impl std::fmt::Display for IssueStatus {
     }
 }
 
+/// Why a signature stands out in time, from the new_and_rising query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Novelty {
+    /// First seen in the range.
+    New,
+    /// Seen before, rising after a revision change.
+    Rising,
+}
+
+impl Novelty {
+    /// The query's `status` column; `None` for a value the report does not know.
+    pub fn parse(status: &str) -> Option<Novelty> {
+        match status {
+            "new" => Some(Novelty::New),
+            "rising" => Some(Novelty::Rising),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Novelty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Novelty::New => "new",
+            Novelty::Rising => "rising",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema_version: u32,
@@ -197,9 +227,8 @@ pub struct Issue {
     /// Problem rows are under 1% of the signature's rows (and it is not new): "occasional
     /// ERROR in a DEBUG statement".
     pub occasional: bool,
-    /// "new" (first seen in the range) or "rising" (after a revision change), from the
-    /// new_and_rising query.
-    pub novelty: Option<String>,
+    /// Serialised as "new" or "rising".
+    pub novelty: Option<Novelty>,
     /// The log most of its rows come from (`run.googleapis.com/stderr`).
     pub log_id: String,
     pub priority: Priority,

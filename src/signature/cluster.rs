@@ -208,7 +208,14 @@ pub fn cluster_with(shapes: &[&str], rows: &[u64], cfg: &Config) -> Vec<String> 
     // Bucket by length and first token (as Drain's tree does): a first word that differs
     // names a different statement.
     let mut buckets: BTreeMap<(usize, &str), Vec<Cluster>> = BTreeMap::new();
-    let mut assigned = vec![(0usize, "", 0usize); shapes.len()];
+    let mut assigned = vec![
+        Slot {
+            tokens: 0,
+            first: "",
+            cluster: 0,
+        };
+        shapes.len()
+    ];
     for &i in &order {
         let toks = &tokens[i];
         let first = toks.first().copied().filter(|t| !is_var(t)).unwrap_or(VAR);
@@ -219,7 +226,11 @@ pub fn cluster_with(shapes: &[&str], rows: &[u64], cfg: &Config) -> Vec<String> 
             if clusters.is_empty() {
                 clusters.push(Cluster::of(toks));
             }
-            assigned[i] = (toks.len(), shapes[i], 0);
+            assigned[i] = Slot {
+                tokens: toks.len(),
+                first: shapes[i],
+                cluster: 0,
+            };
             continue;
         }
         let key = (toks.len(), first);
@@ -240,10 +251,14 @@ pub fn cluster_with(shapes: &[&str], rows: &[u64], cfg: &Config) -> Vec<String> 
                 clusters.len() - 1
             }
         };
-        assigned[i] = (toks.len(), first, k);
+        assigned[i] = Slot {
+            tokens: toks.len(),
+            first,
+            cluster: k,
+        };
     }
     // Members of each cluster, then split where a merged column takes only a few values.
-    let mut members: BTreeMap<(usize, &str, usize), Vec<usize>> = BTreeMap::new();
+    let mut members: BTreeMap<Slot, Vec<usize>> = BTreeMap::new();
     for &i in &order {
         members.entry(assigned[i]).or_default().push(i);
     }
@@ -431,6 +446,15 @@ fn shared_vocabulary(tails: &[(&str, u64)]) -> f64 {
 /// A fixed token with at least two letters (not `-`, `|`, `<*>:<*>`).
 fn is_word(token: &str) -> bool {
     !is_var(token) && token.bytes().filter(u8::is_ascii_alphabetic).count() >= 2
+}
+
+/// Where a shape landed: its bucket (token count and first token, or the whole shape for a
+/// request line) and its cluster within the bucket.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Slot<'a> {
+    tokens: usize,
+    first: &'a str,
+    cluster: usize,
 }
 
 /// Replaces every template that `renamed` maps to another.

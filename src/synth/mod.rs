@@ -104,79 +104,97 @@ pub fn generate(
     if opts.rate.is_nan() || opts.rate <= 0.0 || opts.days == 0 {
         return Err(SynthError::BadRange);
     }
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| SynthError::Io { path, source }
-    };
-    std::fs::create_dir_all(out).map_err(io(out))?;
-    let hours = i64::from(opts.days) * 24;
+    std::fs::create_dir_all(out).map_err(|source| SynthError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
     let end_hour = REFERENCE_END.div_euclid(3_600_000_000_000);
-    let first_hour = end_hour - hours;
-    let mut report = SynthReport {
-        dir: out.to_path_buf(),
-        ..SynthReport::default()
+    let hours = end_hour - i64::from(opts.days) * 24..end_hour;
+    let scenario = netra::Netra::new(opts.rate, opts.seed, hours.start);
+    let mut report = match opts.format {
+        SynthFormat::SinkNdjson => write_sink(&scenario, hours, out, opts)?,
+        SynthFormat::GcloudJson => write_gcloud(&scenario, hours, out, opts)?,
     };
-    let scenario = netra::Netra::new(opts.rate, opts.seed, first_hour);
-    match opts.format {
-        SynthFormat::SinkNdjson => {
-            // Hours are independent (each seeds its own generator): one per core at a time.
-            let next = std::sync::atomic::AtomicI64::new(first_hour);
-            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let parts = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..workers)
-                    .map(|_| {
-                        scope.spawn(|| {
-                            let mut part = SynthReport::default();
-                            loop {
-                                let hour = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                if hour >= end_hour {
-                                    return Ok(part);
-                                }
-                                let events = scenario.hour(hour);
-                                write_sink_hour(out, hour, &events, opts, &mut part)?;
-                            }
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("synth worker panicked"))
-                    .collect::<Vec<Result<SynthReport, SynthError>>>()
-            });
-            for part in parts {
-                let part = part?;
-                report.entries += part.entries;
-                report.files += part.files;
-                report.bytes += part.bytes;
-            }
-        }
-        SynthFormat::GcloudJson => {
-            let name = if opts.gzip {
-                "export.json.gz"
-            } else {
-                "export.json"
-            };
-            let path = out.join(name);
-            let file = File::create(&path).map_err(io(&path))?;
-            let mut w = Sink::new(file, opts.gzip);
-            // gcloud prints newest first, as one pretty-printed array.
-            w.write_all(b"[").map_err(io(&path))?;
-            let mut first = true;
-            for hour in (first_hour..end_hour).rev() {
-                let events = scenario.hour(hour);
-                for e in events.iter().rev() {
-                    w.write_all(if first { b"\n  " } else { b",\n  " })
-                        .map_err(io(&path))?;
-                    first = false;
-                    write_pretty(&mut w, &e.json).map_err(io(&path))?;
-                    report.entries += 1;
-                }
-            }
-            w.write_all(b"\n]\n").map_err(io(&path))?;
-            report.bytes += w.finish().map_err(io(&path))?;
-            report.files += 1;
+    report.dir = out.to_path_buf();
+    Ok(report)
+}
+
+/// Sink files, one set per hour. Hours are independent (each seeds its own generator): one
+/// per core at a time.
+fn write_sink(
+    scenario: &netra::Netra,
+    hours: std::ops::Range<i64>,
+    out: &Path,
+    opts: &SynthOptions,
+) -> Result<SynthReport, SynthError> {
+    let next = std::sync::atomic::AtomicI64::new(hours.start);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut part = SynthReport::default();
+                    loop {
+                        let hour = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if hour >= hours.end {
+                            return Ok(part);
+                        }
+                        let events = scenario.hour(hour);
+                        write_sink_hour(out, hour, &events, opts, &mut part)?;
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("synth worker panicked"))
+            .collect::<Vec<Result<SynthReport, SynthError>>>()
+    });
+    let mut report = SynthReport::default();
+    for part in parts {
+        let part = part?;
+        report.entries += part.entries;
+        report.files += part.files;
+        report.bytes += part.bytes;
+    }
+    Ok(report)
+}
+
+/// One `gcloud logging read --format=json` file: newest first, as one pretty-printed array.
+fn write_gcloud(
+    scenario: &netra::Netra,
+    hours: std::ops::Range<i64>,
+    out: &Path,
+    opts: &SynthOptions,
+) -> Result<SynthReport, SynthError> {
+    let name = if opts.gzip {
+        "export.json.gz"
+    } else {
+        "export.json"
+    };
+    let path = out.join(name);
+    let io = |source| SynthError::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut report = SynthReport::default();
+    let file = File::create(&path).map_err(io)?;
+    let mut w = Sink::new(file, opts.gzip);
+    w.write_all(b"[").map_err(io)?;
+    let mut first = true;
+    for hour in hours.rev() {
+        let events = scenario.hour(hour);
+        for e in events.iter().rev() {
+            w.write_all(if first { b"\n  " } else { b",\n  " })
+                .map_err(io)?;
+            first = false;
+            write_pretty(&mut w, &e.json).map_err(io)?;
+            report.entries += 1;
         }
     }
+    w.write_all(b"\n]\n").map_err(io)?;
+    report.bytes += w.finish().map_err(io)?;
+    report.files += 1;
     Ok(report)
 }
 

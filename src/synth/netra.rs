@@ -492,22 +492,19 @@ impl Hour {
         );
     }
 
+    /// Routine lines between the incidents: one of ten kinds, three of them plain text.
     fn chatter(&mut self, t: i64) {
-        let roll = self.rng.random_range(0..10);
+        match self.rng.random_range(0..10) {
+            roll @ (2 | 3 | 7) => self.text_chatter(t, roll),
+            roll => self.json_chatter(t, roll),
+        }
+    }
+
+    /// Plain-text lines: a loguru line, a gunicorn access line, a health check.
+    fn text_chatter(&mut self, t: i64, roll: i32) {
         let stamp = format_rfc3339(t);
         let (date, clock) = (&stamp[..10], &stamp[11..23]);
         match roll {
-            0 | 1 => {
-                let n = self.rng.random_range(0..12);
-                self.app_json(
-                    t,
-                    "INFO",
-                    2,
-                    &format!("Handler cleanup complete. Remaining handlers: {n}"),
-                    None,
-                    None,
-                );
-            }
             2 => {
                 let text = format!(
                     "{date} {clock} | INFO     | netra_backend.app.services.cache:evict:57 | <white>Evicted {} cache entries in {:.3}ms</white>",
@@ -525,6 +522,31 @@ impl Hour {
                     &clock[..8]
                 );
                 self.app_text(t, "stderr", None, text);
+            }
+            _ => {
+                let text = format!(
+                    "{}:{} - \"GET /health HTTP/1.1\" 200",
+                    self.ip(),
+                    self.rng.random_range(1024..65535)
+                );
+                self.app_text(t, "stdout", None, text);
+            }
+        }
+    }
+
+    /// Structured app lines.
+    fn json_chatter(&mut self, t: i64, roll: i32) {
+        match roll {
+            0 | 1 => {
+                let n = self.rng.random_range(0..12);
+                self.app_json(
+                    t,
+                    "INFO",
+                    2,
+                    &format!("Handler cleanup complete. Remaining handlers: {n}"),
+                    None,
+                    None,
+                );
             }
             4 => self.app_json(
                 t,
@@ -554,14 +576,6 @@ impl Hour {
                     self.rng.random::<f64>() * 9.0
                 );
                 self.app_json(t, "INFO", 1, &msg, None, None);
-            }
-            7 => {
-                let text = format!(
-                    "{}:{} - \"GET /health HTTP/1.1\" 200",
-                    self.ip(),
-                    self.rng.random_range(1024..65535)
-                );
-                self.app_text(t, "stdout", None, text);
             }
             8 => {
                 let u = self.uuid();
