@@ -185,6 +185,44 @@ fn missing_column(
         .find(|c| schema.field_with_name(c).is_err())
 }
 
+/// The co_occurrence query's row as the report reads it.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct CoOccurrenceRow {
+    signature_a: String,
+    signature_b: String,
+    support_id: u64,
+    support_lag: Option<u64>,
+    support_window: u64,
+    level: String,
+    confidence_ab: f64,
+    confidence_ba: f64,
+    lift: f64,
+    significance: f64,
+    median_lag_ms: f64,
+    linked: bool,
+}
+
+/// Each row of `name` as a `T`: a NULL reads as the field's default (as an absent value
+/// does), a value of another type fails naming the query, the row and the column.
+fn typed<T: serde::de::DeserializeOwned>(
+    name: &str,
+    rows: Vec<Row>,
+) -> Result<Vec<T>, ReportError> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, mut row)| {
+            row.retain(|_, v| !v.is_null());
+            serde_path_to_error::deserialize(Value::Object(row)).map_err(|e| ReportError::RowType {
+                query: name.to_owned(),
+                row: i + 1,
+                column: e.path().to_string(),
+                detail: e.into_inner().to_string(),
+            })
+        })
+        .collect()
+}
+
 impl Runner<'_> {
     async fn run(&mut self, name: &str, params: &[(&str, &str)]) -> Result<Vec<Row>, ReportError> {
         let params: BTreeMap<String, String> = params
@@ -305,7 +343,7 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
     let recent_rows = q
         .run("recent", &[("per_signature", &RECENT.to_string())])
         .await?;
-    let co_rows = q.run("co_occurrence", &[]).await?;
+    let co_rows: Vec<CoOccurrenceRow> = typed("co_occurrence", q.run("co_occurrence", &[]).await?)?;
     let burst_rows = q.run("bursts", &[]).await?;
     let novelty_rows = q.run("new_and_rising", &[]).await?;
     let header = header(engine, &totals_rows);
@@ -472,7 +510,10 @@ fn candidates(
 
 /// Linked pairs among the candidates (the co_occurrence query's `linked`): the row and the
 /// two candidates' indexes.
-fn linked_pairs<'r>(co_rows: &'r [Row], candidates: &[Candidate]) -> Vec<(&'r Row, usize, usize)> {
+fn linked_pairs<'r>(
+    co_rows: &'r [CoOccurrenceRow],
+    candidates: &[Candidate],
+) -> Vec<(&'r CoOccurrenceRow, usize, usize)> {
     let index: HashMap<String, usize> = candidates
         .iter()
         .enumerate()
@@ -480,10 +521,10 @@ fn linked_pairs<'r>(co_rows: &'r [Row], candidates: &[Candidate]) -> Vec<(&'r Ro
         .collect();
     co_rows
         .iter()
-        .filter(|r| r.get("linked") == Some(&Value::Bool(true)))
+        .filter(|r| r.linked)
         .filter_map(|r| {
-            let a = index.get(&text(r, "signature_a"))?;
-            let b = index.get(&text(r, "signature_b"))?;
+            let a = index.get(&r.signature_a)?;
+            let b = index.get(&r.signature_b)?;
             Some((r, *a, *b))
         })
         .collect()
@@ -516,16 +557,16 @@ struct Order {
 }
 
 impl Order {
-    fn of(nodes: &[Node<'_>], linked: &[(&Row, usize, usize)]) -> Order {
+    fn of(nodes: &[Node<'_>], linked: &[(&CoOccurrenceRow, usize, usize)]) -> Order {
         let links: Vec<Link<'_>> = linked
             .iter()
             .map(|(r, a, b)| Link {
                 a: *a,
                 b: *b,
-                level: r.get("level").and_then(Value::as_str).unwrap_or(""),
-                lag_ms: float(r, "median_lag_ms"),
-                confidence_ab: float(r, "confidence_ab"),
-                confidence_ba: float(r, "confidence_ba"),
+                level: &r.level,
+                lag_ms: r.median_lag_ms,
+                confidence_ab: r.confidence_ab,
+                confidence_ba: r.confidence_ba,
             })
             .collect();
         let mut groups = incidents::group(nodes, &links);
@@ -564,24 +605,27 @@ impl Order {
     }
 }
 
-fn relationships(linked: &[(&Row, usize, usize)], id_of: &[usize]) -> Vec<Relationship> {
+fn relationships(
+    linked: &[(&CoOccurrenceRow, usize, usize)],
+    id_of: &[usize],
+) -> Vec<Relationship> {
     linked
         .iter()
         .map(|(r, a, b)| Relationship {
-            a: text(r, "signature_a"),
-            b: text(r, "signature_b"),
+            a: r.signature_a.clone(),
+            b: r.signature_b.clone(),
             issue_a: id_of[*a],
             issue_b: id_of[*b],
-            level: text(r, "level"),
-            lag_ms: float(r, "median_lag_ms"),
-            confidence: float(r, "confidence_ab").max(float(r, "confidence_ba")),
-            confidence_ab: float(r, "confidence_ab"),
-            confidence_ba: float(r, "confidence_ba"),
-            lift: float(r, "lift"),
-            significance: float(r, "significance"),
-            support_id: int(r, "support_id"),
-            support_lag: r.get("support_lag").and_then(Value::as_u64),
-            support_window: int(r, "support_window"),
+            level: r.level.clone(),
+            lag_ms: r.median_lag_ms,
+            confidence: r.confidence_ab.max(r.confidence_ba),
+            confidence_ab: r.confidence_ab,
+            confidence_ba: r.confidence_ba,
+            lift: r.lift,
+            significance: r.significance,
+            support_id: r.support_id,
+            support_lag: r.support_lag,
+            support_window: r.support_window,
         })
         .collect()
 }
@@ -745,7 +789,7 @@ fn impacts(rows: &[Row]) -> HashMap<String, (Impact, Vec<i64>)> {
 /// Priorities: once alone, then once more knowing what each issue is linked to.
 fn assess(
     candidates: &[Candidate],
-    linked: &[(&Row, usize, usize)],
+    linked: &[(&CoOccurrenceRow, usize, usize)],
     rules: &Rules,
 ) -> Vec<(u8, String)> {
     let first_pass: Vec<u8> = candidates
@@ -1072,6 +1116,31 @@ mod tests {
                 .any(|(q, _)| *q == name);
             assert!(known, "{name} is not a named query");
         }
+    }
+
+    #[test]
+    fn a_query_column_of_another_type_is_named() {
+        let row = |lift: Value| -> Row {
+            serde_json::from_value(serde_json::json!({
+                "signature_a": "a", "signature_b": "b", "linked": true,
+                "lift": lift, "median_lag_ms": null,
+            }))
+            .expect("object")
+        };
+        let good: Vec<CoOccurrenceRow> =
+            typed("co_occurrence", vec![row(Value::from(2.5))]).expect("typed");
+        assert!(good[0].linked && good[0].lift == 2.5 && good[0].median_lag_ms == 0.0);
+        let err = typed::<CoOccurrenceRow>(
+            "co_occurrence",
+            vec![row(Value::from(1)), row(Value::from("high"))],
+        )
+        .err()
+        .expect("a text lift is refused");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("co_occurrence, row 2, column lift") && msg.contains("invalid type"),
+            "{msg}"
+        );
     }
 
     #[test]

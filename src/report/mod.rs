@@ -34,6 +34,15 @@ pub enum ReportError {
         "named query {query} no longer returns column {column}, which the report reads (was sql/{query}.sql changed?)"
     )]
     Column { query: String, column: &'static str },
+    #[error(
+        "named query {query}, row {row}, column {column}: {detail} (was sql/{query}.sql changed?)"
+    )]
+    RowType {
+        query: String,
+        row: usize,
+        column: String,
+        detail: String,
+    },
 }
 
 /// `gardener query --named incidents`: not SQL but the report's grouping pass over its
