@@ -203,6 +203,29 @@ struct CoOccurrenceRow {
     linked: bool,
 }
 
+/// The bursts query's row.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct BurstRow {
+    window_start: String,
+    signature_id: String,
+    template: String,
+    n: u64,
+    baseline: f64,
+    z: f64,
+}
+
+/// The impact query's row: a value of one dimension (endpoint, status, user agent, service,
+/// revision) and its problem rows.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ImpactRow {
+    signature_id: String,
+    dimension: String,
+    value: String,
+    n: u64,
+}
+
 /// Each row of `name` as a `T`: a NULL reads as the field's default (as an absent value
 /// does), a value of another type fails naming the query, the row and the column.
 fn typed<T: serde::de::DeserializeOwned>(
@@ -339,18 +362,17 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
     };
     let totals_rows = q.run("totals", &[]).await?;
     let issue_rows = q.run("issues", &[]).await?;
-    let impact_rows = q.run("impact", &[]).await?;
+    let impact_rows: Vec<ImpactRow> = typed("impact", q.run("impact", &[]).await?)?;
     let recent_rows = q
         .run("recent", &[("per_signature", &RECENT.to_string())])
         .await?;
     let co_rows: Vec<CoOccurrenceRow> = typed("co_occurrence", q.run("co_occurrence", &[]).await?)?;
-    let burst_rows = q.run("bursts", &[]).await?;
+    let burst_rows: Vec<BurstRow> = typed("bursts", q.run("bursts", &[]).await?)?;
     let novelty_rows = q.run("new_and_rising", &[]).await?;
     let header = header(engine, &totals_rows);
     let windows = Windows::run(&mut q, &header).await?;
 
-    let (candidates, muted) =
-        candidates(issue_rows, &impact_rows, &burst_rows, &novelty_rows, opts);
+    let (candidates, muted) = candidates(issue_rows, impact_rows, &burst_rows, &novelty_rows, opts);
     let linked = linked_pairs(&co_rows, &candidates);
     let assessed = assess(&candidates, &linked, &opts.rules);
     let nodes = nodes(&candidates, &assessed);
@@ -384,7 +406,7 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
         projects: header.projects,
         services: header.services,
         totals: header.totals,
-        bursts: bursts(&burst_rows, &issues),
+        bursts: bursts(burst_rows, &issues),
         priority_assessment: priority_assessment(&incidents),
         incidents,
         issues,
@@ -452,8 +474,8 @@ impl Windows {
 /// muted ones are left out (and counted) before anything is grouped or numbered.
 fn candidates(
     issue_rows: Vec<Row>,
-    impact_rows: &[Row],
-    burst_rows: &[Row],
+    impact_rows: Vec<ImpactRow>,
+    burst_rows: &[BurstRow],
     novelty_rows: &[Row],
     opts: &Options,
 ) -> (Vec<Candidate>, usize) {
@@ -461,8 +483,8 @@ fn candidates(
     // A burst rates by its peak window, not the range's average.
     let mut peaks: HashMap<String, f64> = HashMap::new();
     for r in burst_rows {
-        let peak = peaks.entry(text(r, "signature_id")).or_default();
-        *peak = peak.max(float(r, "n"));
+        let peak = peaks.entry(r.signature_id.clone()).or_default();
+        *peak = peak.max(r.n as f64);
     }
     let novelty: HashMap<String, Novelty> = novelty_rows
         .iter()
@@ -648,21 +670,21 @@ fn distinguish_titles(issues: &mut [Issue]) {
     }
 }
 
-fn bursts(burst_rows: &[Row], issues: &[Issue]) -> Vec<Burst> {
+fn bursts(burst_rows: Vec<BurstRow>, issues: &[Issue]) -> Vec<Burst> {
     let issue_of: HashMap<&str, usize> = issues
         .iter()
         .map(|i| (i.signature_id.as_str(), i.id))
         .collect();
     burst_rows
-        .iter()
+        .into_iter()
         .map(|r| Burst {
-            signature_id: text(r, "signature_id"),
-            issue: issue_of.get(text(r, "signature_id").as_str()).copied(),
-            template: text(r, "template"),
-            window_start: text(r, "window_start"),
-            n: int(r, "n"),
-            baseline: float(r, "baseline"),
-            z: float(r, "z"),
+            issue: issue_of.get(r.signature_id.as_str()).copied(),
+            signature_id: r.signature_id,
+            template: r.template,
+            window_start: r.window_start,
+            n: r.n,
+            baseline: r.baseline,
+            z: r.z,
         })
         .collect()
 }
@@ -764,15 +786,15 @@ impl Grid {
 }
 
 /// The impact query's rows per signature, with the statuses as numbers.
-fn impacts(rows: &[Row]) -> HashMap<String, (Impact, Vec<i64>)> {
+fn impacts(rows: Vec<ImpactRow>) -> HashMap<String, (Impact, Vec<i64>)> {
     let mut impacts: HashMap<String, (Impact, Vec<i64>)> = HashMap::new();
     for r in rows {
-        let (imp, statuses) = impacts.entry(text(r, "signature_id")).or_default();
+        let (imp, statuses) = impacts.entry(r.signature_id).or_default();
         let c = Counted {
-            value: text(r, "value"),
-            n: int(r, "n"),
+            value: r.value,
+            n: r.n,
         };
-        match text(r, "dimension").as_str() {
+        match r.dimension.as_str() {
             "endpoint" => imp.endpoints.push(c),
             "status" => {
                 statuses.extend(c.value.parse::<i64>().ok());
