@@ -226,6 +226,17 @@ struct ImpactRow {
     n: u64,
 }
 
+/// A row of severity_windows (`severity` set) or signature_windows (`signature_id` set):
+/// rows of one key in one time window.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct WindowRow {
+    window_start: String,
+    severity: String,
+    signature_id: String,
+    n: u64,
+}
+
 /// Each row of `name` as a `T`: a NULL reads as the field's default (as an absent value
 /// does), a value of another type fails naming the query, the row and the column.
 fn typed<T: serde::de::DeserializeOwned>(
@@ -247,6 +258,15 @@ fn typed<T: serde::de::DeserializeOwned>(
 }
 
 impl Runner<'_> {
+    /// [`Runner::run`], each row read as a `T` (see [`typed`]).
+    async fn rows<T: serde::de::DeserializeOwned>(
+        &mut self,
+        name: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Vec<T>, ReportError> {
+        typed(name, self.run(name, params).await?)
+    }
+
     async fn run(&mut self, name: &str, params: &[(&str, &str)]) -> Result<Vec<Row>, ReportError> {
         let params: BTreeMap<String, String> = params
             .iter()
@@ -362,12 +382,12 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
     };
     let totals_rows = q.run("totals", &[]).await?;
     let issue_rows = q.run("issues", &[]).await?;
-    let impact_rows: Vec<ImpactRow> = typed("impact", q.run("impact", &[]).await?)?;
+    let impact_rows: Vec<ImpactRow> = q.rows("impact", &[]).await?;
     let recent_rows = q
         .run("recent", &[("per_signature", &RECENT.to_string())])
         .await?;
-    let co_rows: Vec<CoOccurrenceRow> = typed("co_occurrence", q.run("co_occurrence", &[]).await?)?;
-    let burst_rows: Vec<BurstRow> = typed("bursts", q.run("bursts", &[]).await?)?;
+    let co_rows: Vec<CoOccurrenceRow> = q.rows("co_occurrence", &[]).await?;
+    let burst_rows: Vec<BurstRow> = q.rows("bursts", &[]).await?;
     let novelty_rows = q.run("new_and_rising", &[]).await?;
     let header = header(engine, &totals_rows);
     let windows = Windows::run(&mut q, &header).await?;
@@ -432,8 +452,9 @@ impl Windows {
         } else {
             ("1 day", 86_400_000_000_000i64)
         };
-        let severity_rows = q.run("severity_windows", &[("window", window)]).await?;
-        let signature_window_rows = q.run("signature_windows", &[("window", window)]).await?;
+        let params = [("window", window)];
+        let severity_rows: Vec<WindowRow> = q.rows("severity_windows", &params).await?;
+        let signature_window_rows: Vec<WindowRow> = q.rows("signature_windows", &params).await?;
         let grid = Grid::new(header.span, window_ns);
         let mut timeline = Timeline {
             window: window.to_owned(),
@@ -444,12 +465,9 @@ impl Windows {
         };
         for (name, _) in &header.totals.severities {
             let mut counts = vec![0u64; grid.slots];
-            for r in severity_rows
-                .iter()
-                .filter(|r| text(r, "severity") == *name)
-            {
+            for r in severity_rows.iter().filter(|r| r.severity == *name) {
                 if let Some(k) = grid.slot(r) {
-                    counts[k] += int(r, "n");
+                    counts[k] += r.n;
                 }
             }
             timeline.severities.push((name.clone(), counts));
@@ -458,8 +476,8 @@ impl Windows {
         for r in &signature_window_rows {
             if let Some(k) = grid.slot(r) {
                 sparklines
-                    .entry(text(r, "signature_id"))
-                    .or_insert_with(|| vec![0; grid.slots])[k] += int(r, "n");
+                    .entry(r.signature_id.clone())
+                    .or_insert_with(|| vec![0; grid.slots])[k] += r.n;
             }
         }
         Ok(Windows {
@@ -778,8 +796,8 @@ impl Grid {
     }
 
     /// The window of a row's `window_start`.
-    fn slot(&self, r: &Row) -> Option<usize> {
-        let t = parse_rfc3339(&text(r, "window_start")).ok()?;
+    fn slot(&self, r: &WindowRow) -> Option<usize> {
+        let t = parse_rfc3339(&r.window_start).ok()?;
         let k = (t - self.start).div_euclid(self.window_ns);
         (0..self.slots as i64).contains(&k).then_some(k as usize)
     }
