@@ -237,6 +237,13 @@ struct WindowRow {
     n: u64,
 }
 
+/// The new_and_rising query's row (a status the report does not know fails the report).
+#[derive(serde::Deserialize)]
+struct NoveltyRow {
+    signature_id: String,
+    status: Novelty,
+}
+
 /// Each row of `name` as a `T`: a NULL reads as the field's default (as an absent value
 /// does), a value of another type fails naming the query, the row and the column.
 fn typed<T: serde::de::DeserializeOwned>(
@@ -388,11 +395,11 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
         .await?;
     let co_rows: Vec<CoOccurrenceRow> = q.rows("co_occurrence", &[]).await?;
     let burst_rows: Vec<BurstRow> = q.rows("bursts", &[]).await?;
-    let novelty_rows = q.run("new_and_rising", &[]).await?;
+    let novelty_rows: Vec<NoveltyRow> = q.rows("new_and_rising", &[]).await?;
     let header = header(engine, &totals_rows);
     let windows = Windows::run(&mut q, &header).await?;
 
-    let (candidates, muted) = candidates(issue_rows, impact_rows, &burst_rows, &novelty_rows, opts);
+    let (candidates, muted) = candidates(issue_rows, impact_rows, &burst_rows, novelty_rows, opts);
     let linked = linked_pairs(&co_rows, &candidates);
     let assessed = assess(&candidates, &linked, &opts.rules);
     let nodes = nodes(&candidates, &assessed);
@@ -494,7 +501,7 @@ fn candidates(
     issue_rows: Vec<Row>,
     impact_rows: Vec<ImpactRow>,
     burst_rows: &[BurstRow],
-    novelty_rows: &[Row],
+    novelty_rows: Vec<NoveltyRow>,
     opts: &Options,
 ) -> (Vec<Candidate>, usize) {
     let mut impacts = impacts(impact_rows);
@@ -505,8 +512,8 @@ fn candidates(
         *peak = peak.max(r.n as f64);
     }
     let novelty: HashMap<String, Novelty> = novelty_rows
-        .iter()
-        .filter_map(|r| Some((text(r, "signature_id"), Novelty::parse(&text(r, "status"))?)))
+        .into_iter()
+        .map(|r| (r.signature_id, r.status))
         .collect();
     let mut candidates: Vec<Candidate> = Vec::new();
     for r in issue_rows {

@@ -107,25 +107,14 @@ impl std::fmt::Display for IssueStatus {
     }
 }
 
-/// Why a signature stands out in time, from the new_and_rising query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Why a signature stands out in time: the new_and_rising query's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Novelty {
     /// First seen in the range.
     New,
     /// Seen before, rising after a revision change.
     Rising,
-}
-
-impl Novelty {
-    /// The query's `status` column; `None` for a value the report does not know.
-    pub fn parse(status: &str) -> Option<Novelty> {
-        match status {
-            "new" => Some(Novelty::New),
-            "rising" => Some(Novelty::Rising),
-            _ => None,
-        }
-    }
 }
 
 impl std::fmt::Display for Novelty {
