@@ -18,7 +18,8 @@ use crate::common::numbers::thousands;
 use crate::common::time::{Nanos, format_rfc3339, parse_rfc3339};
 use crate::engine::{Engine, named, output};
 
-type Row = Map<String, Value>;
+/// A named query's row as `output::json_rows` gives it, before [`typed`] reads it.
+type JsonRow = Map<String, Value>;
 
 /// How the report is made.
 pub struct Options {
@@ -33,22 +34,6 @@ pub struct Options {
 
 /// Occurrences listed per issue.
 const RECENT: usize = 5;
-
-fn text(row: &Row, key: &str) -> String {
-    match row.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(v) => v.to_string(),
-    }
-}
-
-fn int(row: &Row, key: &str) -> u64 {
-    row.get(key).and_then(Value::as_u64).unwrap_or(0)
-}
-
-fn float(row: &Row, key: &str) -> f64 {
-    row.get(key).and_then(Value::as_f64).unwrap_or(0.0)
-}
 
 /// VERY HIGH (one every 10 s or more often), HIGH (every 2 min), MEDIUM (every hour), LOW.
 pub fn frequency_class(rate_per_hour: f64) -> usize {
@@ -244,11 +229,101 @@ struct NoveltyRow {
     status: Novelty,
 }
 
+/// The totals query's row: one severity's rows, and the projects, services and span seen.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct TotalsRow {
+    severity: String,
+    n: u64,
+    /// Comma-separated.
+    projects: String,
+    services: String,
+    first_entry: String,
+    last_entry: String,
+}
+
+/// The issues query's row: a signature's figures over its problem rows, and the same over
+/// all its rows (`total_*`).
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct IssueRow {
+    signature_id: String,
+    template: String,
+    count: u64,
+    total: u64,
+    span_hours: f64,
+    first_seen: String,
+    last_seen: String,
+    max_severity: String,
+    /// JSON: day -> rows.
+    per_day: String,
+    total_first_seen: String,
+    total_last_seen: String,
+    total_max_severity: String,
+    total_per_day: String,
+    dominant_severity: String,
+    log_id: String,
+}
+
+impl IssueRow {
+    /// The row with its figures over all rows in place of those over the problem rows: a
+    /// signature a rule promotes has no problem rows.
+    fn over_all_rows(self) -> IssueRow {
+        IssueRow {
+            count: self.total,
+            first_seen: self.total_first_seen.clone(),
+            last_seen: self.total_last_seen.clone(),
+            max_severity: self.total_max_severity.clone(),
+            per_day: self.total_per_day.clone(),
+            ..self
+        }
+    }
+}
+
+/// The recent query's row: one occurrence with the fields its sample shows (an absent
+/// field is left out of the sample's entry).
+#[derive(Default, serde::Deserialize, serde::Serialize)]
+#[serde(default)]
+struct RecentRow {
+    #[serde(skip_serializing)]
+    signature_id: String,
+    timestamp: String,
+    severity: String,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revision: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    insert_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_request_method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_request_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_request_status: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_request_latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_request_user_agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text_payload: Option<String>,
+    /// JSON text; the sample shows it as JSON again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    json_payload: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<String>,
+}
+
 /// Each row of `name` as a `T`: a NULL reads as the field's default (as an absent value
 /// does), a value of another type fails naming the query, the row and the column.
 fn typed<T: serde::de::DeserializeOwned>(
     name: &str,
-    rows: Vec<Row>,
+    rows: Vec<JsonRow>,
 ) -> Result<Vec<T>, ReportError> {
     rows.into_iter()
         .enumerate()
@@ -274,7 +349,11 @@ impl Runner<'_> {
         typed(name, self.run(name, params).await?)
     }
 
-    async fn run(&mut self, name: &str, params: &[(&str, &str)]) -> Result<Vec<Row>, ReportError> {
+    async fn run(
+        &mut self,
+        name: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Vec<JsonRow>, ReportError> {
         let params: BTreeMap<String, String> = params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -316,8 +395,8 @@ impl Runner<'_> {
 
 /// One signature that is an issue, before grouping and numbering.
 struct Candidate {
-    /// Its row of the `issues` query.
-    row: Row,
+    /// Its row of the `issues` query, over all its rows when promoted.
+    row: IssueRow,
     /// No problem rows, made an issue by a rule: its figures are over all its rows.
     promoted: bool,
     severity_number: i32,
@@ -329,30 +408,9 @@ struct Candidate {
 }
 
 impl Candidate {
-    /// `key` over the problem rows, or over all rows (`total_key`) when promoted.
-    fn field(&self, key: &str) -> String {
-        if self.promoted {
-            text(&self.row, &format!("total_{key}"))
-        } else {
-            text(&self.row, key)
-        }
-    }
-
-    fn count(&self) -> u64 {
-        int(&self.row, if self.promoted { "total" } else { "count" })
-    }
-
-    fn severity(&self) -> String {
-        self.field("max_severity")
-    }
-
     fn facts(&self) -> Facts<'_> {
         Facts {
-            template: self
-                .row
-                .get("template")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
+            template: &self.row.template,
             severity_number: self.severity_number,
             services: self
                 .impact
@@ -368,7 +426,7 @@ impl Candidate {
                 .collect(),
             statuses: self.statuses.clone(),
             frequency: self.frequency,
-            count: self.count(),
+            count: self.row.count,
             occasional: self.occasional,
             new: self.novelty == Some(Novelty::New),
             rising: self.novelty == Some(Novelty::Rising),
@@ -387,16 +445,16 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
         opts,
         used: Vec::new(),
     };
-    let totals_rows = q.run("totals", &[]).await?;
-    let issue_rows = q.run("issues", &[]).await?;
+    let totals_rows: Vec<TotalsRow> = q.rows("totals", &[]).await?;
+    let issue_rows: Vec<IssueRow> = q.rows("issues", &[]).await?;
     let impact_rows: Vec<ImpactRow> = q.rows("impact", &[]).await?;
-    let recent_rows = q
-        .run("recent", &[("per_signature", &RECENT.to_string())])
+    let recent_rows: Vec<RecentRow> = q
+        .rows("recent", &[("per_signature", &RECENT.to_string())])
         .await?;
     let co_rows: Vec<CoOccurrenceRow> = q.rows("co_occurrence", &[]).await?;
     let burst_rows: Vec<BurstRow> = q.rows("bursts", &[]).await?;
     let novelty_rows: Vec<NoveltyRow> = q.rows("new_and_rising", &[]).await?;
-    let header = header(engine, &totals_rows);
+    let header = header(engine, totals_rows);
     let windows = Windows::run(&mut q, &header).await?;
 
     let (candidates, muted) = candidates(issue_rows, impact_rows, &burst_rows, novelty_rows, opts);
@@ -405,20 +463,20 @@ pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportErr
     let nodes = nodes(&candidates, &assessed);
     let order = Order::of(&nodes, &linked);
     let relationships = relationships(&linked, &order.id_of);
-    let mut recent: HashMap<String, Vec<&Row>> = HashMap::new();
+    let mut recent: HashMap<&str, Vec<&RecentRow>> = HashMap::new();
     for r in &recent_rows {
-        recent.entry(text(r, "signature_id")).or_default().push(r);
+        recent.entry(&r.signature_id).or_default().push(r);
     }
     let mut sparklines = windows.sparklines;
     let mut issues: Vec<Issue> = Vec::with_capacity(candidates.len());
     for i in order.groups.iter().flat_map(|g| g.members.iter().copied()) {
         let c = &candidates[i];
-        let sig = text(&c.row, "signature_id");
-        let rows = recent.get(&sig).map(Vec::as_slice).unwrap_or_default();
+        let sig = c.row.signature_id.as_str();
+        let rows = recent.get(sig).map(Vec::as_slice).unwrap_or_default();
         let (id, incident) = (order.id_of[i], order.incident_of[i]);
         let mut issue = issue(c, &assessed[i], id, incident, rows, opts, &header.range);
         issue.timeline = sparklines
-            .remove(&sig)
+            .remove(sig)
             .unwrap_or_else(|| vec![0; windows.slots]);
         issue.related = related(&relationships, issue.id);
         issues.push(issue);
@@ -498,7 +556,7 @@ impl Windows {
 /// The issues before grouping: signatures with problem rows, and what a rule promotes;
 /// muted ones are left out (and counted) before anything is grouped or numbered.
 fn candidates(
-    issue_rows: Vec<Row>,
+    issue_rows: Vec<IssueRow>,
     impact_rows: Vec<ImpactRow>,
     burst_rows: &[BurstRow],
     novelty_rows: Vec<NoveltyRow>,
@@ -517,27 +575,27 @@ fn candidates(
         .collect();
     let mut candidates: Vec<Candidate> = Vec::new();
     for r in issue_rows {
-        let sig = text(&r, "signature_id");
-        let (impact, statuses) = impacts.remove(&sig).unwrap_or_default();
-        let problems = int(&r, "count");
-        let novelty = novelty.get(&sig).copied();
+        let (impact, statuses) = impacts.remove(&r.signature_id).unwrap_or_default();
+        let problems = r.count;
+        let novelty = novelty.get(&r.signature_id).copied();
+        let occasional = problems > 0
+            && (problems as f64) < OCCASIONAL * r.total as f64
+            && novelty != Some(Novelty::New);
+        let promoted = problems == 0;
+        let row = if promoted { r.over_all_rows() } else { r };
         let mut c = Candidate {
-            promoted: problems == 0,
-            severity_number: 0,
+            promoted,
+            severity_number: severity_number(&row.max_severity).unwrap_or(0),
             impact,
             statuses,
             frequency: 0,
-            occasional: problems > 0
-                && (problems as f64) < OCCASIONAL * int(&r, "total") as f64
-                && novelty != Some(Novelty::New),
+            occasional,
             novelty,
-            row: r,
+            row,
         };
-        c.severity_number = severity_number(&c.severity()).unwrap_or(0);
-        let hours = float(&c.row, "span_hours").max(1.0);
-        let mut rate = c.count() as f64 / hours;
+        let mut rate = c.row.count as f64 / c.row.span_hours.max(1.0);
         if !c.occasional {
-            rate = rate.max(peaks.get(&sig).copied().unwrap_or(0.0));
+            rate = rate.max(peaks.get(&c.row.signature_id).copied().unwrap_or(0.0));
         }
         c.frequency = frequency_class(rate);
         if !c.promoted || opts.rules.promotes(&c.facts()) {
@@ -546,33 +604,36 @@ fn candidates(
     }
     let mut muted = 0;
     candidates.retain(|c| {
-        let status = opts
-            .known
-            .status(&text(&c.row, "signature_id"), &c.field("last_seen"));
+        let status = opts.known.status(&c.row.signature_id, &c.row.last_seen);
         muted += usize::from(status.0 == IssueStatus::Muted);
         status.0 != IssueStatus::Muted
     });
     (candidates, muted)
 }
 
-/// Linked pairs among the candidates (the co_occurrence query's `linked`): the row and the
-/// two candidates' indexes.
-fn linked_pairs<'r>(
-    co_rows: &'r [CoOccurrenceRow],
-    candidates: &[Candidate],
-) -> Vec<(&'r CoOccurrenceRow, usize, usize)> {
-    let index: HashMap<String, usize> = candidates
+/// A linked pair of candidates: the co_occurrence row and the two candidates' indexes.
+struct Linked<'r> {
+    row: &'r CoOccurrenceRow,
+    a: usize,
+    b: usize,
+}
+
+/// Linked pairs among the candidates (the co_occurrence query's `linked`).
+fn linked_pairs<'r>(co_rows: &'r [CoOccurrenceRow], candidates: &[Candidate]) -> Vec<Linked<'r>> {
+    let index: HashMap<&str, usize> = candidates
         .iter()
         .enumerate()
-        .map(|(i, c)| (text(&c.row, "signature_id"), i))
+        .map(|(i, c)| (c.row.signature_id.as_str(), i))
         .collect();
     co_rows
         .iter()
         .filter(|r| r.linked)
         .filter_map(|r| {
-            let a = index.get(&r.signature_a)?;
-            let b = index.get(&r.signature_b)?;
-            Some((r, *a, *b))
+            Some(Linked {
+                row: r,
+                a: *index.get(r.signature_a.as_str())?,
+                b: *index.get(r.signature_b.as_str())?,
+            })
         })
         .collect()
 }
@@ -583,13 +644,9 @@ fn nodes<'c>(candidates: &'c [Candidate], assessed: &[(u8, String)]) -> Vec<Node
         .zip(assessed)
         .map(|(c, (p, _))| Node {
             priority: *p,
-            count: c.count(),
-            signature_id: c
-                .row
-                .get("signature_id")
-                .and_then(Value::as_str)
-                .unwrap_or(""),
-            template: c.row.get("template").and_then(Value::as_str).unwrap_or(""),
+            count: c.row.count,
+            signature_id: &c.row.signature_id,
+            template: &c.row.template,
             service: c.impact.services.first().map(|s| s.value.as_str()),
         })
         .collect()
@@ -604,12 +661,12 @@ struct Order {
 }
 
 impl Order {
-    fn of(nodes: &[Node<'_>], linked: &[(&CoOccurrenceRow, usize, usize)]) -> Order {
+    fn of(nodes: &[Node<'_>], linked: &[Linked<'_>]) -> Order {
         let links: Vec<Link<'_>> = linked
             .iter()
-            .map(|(r, a, b)| Link {
-                a: *a,
-                b: *b,
+            .map(|&Linked { row: r, a, b }| Link {
+                a,
+                b,
                 level: &r.level,
                 lag_ms: r.median_lag_ms,
                 confidence_ab: r.confidence_ab,
@@ -652,17 +709,14 @@ impl Order {
     }
 }
 
-fn relationships(
-    linked: &[(&CoOccurrenceRow, usize, usize)],
-    id_of: &[usize],
-) -> Vec<Relationship> {
+fn relationships(linked: &[Linked<'_>], id_of: &[usize]) -> Vec<Relationship> {
     linked
         .iter()
-        .map(|(r, a, b)| Relationship {
+        .map(|&Linked { row: r, a, b }| Relationship {
             a: r.signature_a.clone(),
             b: r.signature_b.clone(),
-            issue_a: id_of[*a],
-            issue_b: id_of[*b],
+            issue_a: id_of[a],
+            issue_b: id_of[b],
             level: r.level.clone(),
             lag_ms: r.median_lag_ms,
             confidence: r.confidence_ab.max(r.confidence_ba),
@@ -734,23 +788,22 @@ struct Header {
     span: Option<(Nanos, Nanos)>,
 }
 
-fn header(engine: &Engine, totals_rows: &[Row]) -> Header {
+fn header(engine: &Engine, totals_rows: Vec<TotalsRow>) -> Header {
     let mut totals = Totals::default();
     let (mut projects, mut services) = (Vec::<String>::new(), Vec::<String>::new());
     let (mut first, mut last): (Option<String>, Option<String>) = (None, None);
     for r in totals_rows {
-        let n = int(r, "n");
-        totals.rows += n;
-        totals.by_severity.insert(text(r, "severity"), n);
-        totals.severities.push((text(r, "severity"), n));
-        for (list, key) in [(&mut projects, "projects"), (&mut services, "services")] {
-            for v in text(r, key).split(',').filter(|v| !v.is_empty()) {
+        totals.rows += r.n;
+        totals.by_severity.insert(r.severity.clone(), r.n);
+        totals.severities.push((r.severity, r.n));
+        for (list, seen) in [(&mut projects, &r.projects), (&mut services, &r.services)] {
+            for v in seen.split(',').filter(|v| !v.is_empty()) {
                 if !list.iter().any(|x| x == v) {
                     list.push(v.to_owned());
                 }
             }
         }
-        let (f, l) = (text(r, "first_entry"), text(r, "last_entry"));
+        let (f, l) = (r.first_entry, r.last_entry);
         if first.as_ref().is_none_or(|x| f < *x) {
             first = Some(f);
         }
@@ -834,11 +887,7 @@ fn impacts(rows: Vec<ImpactRow>) -> HashMap<String, (Impact, Vec<i64>)> {
 }
 
 /// Priorities: once alone, then once more knowing what each issue is linked to.
-fn assess(
-    candidates: &[Candidate],
-    linked: &[(&CoOccurrenceRow, usize, usize)],
-    rules: &Rules,
-) -> Vec<(u8, String)> {
+fn assess(candidates: &[Candidate], linked: &[Linked<'_>], rules: &Rules) -> Vec<(u8, String)> {
     let first_pass: Vec<u8> = candidates
         .iter()
         .map(|c| rules.assess(&c.facts()).0)
@@ -848,10 +897,10 @@ fn assess(
         .enumerate()
         .map(|(i, c)| {
             let mut f = c.facts();
-            for (_, a, b) in linked {
-                let other = match (*a == i, *b == i) {
-                    (true, _) => *b,
-                    (_, true) => *a,
+            for &Linked { a, b, .. } in linked {
+                let other = match (a == i, b == i) {
+                    (true, _) => b,
+                    (_, true) => a,
                     _ => continue,
                 };
                 f.linked_to_blocking |= first_pass[other] == 0;
@@ -884,35 +933,33 @@ fn issue(
     (priority, rule): &(u8, String),
     id: usize,
     incident: usize,
-    rows: &[&Row],
+    rows: &[&RecentRow],
     opts: &Options,
     range: &Range,
 ) -> Issue {
-    let sig = text(&c.row, "signature_id");
-    let (status, tracker) = opts.known.status(&sig, &c.field("last_seen"));
-    let template = text(&c.row, "template");
-    let count = c.count();
-    let rate = count as f64 / float(&c.row, "span_hours").max(1.0);
-    let severity = c.severity();
-    let dominant = text(&c.row, "dominant_severity");
-    let mut title = title::title(&template);
+    let r = &c.row;
+    let (status, tracker) = opts.known.status(&r.signature_id, &r.last_seen);
+    let count = r.count;
+    let rate = count as f64 / r.span_hours.max(1.0);
+    let (severity, dominant) = (r.max_severity.clone(), r.dominant_severity.clone());
+    let mut title = title::title(&r.template);
     if c.occasional {
         title = format!("Occasional {severity} in a {dominant} statement: {title}");
     }
     Issue {
         id,
         incident,
-        signature_id: sig,
+        signature_id: r.signature_id.clone(),
         title,
         count,
-        first_seen: c.field("first_seen"),
-        last_seen: c.field("last_seen"),
+        first_seen: r.first_seen.clone(),
+        last_seen: r.last_seen.clone(),
         severity,
-        total_rows: int(&c.row, "total"),
+        total_rows: r.total,
         dominant_severity: dominant,
         occasional: c.occasional,
         novelty: c.novelty,
-        log_id: text(&c.row, "log_id"),
+        log_id: r.log_id.clone(),
         priority: Priority::from_level(*priority),
         priority_rule: rule.clone(),
         frequency: Frequency::ALL[c.frequency.min(3)],
@@ -926,7 +973,7 @@ fn issue(
             .map(|s| s.n)
             .sum(),
         impact: c.impact.clone(),
-        trend: serde_json::from_str::<Map<String, Value>>(&c.field("per_day"))
+        trend: serde_json::from_str::<Map<String, Value>>(&r.per_day)
             .unwrap_or_default()
             .into_iter()
             .map(|(day, n)| DayCount {
@@ -937,52 +984,47 @@ fn issue(
         samples: rows.first().map(|r| sample(r)).into_iter().collect(),
         recent: rows
             .iter()
-            .map(|r| Occurrence {
-                timestamp: text(r, "timestamp"),
-                severity: text(r, "severity"),
-                message: text(r, "message"),
+            .map(|o| Occurrence {
+                timestamp: o.timestamp.clone(),
+                severity: o.severity.clone(),
+                message: o.message.clone(),
             })
             .collect(),
         status,
         tracker,
-        template,
+        template: r.template.clone(),
         related: Vec::new(),
         timeline: Vec::new(),
     }
 }
 
 /// The latest occurrence in the reference worklog's style, and its fields.
-fn sample(r: &Row) -> Sample {
-    let (ts, sev, msg) = (
-        text(r, "timestamp"),
-        text(r, "severity"),
-        text(r, "message"),
-    );
-    let line = if r.get("http_request_method").is_some_and(|v| !v.is_null()) {
-        format!(
-            "{ts}  {sev}   {} {} {} - {:.3}ms\nUser-Agent: {}",
-            text(r, "http_request_method"),
-            text(r, "http_request_url"),
-            text(r, "http_request_status"),
-            float(r, "http_request_latency_ms"),
-            text(r, "http_request_user_agent"),
-        )
-    } else {
-        format!("{ts}  {sev}   {msg}")
+fn sample(r: &RecentRow) -> Sample {
+    let (ts, sev, msg) = (&r.timestamp, &r.severity, &r.message);
+    let line = match &r.http_request_method {
+        Some(method) => format!(
+            "{ts}  {sev}   {method} {} {} - {:.3}ms\nUser-Agent: {}",
+            r.http_request_url.as_deref().unwrap_or_default(),
+            r.http_request_status
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            r.http_request_latency_ms.unwrap_or_default(),
+            r.http_request_user_agent.as_deref().unwrap_or_default(),
+        ),
+        None => format!("{ts}  {sev}   {msg}"),
     };
-    let mut entry = Map::new();
-    for (k, v) in r {
-        if v.is_null() || k == "signature_id" {
-            continue;
+    // A struct of strings and numbers serialises to an object.
+    let mut entry = match serde_json::to_value(r) {
+        Ok(Value::Object(entry)) => entry,
+        _ => Map::new(),
+    };
+    // JSON text columns go back to JSON, so the entry reads like the export.
+    for key in ["json_payload", "labels"] {
+        if let Some(v) = entry.get_mut(key)
+            && let Some(parsed) = v.as_str().and_then(|s| serde_json::from_str(s).ok())
+        {
+            *v = parsed;
         }
-        // JSON text columns go back to JSON, so the entry reads like the export.
-        let parsed = match (k.as_str(), v) {
-            ("json_payload" | "labels", Value::String(s)) => {
-                serde_json::from_str(s).unwrap_or_else(|_| v.clone())
-            }
-            _ => v.clone(),
-        };
-        entry.insert(k.clone(), parsed);
     }
     Sample { line, entry }
 }
@@ -1167,7 +1209,7 @@ mod tests {
 
     #[test]
     fn a_query_column_of_another_type_is_named() {
-        let row = |lift: Value| -> Row {
+        let row = |lift: Value| -> JsonRow {
             serde_json::from_value(serde_json::json!({
                 "signature_a": "a", "signature_b": "b", "linked": true,
                 "lift": lift, "median_lag_ms": null,
