@@ -371,17 +371,34 @@ fn tables_of(
             .merge(s.count, s.first, s.last, &s.example, &s.severities);
         e.shapes += 1;
     }
-    let col = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
+    Ok((
+        shapes_batch(&ids, stats, &shapes, &templates)?,
+        signatures_batch(&by_sig)?,
+    ))
+}
+
+fn text_column(v: Vec<&str>) -> ArrayRef {
+    Arc::new(StringArray::from(v))
+}
+
+/// The shapes table: each shape with its signature and template.
+fn shapes_batch(
+    ids: &[i64],
+    stats: &HashMap<i64, ShapeStats>,
+    shapes: &[&str],
+    templates: &[String],
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let col = text_column;
     let shape_sigs: Vec<String> = templates.iter().map(|t| signature_id(t)).collect();
     let shape_mixes: Vec<String> = ids
         .iter()
         .map(|i| severity_mix(&stats[i].severities))
         .collect();
-    let shapes_batch = RecordBatch::try_new(
+    RecordBatch::try_new(
         shapes_schema(),
         vec![
-            Arc::new(Int64Array::from(ids.clone())),
-            col(shapes.clone()),
+            Arc::new(Int64Array::from(ids.to_vec())),
+            col(shapes.to_vec()),
             col(shape_sigs.iter().map(String::as_str).collect()),
             col(templates.iter().map(String::as_str).collect()),
             Arc::new(Int64Array::from_iter_values(
@@ -392,7 +409,14 @@ fn tables_of(
             col(ids.iter().map(|i| stats[i].example.as_str()).collect()),
             col(shape_mixes.iter().map(String::as_str).collect()),
         ],
-    )?;
+    )
+}
+
+/// The signatures table: each signature's figures over its shapes.
+fn signatures_batch(
+    by_sig: &BTreeMap<String, SignatureRow>,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let col = text_column;
     let mixes: Vec<String> = by_sig
         .values()
         .map(|r| severity_mix(&r.stats.severities))
@@ -407,7 +431,7 @@ fn tables_of(
                 .map_or("DEFAULT", |k| SEVERITIES[k].0)
         })
         .collect();
-    let sig_batch = RecordBatch::try_new(
+    RecordBatch::try_new(
         signatures_schema(),
         vec![
             col(by_sig.keys().map(String::as_str).collect()),
@@ -425,8 +449,7 @@ fn tables_of(
                 by_sig.values().map(|r| r.shapes as i32),
             )),
         ],
-    )?;
-    Ok((shapes_batch, sig_batch))
+    )
 }
 
 fn encode(path: &object_store::path::Path, batch: &RecordBatch) -> Result<Vec<u8>, LakeError> {

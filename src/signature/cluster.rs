@@ -205,8 +205,47 @@ pub fn cluster_with(shapes: &[&str], rows: &[u64], cfg: &Config) -> Vec<String> 
             .then(shapes[a].cmp(shapes[b]))
     });
 
-    // Bucket by length and first token (as Drain's tree does): a first word that differs
-    // names a different statement.
+    let assigned = assign(shapes, &tokens, &order, cfg);
+    // Members of each cluster, then split where a merged column takes only a few values.
+    let mut members: BTreeMap<Slot, Vec<usize>> = BTreeMap::new();
+    for &i in &order {
+        members.entry(assigned[i]).or_default().push(i);
+    }
+    let splitter = Splitter {
+        tokens: &tokens,
+        rows: &rows,
+        cfg,
+    };
+    let mut out = vec![String::new(); shapes.len()];
+    for group in members.into_values() {
+        for part in splitter.split(group) {
+            let template = merge_all(&tokens, &part);
+            for i in part {
+                out[i] = template.clone();
+            }
+        }
+    }
+    if cfg.rules.has(Rules::MANY_VALUED_COLUMNS) {
+        merge_many_valued_columns(&mut out, cfg);
+    }
+    if cfg.rules.has(Rules::FREE_TAILS) {
+        collapse_free_tails(&mut out, &rows, cfg);
+    }
+    if cfg.rules.has(Rules::OPTIONAL_PARTS) {
+        merge_optional_parts(&mut out);
+    }
+    out
+}
+
+/// Each shape's cluster, in `order`: bucketed by length and first token (as Drain's tree
+/// does: a first word that differs names a different statement), then the most similar
+/// cluster of its bucket, or a new one.
+fn assign<'s>(
+    shapes: &[&'s str],
+    tokens: &[Vec<&'s str>],
+    order: &[usize],
+    cfg: &Config,
+) -> Vec<Slot<'s>> {
     let mut buckets: BTreeMap<(usize, &str), Vec<Cluster>> = BTreeMap::new();
     let mut assigned = vec![
         Slot {
@@ -216,7 +255,7 @@ pub fn cluster_with(shapes: &[&str], rows: &[u64], cfg: &Config) -> Vec<String> 
         };
         shapes.len()
     ];
-    for &i in &order {
+    for &i in order {
         let toks = &tokens[i];
         let first = toks.first().copied().filter(|t| !is_var(t)).unwrap_or(VAR);
         if is_request_line(toks) {
@@ -257,35 +296,7 @@ pub fn cluster_with(shapes: &[&str], rows: &[u64], cfg: &Config) -> Vec<String> 
             cluster: k,
         };
     }
-    // Members of each cluster, then split where a merged column takes only a few values.
-    let mut members: BTreeMap<Slot, Vec<usize>> = BTreeMap::new();
-    for &i in &order {
-        members.entry(assigned[i]).or_default().push(i);
-    }
-    let splitter = Splitter {
-        tokens: &tokens,
-        rows: &rows,
-        cfg,
-    };
-    let mut out = vec![String::new(); shapes.len()];
-    for group in members.into_values() {
-        for part in splitter.split(group) {
-            let template = merge_all(&tokens, &part);
-            for i in part {
-                out[i] = template.clone();
-            }
-        }
-    }
-    if cfg.rules.has(Rules::MANY_VALUED_COLUMNS) {
-        merge_many_valued_columns(&mut out, cfg);
-    }
-    if cfg.rules.has(Rules::FREE_TAILS) {
-        collapse_free_tails(&mut out, &rows, cfg);
-    }
-    if cfg.rules.has(Rules::OPTIONAL_PARTS) {
-        merge_optional_parts(&mut out);
-    }
-    out
+    assigned
 }
 
 /// Templates that differ in one column only, where that column takes more than
