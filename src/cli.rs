@@ -74,6 +74,65 @@ pub enum Command {
     Mine(MineArgs),
     /// Generate realistic sample exports for demos and tests (deterministic per seed).
     Synth(SynthArgs),
+    /// Run a role of an Apache DataFusion Ballista cluster that `query` and `report` use
+    /// with --cluster df://HOST:PORT: one scheduler, any number of executors.
+    ///
+    /// The roles have this binary's functions and object stores (local paths, gs://); a
+    /// local lake must be at the same path on every machine. SIGTERM stops a role
+    /// (an executor finishes its running tasks first).
+    Cluster(ClusterArgs),
+}
+
+/// `gardener cluster`.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    #[command(subcommand)]
+    pub role: Role,
+}
+
+/// A cluster role.
+#[derive(Debug, Subcommand)]
+pub enum Role {
+    /// The scheduler: plans queries into stages and hands tasks to executors.
+    Scheduler {
+        /// HOST:PORT to listen on (clients use --cluster df://HOST:PORT).
+        #[arg(long, default_value = "0.0.0.0:50050", value_name = "HOST:PORT")]
+        bind: String,
+    },
+    /// An executor: runs tasks; PORT serves results (Arrow Flight), PORT+1 its gRPC service.
+    Executor(ExecutorArgs),
+}
+
+/// `gardener cluster executor`.
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler's HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub scheduler: String,
+    #[arg(long, default_value = "0.0.0.0:50051", value_name = "HOST:PORT")]
+    pub bind: String,
+    /// The host name others reach this executor at (default: the bind host).
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+    /// Tasks at once (default: one per core).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub cores: usize,
+    /// Where shuffle files go (default: a temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<String>,
+}
+
+#[cfg(feature = "cluster")]
+impl ExecutorArgs {
+    pub fn options(self) -> crate::engine::cluster::roles::ExecutorOptions {
+        crate::engine::cluster::roles::ExecutorOptions {
+            scheduler: self.scheduler,
+            bind: self.bind,
+            external_host: self.external_host,
+            cores: self.cores,
+            work_dir: self.work_dir,
+        }
+    }
 }
 
 /// `gardener ingest`.
@@ -203,6 +262,9 @@ pub struct QueryArgs {
     /// List the named queries and exit.
     #[arg(long)]
     pub list: bool,
+    /// Run on this Ballista cluster (see `gardener cluster`).
+    #[arg(long, value_name = "df://HOST:PORT", env = "GARDENER_CLUSTER")]
+    pub cluster: Option<String>,
 }
 
 /// `gardener report`.
@@ -234,6 +296,9 @@ pub struct ReportArgs {
     /// Write one ready-to-file Markdown issue per new issue into DIR.
     #[arg(long, value_name = "DIR")]
     pub drafts: Option<PathBuf>,
+    /// Run the queries on this Ballista cluster (see `gardener cluster`).
+    #[arg(long, value_name = "df://HOST:PORT", env = "GARDENER_CLUSTER")]
+    pub cluster: Option<String>,
 }
 
 /// `gardener mine`.

@@ -5,7 +5,7 @@
 //! ends the run quietly with 0. Code 1 is kept for findings-style outcomes; no subcommand
 //! has one yet.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -49,6 +49,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match run(cli) {
         Ok(code) => code,
@@ -136,7 +137,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             writeln!(stdout(), "{report}")?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Cluster(args) => cluster(args.role),
     }
+}
+
+/// Runs a cluster role until it is stopped.
+#[cfg(feature = "cluster")]
+fn cluster(role: log_gardener::cli::Role) -> anyhow::Result<ExitCode> {
+    use log_gardener::cli::Role;
+    use log_gardener::engine::cluster::roles;
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async {
+        match role {
+            Role::Scheduler { bind } => roles::scheduler(&bind).await,
+            Role::Executor(args) => roles::executor(args.options()).await,
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "cluster"))]
+fn cluster(_: log_gardener::cli::Role) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("this gardener was built without the `cluster` feature")
 }
 
 fn ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
@@ -173,7 +195,8 @@ fn query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let service = args.service.as_deref();
     if args.named.as_deref() == Some(log_gardener::report::INCIDENTS_QUERY.0) {
         let opts = report_options(lake, service, Rules::builtin(), Known::default())?;
-        let report = gather_report(lake, &args.range(Some("7d")), service, &opts)?;
+        let range = args.range(Some("7d"));
+        let report = gather_report(lake, &range, service, args.cluster.as_deref(), &opts)?;
         let table = log_gardener::report::incidents_table(&report)?;
         engine::output::write(&[table], args.format, &mut stdout())?;
         return Ok(ExitCode::SUCCESS);
@@ -194,7 +217,7 @@ fn query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     };
     let range = args.range(None);
     let batches = on_lake(lake, async |lake| {
-        let engine = engine::Engine::open(&lake, &range, service).await?;
+        let engine = engine::Engine::open(&lake, &range, service, args.cluster.as_deref()).await?;
         Ok(engine.query(&text, args.allow_write).await?)
     })?;
     engine::output::write(&batches, args.format, &mut stdout())?;
@@ -213,7 +236,8 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     };
     let service = args.service.as_deref();
     let opts = report_options(&args.lake, service, rules, known)?;
-    let report = gather_report(&args.lake, &args.range(), service, &opts)?;
+    let cluster = args.cluster.as_deref();
+    let report = gather_report(&args.lake, &args.range(), service, cluster, &opts)?;
     if let Some(dir) = &args.drafts {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for (name, body) in report::markdown::drafts(&report) {
@@ -299,12 +323,13 @@ fn gather_report(
     lake: &str,
     range: &log_gardener::range::RangeSpec,
     service: Option<&str>,
+    cluster: Option<&str>,
     opts: &log_gardener::report::Options,
 ) -> anyhow::Result<log_gardener::report::model::Report> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async {
         let lake = log_gardener::lake::Lake::open_existing(lake).await?;
-        let engine = log_gardener::engine::Engine::open(&lake, range, service).await?;
+        let engine = log_gardener::engine::Engine::open(&lake, range, service, cluster).await?;
         anyhow::Ok(log_gardener::report::gather(&engine, opts).await?)
     })
 }

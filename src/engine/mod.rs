@@ -11,6 +11,8 @@
 //! which gives the line and column. Statements that write or change state are refused unless
 //! the caller allows them.
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod named;
 pub mod output;
 pub mod stats;
@@ -69,11 +71,13 @@ pub struct Engine {
 
 impl Engine {
     /// Opens `lake`, restricting `logs` to `range` (relative times resolved against `now`,
-    /// or the newest entry in the lake) and, when given, to one `service`.
+    /// or the newest entry in the lake) and, when given, to one `service`. With `cluster`
+    /// (`df://HOST:PORT`) the session's queries run on that Ballista cluster.
     pub async fn open(
         lake: &Lake,
         range: &crate::range::RangeSpec,
         service: Option<&str>,
+        cluster: Option<&str>,
     ) -> Result<Engine, EngineError> {
         // The newest signatures tables, and the log at the version they describe: rows and
         // signatures always match, and commits made since wait for their tables.
@@ -86,9 +90,6 @@ impl Engine {
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(MEMORY_LIMIT, 1.0)
             .build_arc()?;
-        let store_url = Url::parse(table::STORE_URL)
-            .map_err(|e| EngineError::Usage(format!("lake {}: {e}", lake.display)))?;
-        runtime.register_object_store(&store_url, lake.store.clone());
         if let Some(url) = &lake.remote {
             let bucket = Url::parse(&format!("gs://{}", url.bucket))
                 .map_err(|e| EngineError::Usage(format!("lake {}: {e}", lake.display)))?;
@@ -103,9 +104,8 @@ impl Engine {
                 "datafusion.execution.parquet.schema_force_view_types",
                 false,
             );
-        let mut ctx = SessionContext::new_with_config_rt(config, runtime);
-        datafusion_functions_json::register_all(&mut ctx)?;
-        stats::register(&ctx);
+        let mut ctx = session(config, runtime, cluster).await?;
+        register_functions(&mut ctx)?;
 
         for table in ["shapes", "signatures"] {
             let path = tables.table(lake, table);
@@ -114,7 +114,7 @@ impl Engine {
         }
         let newest = newest_entry(&ctx).await?;
         let resolved = range.resolve(newest)?;
-        let files = table::LakeFiles::new(lake, &snapshot, logs_schema(), &resolved);
+        let files = table::LakeFiles::new(lake, &snapshot, logs_schema(), &resolved)?;
         ctx.register_table("logs_files", Arc::new(files))?;
         let mut filter = resolved.sql_filter("l");
         if let Some(service) = service {
@@ -184,6 +184,45 @@ impl Engine {
         }
         Ok(batches)
     }
+}
+
+/// The JSON functions and the significance functions ([`stats`]).
+pub(crate) fn register_functions(ctx: &mut SessionContext) -> datafusion::error::Result<()> {
+    datafusion_functions_json::register_all(ctx)?;
+    stats::register(ctx);
+    Ok(())
+}
+
+/// A local session, or with `cluster` one whose plans run on that Ballista cluster.
+async fn session(
+    config: SessionConfig,
+    runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+    cluster: Option<&str>,
+) -> Result<SessionContext, EngineError> {
+    let Some(url) = cluster else {
+        return Ok(SessionContext::new_with_config_rt(config, runtime));
+    };
+    #[cfg(feature = "cluster")]
+    {
+        use ballista::prelude::{SessionConfigExt, SessionContextExt};
+        // Ballista 55's adaptive planner re-plans stages as they finish, and that fails the
+        // sanity check on `UNION ALL ... ORDER BY` (new_and_rising) and leaves the job
+        // hanging; the static planner runs every named query.
+        let config = config
+            .upgrade_for_ballista()
+            .with_ballista_adaptive_query_planner(false)
+            .with_ballista_logical_extension_codec(Arc::new(cluster::codec::Codec::default()));
+        let state = datafusion::execution::SessionStateBuilder::new()
+            .with_default_features()
+            .with_config(config)
+            .with_runtime_env(runtime)
+            .build();
+        Ok(SessionContext::remote_with_state(url, state).await?)
+    }
+    #[cfg(not(feature = "cluster"))]
+    Err(EngineError::Usage(format!(
+        "--cluster {url}: this gardener was built without the `cluster` feature"
+    )))
 }
 
 /// The tables and views every session has; anything else a script created.

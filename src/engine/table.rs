@@ -6,6 +6,10 @@
 //! `dt`, and its time range (from the log) lets [`LakeFiles::new`] drop the files outside
 //! `--since/--until` before DataFusion plans anything. Scans go through DataFusion's own
 //! Parquet reader, with its filter pushdown and row-group pruning.
+//!
+//! Files are named by the URL any process reads them with (`file:///` and an absolute
+//! path, or `gs://bucket`), so the table means the same on a cluster's scheduler and
+//! executors ([`Listing`] is what travels; see `engine::cluster::codec`).
 
 use std::sync::Arc;
 
@@ -29,15 +33,20 @@ use crate::lake::Lake;
 use crate::lake::log::Snapshot;
 use crate::range::TimeRange;
 
-/// The URL the lake's object store is registered under in a session.
-pub const STORE_URL: &str = "gardener://lake";
-
-/// One file to scan: its object path in the lake's store, size and day.
-#[derive(Debug, Clone)]
+/// One file to scan: its object path in the store, size and day.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct File {
     path: String,
     size: u64,
     day: String,
+}
+
+/// The files of a table and the store they are in.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Listing {
+    /// `file:///` or `gs://bucket`.
+    store_url: String,
+    files: Vec<File>,
 }
 
 /// The committed `logs/` files of a snapshot, restricted to a time range.
@@ -45,35 +54,68 @@ struct File {
 pub struct LakeFiles {
     file_schema: SchemaRef,
     table_schema: SchemaRef,
-    files: Vec<File>,
+    listing: Listing,
 }
+
+/// The partition column: each file's `dt=` day.
+const DAY: &str = "dt";
 
 impl LakeFiles {
     /// The files of `snap` whose rows may fall in `range`.
-    pub fn new(lake: &Lake, snap: &Snapshot, file_schema: SchemaRef, range: &TimeRange) -> Self {
-        let files = snap
+    pub fn new(
+        lake: &Lake,
+        snap: &Snapshot,
+        file_schema: SchemaRef,
+        range: &TimeRange,
+    ) -> Result<Self, crate::lake::LakeError> {
+        let mut store_url = String::from("file:///");
+        let mut files = Vec::new();
+        for f in snap
             .files
             .values()
             .filter(|f| range.overlaps(f.min_ts, f.max_ts.saturating_add(1)))
-            .map(|f| File {
-                path: lake.child(&f.path).to_string(),
+        {
+            let (url, path) = lake.public_location(&lake.child(&f.path))?;
+            store_url = url;
+            files.push(File {
+                path: path.to_string(),
                 size: f.bytes,
                 day: f.day.clone(),
-            })
-            .collect();
+            });
+        }
         let mut fields: Vec<_> = file_schema.fields().iter().cloned().collect();
-        fields.push(Arc::new(Field::new("dt", DataType::Utf8, false)));
-        LakeFiles {
+        fields.push(Arc::new(Field::new(DAY, DataType::Utf8, false)));
+        Ok(LakeFiles {
             file_schema,
             table_schema: Arc::new(Schema::new(fields)),
-            files,
+            listing: Listing { store_url, files },
+        })
+    }
+
+    /// The listing, for another process to rebuild the table with [`LakeFiles::from_listing`].
+    pub fn listing(&self) -> &Listing {
+        &self.listing
+    }
+
+    /// The table of `listing`, whose schema (with `dt` last) is `table_schema`.
+    pub fn from_listing(listing: Listing, table_schema: SchemaRef) -> Self {
+        let file_fields: Vec<_> = table_schema
+            .fields()
+            .iter()
+            .filter(|f| f.name() != DAY)
+            .cloned()
+            .collect();
+        LakeFiles {
+            file_schema: Arc::new(Schema::new(file_fields)),
+            table_schema,
+            listing,
         }
     }
 
     /// The files spread over `n` groups of about equal bytes (DataFusion splits big files
     /// further by byte range).
     fn groups(&self, n: usize) -> Vec<FileGroup> {
-        let mut files = self.files.clone();
+        let mut files = self.listing.files.clone();
         files.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
         let mut groups: Vec<(u64, Vec<PartitionedFile>)> = vec![(0, Vec::new()); n.max(1)];
         for f in files {
@@ -124,13 +166,14 @@ impl TableProvider for LakeFiles {
             return Ok(Arc::new(EmptyExec::new(schema)));
         }
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
-        let dt = Arc::new(Field::new("dt", DataType::Utf8, false));
+        let dt = Arc::new(Field::new(DAY, DataType::Utf8, false));
         let source = format.file_source(
             TableSchema::builder(self.file_schema.clone())
                 .with_table_partition_cols(vec![dt])
                 .build(),
         );
-        let config = FileScanConfigBuilder::new(ObjectStoreUrl::parse(STORE_URL)?, source)
+        let store = ObjectStoreUrl::parse(&self.listing.store_url)?;
+        let config = FileScanConfigBuilder::new(store, source)
             .with_file_groups(groups)
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)

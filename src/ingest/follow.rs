@@ -23,6 +23,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::stage::{Decoded, decode_chunk};
 use super::{Counts, IngestError, IngestOptions, Stop, Summary, keep_in_range, tally, warn};
+use crate::common::signals::Signals;
 use crate::decode::frame::Framer;
 use crate::lake::log::{self, Consumed};
 use crate::lake::writer::LakeWriter;
@@ -354,41 +355,5 @@ fn report(opts: &IngestOptions, p: &Poll, newest: Option<i64>) {
             p.newest_entry.as_deref().unwrap_or("-"),
             p.lag_seconds.map_or("-".into(), |l| format!("{l:.0}")),
         );
-    }
-}
-
-/// SIGINT and SIGTERM. Registered once, so a signal that arrives during a poll is not lost:
-/// the wait after the poll ends at once.
-struct Signals {
-    #[cfg(unix)]
-    streams: Vec<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    fn new() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Signals {
-                streams: [SignalKind::interrupt(), SignalKind::terminate()]
-                    .into_iter()
-                    .filter_map(|k| signal(k).ok())
-                    .collect(),
-            }
-        }
-        #[cfg(not(unix))]
-        Signals {}
-    }
-
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        {
-            let waits = self.streams.iter_mut().map(|s| Box::pin(s.recv()));
-            if waits.len() > 0 {
-                futures::future::select_all(waits).await;
-                return;
-            }
-        }
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -117,6 +117,24 @@ impl Lake {
         }
     }
 
+    /// The URL of the store a reader on any machine opens the lake's objects with, and the
+    /// object's path in it ([`Lake::store`] is rooted at a local lake's directory; this is
+    /// the machine's file system, so a path means the same to every process that sees it).
+    pub fn public_location(&self, path: &Path) -> Result<(String, Path), LakeError> {
+        match (&self.remote, &self.local_dir) {
+            (Some(url), _) => Ok((format!("gs://{}", url.bucket), path.clone())),
+            (None, Some(local)) => {
+                let file = local.join(self.relative(path));
+                let path = Path::from_absolute_path(&file).map_err(|source| LakeError::Store {
+                    location: file.display().to_string(),
+                    source: source.into(),
+                })?;
+                Ok(("file:///".to_owned(), path))
+            }
+            (None, None) => Ok(("file:///".to_owned(), path.clone())),
+        }
+    }
+
     /// Whether an object exists at `parts`.
     pub async fn exists(&self, parts: &[&str]) -> Result<bool, LakeError> {
         let path = self.path(parts);

@@ -4,6 +4,7 @@
 //! Run one module with `cargo test --test it report::`, as `make test` runs them all.
 
 mod analytics;
+mod cluster;
 mod common;
 mod crash;
 mod gcs;

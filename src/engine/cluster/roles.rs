@@ -1,0 +1,171 @@
+//! `gardener cluster scheduler` and `gardener cluster executor`: Ballista's scheduler and
+//! executor processes with this project's functions, object stores and tables
+//! ([`super`]), so one binary is all a cluster needs.
+//!
+//! Shutdown: SIGTERM or Ctrl-C stops the scheduler at once (clients see their running
+//! queries fail); an executor tells the scheduler it is leaving, stops taking tasks and
+//! ends when its running tasks have (Ballista's executor shutdown).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ballista_core::error::BallistaError;
+use ballista_core::extension::SessionConfigExt;
+use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::start_server;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::SessionConfig;
+
+use super::codec::Codec;
+use super::{LakeStores, with_functions};
+use crate::common::signals::Signals;
+
+/// Errors of the cluster roles, each naming the address or setting at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    #[error("{what} {value:?}: {detail}")]
+    Address {
+        what: &'static str,
+        value: String,
+        detail: String,
+    },
+    #[error("cluster {role}: {source}")]
+    Ballista {
+        role: &'static str,
+        #[source]
+        source: BallistaError,
+    },
+    #[error("cluster {role}: {source}")]
+    DataFusion {
+        role: &'static str,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+}
+
+/// `HOST:PORT` split, the port checked.
+pub fn host_port(what: &'static str, value: &str) -> Result<(String, u16), RoleError> {
+    let bad = |detail: &str| RoleError::Address {
+        what,
+        value: value.to_owned(),
+        detail: detail.to_owned(),
+    };
+    let (host, port) = value
+        .rsplit_once(':')
+        .ok_or_else(|| bad("expected HOST:PORT"))?;
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| bad("the port is not a number from 0 to 65535"))?;
+    Ok((host.trim_start_matches("df://").to_owned(), port))
+}
+
+/// The session every role plans and executes with: Ballista's defaults, this project's
+/// functions and object stores.
+fn session_state(
+    config: SessionConfig,
+) -> datafusion::error::Result<datafusion::execution::SessionState> {
+    let base = ballista_core::utils::default_session_builder(config)?;
+    let runtime = RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(LakeStores::default()))
+        .build_arc()?;
+    with_functions(
+        SessionStateBuilder::new_from_existing(base)
+            .with_runtime_env(runtime)
+            .build(),
+    )
+}
+
+/// Runs a scheduler on `bind` until SIGTERM or Ctrl-C.
+pub async fn scheduler(bind: &str) -> Result<(), RoleError> {
+    let (host, port) = host_port("--bind", bind)?;
+    let config = SchedulerConfig {
+        bind_host: host.clone(),
+        bind_port: port,
+        override_session_builder: Some(Arc::new(session_state)),
+        override_logical_codec: Some(Arc::new(Codec::default())),
+        ..Default::default()
+    };
+    let addr: SocketAddr =
+        format!("{host}:{port}")
+            .parse()
+            .map_err(|e: std::net::AddrParseError| RoleError::Address {
+                what: "--bind",
+                value: bind.to_owned(),
+                detail: e.to_string(),
+            })?;
+    let ballista = |source| RoleError::Ballista {
+        role: "scheduler",
+        source,
+    };
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .map_err(ballista)?;
+    let mut signals = Signals::new();
+    tokio::select! {
+        r = start_server(cluster, addr, Arc::new(config)) => r.map_err(ballista),
+        _ = signals.recv() => Ok(()),
+    }
+}
+
+/// How an executor is started.
+pub struct ExecutorOptions {
+    /// The scheduler's `HOST:PORT`.
+    pub scheduler: String,
+    /// `HOST:PORT` of the executor's Arrow Flight service (its gRPC service is PORT+1).
+    pub bind: String,
+    /// The host the scheduler and the other executors reach this one at.
+    pub external_host: Option<String>,
+    /// Tasks run at once (0: every core).
+    pub cores: usize,
+    /// Where shuffle files go (default: a temporary directory).
+    pub work_dir: Option<String>,
+}
+
+/// Runs an executor until SIGTERM or Ctrl-C, then drains it.
+pub async fn executor(opts: ExecutorOptions) -> Result<(), RoleError> {
+    let (scheduler_host, scheduler_port) = host_port("--scheduler", &opts.scheduler)?;
+    let (bind_host, port) = host_port("--bind", &opts.bind)?;
+    let grpc_port = port.checked_add(1).ok_or_else(|| RoleError::Address {
+        what: "--bind",
+        value: opts.bind.clone(),
+        detail: "the gRPC service needs PORT+1".into(),
+    })?;
+    let state = session_state(SessionConfig::new_with_ballista()).map_err(|source| {
+        RoleError::DataFusion {
+            role: "executor",
+            source,
+        }
+    })?;
+    let stores = Arc::new(LakeStores::default());
+    let work_dir = opts.work_dir.clone();
+    let config = ExecutorProcessConfig {
+        bind_host,
+        external_host: opts.external_host,
+        port,
+        grpc_port,
+        scheduler_host,
+        scheduler_port,
+        vcores: opts.cores,
+        work_dir: opts.work_dir,
+        override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
+        override_runtime_producer: Some(Arc::new(move |_| {
+            let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(stores.clone());
+            if let Some(dir) = &work_dir {
+                runtime = runtime.with_temp_file_path(dir);
+            }
+            runtime.build_arc()
+        })),
+        override_logical_codec: Some(Arc::new(Codec::default())),
+        ..Default::default()
+    };
+    start_executor_process(Arc::new(config))
+        .await
+        .map_err(|source| RoleError::Ballista {
+            role: "executor",
+            source,
+        })
+}

@@ -1,0 +1,230 @@
+//! `--cluster`: the same SQL, named queries and report on a Ballista cluster of this
+//! binary's own roles (a scheduler and two executors, processes on free local ports), and
+//! what happens when an executor dies mid-query.
+#![cfg(feature = "cluster")]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{gardener, synth};
+
+/// A free port whose successor is free too (an executor takes PORT and PORT+1).
+fn free_pair() -> u16 {
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// `gardener cluster ARGS` with `env`, its output in `dir/name`.
+fn spawn_role(dir: &Path, name: &str, args: &[String], env: &[(&str, &str)]) -> Child {
+    let log = std::fs::File::create(dir.join(name)).expect("log");
+    let mut cmd = gardener();
+    cmd.arg("cluster").args(args).env("RUST_LOG", "info");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start a cluster role")
+}
+
+/// A scheduler and executors, killed when dropped.
+pub struct Cluster {
+    pub url: String,
+    scheduler: Child,
+    pub executors: Vec<Child>,
+    logs: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Starts a scheduler and `executors` executors with `env` (credentials), and waits
+    /// until every executor has registered.
+    pub fn start(executors: usize, env: &[(&str, &str)]) -> Cluster {
+        let logs = tempfile::tempdir().expect("tempdir");
+        let port = free_pair();
+        let dir = logs.path().to_owned();
+        let spawn = |name: &str, args: &[String]| spawn_role(&dir, name, args, env);
+        let scheduler = spawn(
+            "scheduler",
+            &[
+                "scheduler".into(),
+                "--bind".into(),
+                format!("127.0.0.1:{port}"),
+            ],
+        );
+        let mut cluster = Cluster {
+            url: format!("df://127.0.0.1:{port}"),
+            scheduler,
+            executors: Vec::new(),
+            logs,
+        };
+        cluster.wait_for("scheduler", "listening");
+        for i in 0..executors {
+            let name = format!("executor{i}");
+            let work = dir.join(format!("work{i}"));
+            let child = spawn(
+                &name,
+                &[
+                    "executor".into(),
+                    "--scheduler".into(),
+                    format!("127.0.0.1:{port}"),
+                    "--bind".into(),
+                    format!("127.0.0.1:{}", free_pair()),
+                    "--cores".into(),
+                    "2".into(),
+                    "--work-dir".into(),
+                    work.display().to_string(),
+                ],
+            );
+            cluster.executors.push(child);
+            cluster.wait_for(&name, "registration succeed");
+        }
+        cluster
+    }
+
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.logs.path().join(name)).unwrap_or_default()
+    }
+
+    fn wait_for(&self, name: &str, text: &str) {
+        let start = Instant::now();
+        while !self.log(name).contains(text) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{name} did not start: {}",
+                self.log(name)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for child in self.executors.iter_mut().chain([&mut self.scheduler]) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+/// CSV rows in a stable order, the header first.
+fn normalised(csv: &str) -> Vec<String> {
+    let mut lines: Vec<String> = csv.lines().map(str::to_owned).collect();
+    if lines.len() > 1 {
+        lines[1..].sort();
+    }
+    lines
+}
+
+/// `gardener ARGS` with `env`, locally and on `cluster`: the same output.
+pub fn same_on_cluster(cluster: &Cluster, env: &[(&str, &str)], args: &[&str]) -> String {
+    let run = |extra: &[&str]| {
+        let mut cmd = gardener();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        ok(
+            cmd.args(args)
+                .args(extra)
+                .env("SOURCE_DATE_EPOCH", "1757808000")
+                .output()
+                .expect("run gardener"),
+            &format!("{args:?} {extra:?}"),
+        )
+    };
+    let local = run(&[]);
+    let remote = run(&["--cluster", &cluster.url]);
+    if args.contains(&"csv") {
+        assert_eq!(normalised(&local), normalised(&remote), "{args:?}");
+    } else {
+        assert_eq!(local, remote, "{args:?}");
+    }
+    local
+}
+
+/// Every named query (except `incidents`, which is the report), `--param`, a group-by, a
+/// join and a JSON-function filter, and the report, against `lake` on `cluster`.
+pub fn check_lake(cluster: &Cluster, env: &[(&str, &str)], lake: &str) {
+    let list = ok(
+        gardener().args(["query", "--list"]).output().expect("list"),
+        "--list",
+    );
+    let names: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split(':').next())
+        .filter(|n| !n.is_empty() && *n != "incidents")
+        .collect();
+    assert!(names.len() >= 10, "named queries: {list}");
+    let q = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "query", "--lake", lake, "--format", "csv", "--since", "3000d",
+        ];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect()
+    };
+    for name in &names {
+        let args = q(&["--named", name]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        same_on_cluster(cluster, env, &args);
+    }
+    for sql in [
+        "SELECT severity, count(*) AS n, min(timestamp) AS first FROM logs GROUP BY severity",
+        "SELECT s.max_severity, count(*) AS n FROM logs l JOIN signatures s \
+         ON l.signature_id = s.signature_id GROUP BY s.max_severity",
+        "SELECT insert_id, json_get_str(json_payload, 'request_id') AS rid FROM logs \
+         WHERE json_get_str(json_payload, 'request_id') IS NOT NULL",
+    ] {
+        let args = q(&[sql]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = same_on_cluster(cluster, env, &args);
+        assert!(out.lines().count() > 1, "{sql}: no rows");
+    }
+    let args = q(&["--named", "recent", "--param", "per_signature=2"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    same_on_cluster(cluster, env, &args);
+    same_on_cluster(
+        cluster,
+        env,
+        &[
+            "report", "--lake", lake, "--since", "3000d", "--format", "json",
+        ],
+    );
+    // The cluster did the work: the scheduler took a job per query at least.
+    let jobs = cluster.log("scheduler").matches("Job submitted").count();
+    assert!(jobs > names.len() + 3, "{jobs} jobs on the scheduler");
+}
+
+fn small_lake(dir: &Path) -> PathBuf {
+    let export = dir.join("export");
+    synth(&export, &["--days", "2", "--rate", "0.2", "--seed", "7"]);
+    let lake = dir.join("lake");
+    crate::common::ingest(&lake, &[export.to_str().expect("utf8")]);
+    lake
+}
+
+#[test]
+fn named_queries_sql_and_report_match_on_a_cluster() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = small_lake(dir.path());
+    let cluster = Cluster::start(2, &[]);
+    check_lake(&cluster, &[], lake.to_str().expect("utf8"));
+}
