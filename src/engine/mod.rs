@@ -67,7 +67,12 @@ pub struct Engine {
     pub ctx: SessionContext,
     /// The range `logs` is restricted to, resolved to absolute times.
     pub range: TimeRange,
+    /// Queries run on this Ballista cluster.
+    pub cluster: Option<String>,
 }
+
+/// Times a query runs again after a cluster cancelled it for a lost executor.
+const CLUSTER_RETRIES: usize = 2;
 
 impl Engine {
     /// Opens `lake`, restricting `logs` to `range` (relative times resolved against `now`,
@@ -139,6 +144,7 @@ impl Engine {
         Ok(Engine {
             ctx,
             range: resolved,
+            cluster: cluster.map(str::to_owned),
         })
     }
 
@@ -171,13 +177,12 @@ impl Engine {
             if !in_session {
                 verify(&options, &plan)?;
             }
-            self.ctx.execute_logical_plan(plan).await?.collect().await?;
+            self.collect(plan).await?;
         }
         let plan = self.ctx.state().statement_to_plan(last).await?;
         verify(&options, &plan)?;
-        let df = self.ctx.execute_logical_plan(plan).await?;
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let mut batches = df.collect().await?;
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        let mut batches = self.collect(plan).await?;
         // An empty result still has columns: CSV prints its header, tables their names.
         if batches.is_empty() {
             batches.push(RecordBatch::new_empty(schema));
@@ -223,6 +228,34 @@ async fn session(
     Err(EngineError::Usage(format!(
         "--cluster {url}: this gardener was built without the `cluster` feature"
     )))
+}
+
+impl Engine {
+    /// Runs `plan`. On a cluster, a query the scheduler cancelled because an executor was
+    /// lost (see `cluster::roles`) runs again from the start on the executors left, at most
+    /// [`CLUSTER_RETRIES`] times, saying so on stderr.
+    async fn collect(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
+        let mut attempt = 0;
+        loop {
+            let result = match self.ctx.execute_logical_plan(plan.clone()).await {
+                Ok(df) => df.collect().await,
+                Err(e) => Err(e),
+            };
+            match (result, &self.cluster) {
+                (Err(e), Some(cluster))
+                    if attempt < CLUSTER_RETRIES
+                        && e.find_root().message().contains("failed: Cancelled") =>
+                {
+                    attempt += 1;
+                    eprintln!(
+                        "warning: {cluster} cancelled the query (an executor was lost, the \
+                         scheduler's log names it); running it again ({attempt} of {CLUSTER_RETRIES})"
+                    );
+                }
+                (result, _) => return Ok(result?),
+            }
+        }
+    }
 }
 
 /// The tables and views every session has; anything else a script created.

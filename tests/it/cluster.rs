@@ -45,9 +45,9 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts a scheduler and `executors` executors with `env` (credentials), and waits
-    /// until every executor has registered.
-    pub fn start(executors: usize, env: &[(&str, &str)]) -> Cluster {
+    /// Starts a scheduler and `executors` executors of `cores` task slots with `env`
+    /// (credentials), and waits until every executor has registered.
+    pub fn start(executors: usize, cores: usize, env: &[(&str, &str)]) -> Cluster {
         let logs = tempfile::tempdir().expect("tempdir");
         let port = free_pair();
         let dir = logs.path().to_owned();
@@ -79,7 +79,7 @@ impl Cluster {
                     "--bind".into(),
                     format!("127.0.0.1:{}", free_pair()),
                     "--cores".into(),
-                    "2".into(),
+                    cores.to_string(),
                     "--work-dir".into(),
                     work.display().to_string(),
                 ],
@@ -225,6 +225,54 @@ fn small_lake(dir: &Path) -> PathBuf {
 fn named_queries_sql_and_report_match_on_a_cluster() {
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = small_lake(dir.path());
-    let cluster = Cluster::start(2, &[]);
+    let cluster = Cluster::start(2, 2, &[]);
     check_lake(&cluster, &[], lake.to_str().expect("utf8"));
+}
+
+/// An executor killed (SIGKILL) in the middle of a query: the scheduler cancels the job
+/// rather than rerun its stages (Ballista 55's rerun gave a wrong answer here), and the
+/// client runs the query again on the executor left: the right answer, and a warning.
+#[test]
+fn a_query_survives_a_killed_executor_with_the_right_answer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = small_lake(dir.path());
+    let lake = lake.to_str().expect("utf8");
+    // A self-join per signature: a few seconds of work on either side of the kill.
+    let sql = "SELECT a.severity, count(*) AS n, sum(length(b.message)) AS m FROM logs a \
+               JOIN logs b ON a.signature_id = b.signature_id AND a.service = b.service \
+               GROUP BY a.severity";
+    let args = [
+        "query", "--lake", lake, "--since", "3000d", "--format", "csv", sql,
+    ];
+    let local = ok(gardener().args(args).output().expect("run"), "local");
+    let mut cluster = Cluster::start(2, 1, &[]);
+    let client = gardener()
+        .args(args)
+        .args(["--cluster", &cluster.url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the query");
+    let start = Instant::now();
+    while !cluster.log("scheduler").contains("Job submitted") {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no job submitted"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let victim = &mut cluster.executors[0];
+    victim.kill().expect("kill the executor");
+    victim.wait().expect("reap the executor");
+    let out = client.wait_with_output().expect("query output");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let remote = ok(out, "query on the cluster");
+    assert_eq!(normalised(&local), normalised(&remote), "{stderr}");
+    assert!(
+        cluster.log("scheduler").contains("was lost while job"),
+        "the kill landed after the query: {}",
+        cluster.log("scheduler")
+    );
+    assert!(stderr.contains("running it again"), "{stderr}");
 }

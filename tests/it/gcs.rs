@@ -728,3 +728,25 @@ fn a_follower_of_a_bucket_prefix_ingests_new_and_grown_objects_once() {
         || emu.gardener(),
     );
 }
+
+/// A cluster (scheduler, two executors) on a `gs://` lake: every role opens the bucket with
+/// the same credential rules; every named query, the ad-hoc SQL and the report match a
+/// local run on the same bucket.
+#[cfg(feature = "cluster")]
+#[test]
+fn a_cluster_answers_on_a_bucket_lake_as_one_machine_does() {
+    let Some(python) = python() else { return };
+    let emu = Emulator::moto(&python, &["lake"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = sink_export(dir.path());
+    ingest(
+        &mut emu.gardener(),
+        &[sink.to_str().expect("utf8")],
+        "gs://lake/staging",
+        &[],
+    );
+    let key = emu.key().display().to_string();
+    let env = [("GOOGLE_SERVICE_ACCOUNT", key.as_str())];
+    let cluster = crate::cluster::Cluster::start(2, 2, &env);
+    crate::cluster::check_lake(&cluster, &env, "gs://lake/staging");
+}

@@ -5,6 +5,15 @@
 //! Shutdown: SIGTERM or Ctrl-C stops the scheduler at once (clients see their running
 //! queries fail); an executor tells the scheduler it is leaving, stops taking tasks and
 //! ends when its running tasks have (Ballista's executor shutdown).
+//!
+//! A lost executor fails the queries that were running, with an error; they are never
+//! rerun. Ballista 55 recovers from a lost executor by rerunning the stages whose output it
+//! held, and measured here that gave a wrong answer (rows counted 2.7 times: a join with
+//! an executor killed mid-query, `tests/it/cluster.rs`); with the adaptive planner the
+//! query hung instead. So the scheduler cancels every running job when an executor is
+//! removed (missed heartbeats for [`EXECUTOR_TIMEOUT`], or a clean stop), and a failed
+//! shuffle fetch fails its stage at once (`stage_max_failures = 1`). Run the query again:
+//! it runs on the executors that are left.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,11 +23,15 @@ use ballista_core::extension::SessionConfigExt;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::cluster::ClusterStateEvent;
 use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::start_server;
+use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
+use ballista_scheduler::scheduler_server::SchedulerServer;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
+use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
+use futures::StreamExt;
 
 use super::codec::Codec;
 use super::{LakeStores, with_functions};
@@ -79,16 +92,24 @@ fn session_state(
     )
 }
 
+/// An executor that sent no heartbeat for this long is removed (and its queries failed).
+pub const EXECUTOR_TIMEOUT: u64 = 20;
+/// How often an executor says it is alive.
+const HEARTBEAT: u64 = 5;
+
 /// Runs a scheduler on `bind` until SIGTERM or Ctrl-C.
 pub async fn scheduler(bind: &str) -> Result<(), RoleError> {
     let (host, port) = host_port("--bind", bind)?;
-    let config = SchedulerConfig {
+    let config = Arc::new(SchedulerConfig {
         bind_host: host.clone(),
         bind_port: port,
         override_session_builder: Some(Arc::new(session_state)),
         override_logical_codec: Some(Arc::new(Codec::default())),
+        stage_max_failures: 1,
+        executor_timeout_seconds: EXECUTOR_TIMEOUT,
+        expire_dead_executor_interval_seconds: HEARTBEAT,
         ..Default::default()
-    };
+    });
     let addr: SocketAddr =
         format!("{host}:{port}")
             .parse()
@@ -101,13 +122,61 @@ pub async fn scheduler(bind: &str) -> Result<(), RoleError> {
         role: "scheduler",
         source,
     };
+    config.validate().map_err(ballista)?;
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(ballista)?;
+    let scheduler: SchedulerServer<LogicalPlanNode, PhysicalPlanNode> =
+        create_scheduler(cluster, config).await.map_err(ballista)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| RoleError::Address {
+            what: "--bind",
+            value: bind.to_owned(),
+            detail: e.to_string(),
+        })?;
+    let guard = tokio::spawn(cancel_jobs_on_executor_loss(scheduler.clone()));
+    tracing::info!("scheduler listening on {addr}");
     let mut signals = Signals::new();
-    tokio::select! {
-        r = start_server(cluster, addr, Arc::new(config)) => r.map_err(ballista),
+    let result = tokio::select! {
+        r = start_grpc_service_with_listener(listener, scheduler) => r.map_err(ballista),
         _ = signals.recv() => Ok(()),
+    };
+    guard.abort();
+    result
+}
+
+/// Cancels every running job when an executor is removed (see the module doc for why).
+async fn cancel_jobs_on_executor_loss(
+    scheduler: SchedulerServer<LogicalPlanNode, PhysicalPlanNode>,
+) {
+    let mut events = match scheduler.cluster_state_events().await {
+        Ok(events) => events,
+        Err(e) => {
+            tracing::error!("cannot watch executors, a lost one would not fail its queries: {e}");
+            return;
+        }
+    };
+    while let Some(event) = events.next().await {
+        let ClusterStateEvent::RemovedExecutor { executor_id } = event else {
+            continue;
+        };
+        let jobs: Vec<_> = scheduler
+            .state
+            .task_manager
+            .get_running_job_cache()
+            .keys()
+            .cloned()
+            .collect();
+        for job in jobs {
+            tracing::warn!(
+                "executor {executor_id} was lost while job {job} ran: cancelling the job \
+                 (rerunning its stages can double rows in Ballista 55)"
+            );
+            if let Err(e) = scheduler.cancel_job(job.clone()).await {
+                tracing::error!("cancelling job {job}: {e}");
+            }
+        }
     }
 }
 
@@ -150,6 +219,7 @@ pub async fn executor(opts: ExecutorOptions) -> Result<(), RoleError> {
         scheduler_host,
         scheduler_port,
         vcores: opts.cores,
+        executor_heartbeat_interval_seconds: HEARTBEAT,
         work_dir: opts.work_dir,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
         override_runtime_producer: Some(Arc::new(move |_| {
