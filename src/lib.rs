@@ -30,7 +30,9 @@
 //!   that makes files visible to readers and keeps concurrent writers exact (local directory
 //!   or GCS bucket), the quarantine files, the run ledger and the signatures tables.
 //! - [`engine`]: the DataFusion session over a lake (`logs`, `signatures`), time ranges that
-//!   prune `dt=` partitions, the named queries of `sql/`, output formats.
+//!   prune `dt=` partitions, the named queries of `sql/`, output formats; with the `cluster`
+//!   feature, the same session on a Ballista cluster and the cluster's roles
+//!   (`engine::cluster`).
 //! - [`report`]: the triage report: named queries in; issues (each signature's problem
 //!   rows) with priorities, impact, samples, links and bursts, grouped into incidents (root
 //!   causes with their effects) out, as Markdown, JSON or HTML.

@@ -216,6 +216,7 @@ async fn session(
         let config = config
             .upgrade_for_ballista()
             .with_ballista_adaptive_query_planner(false)
+            .with_ballista_grpc_client_max_message_size(cluster::roles::MAX_MESSAGE)
             .with_ballista_logical_extension_codec(Arc::new(cluster::codec::Codec::default()));
         let state = datafusion::execution::SessionStateBuilder::new()
             .with_default_features()

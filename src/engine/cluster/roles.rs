@@ -96,6 +96,10 @@ fn session_state(
 pub const EXECUTOR_TIMEOUT: u64 = 20;
 /// How often an executor says it is alive.
 const HEARTBEAT: u64 = 5;
+/// The largest gRPC message a role takes: a plan carries the session tables it reads
+/// (`CREATE TABLE t AS ...` of a named query), hundreds of MB on a 12 M-row lake, above
+/// Ballista's 16 MiB default.
+pub const MAX_MESSAGE: usize = 1 << 30;
 
 /// Runs a scheduler on `bind` until SIGTERM or Ctrl-C.
 pub async fn scheduler(bind: &str) -> Result<(), RoleError> {
@@ -106,6 +110,9 @@ pub async fn scheduler(bind: &str) -> Result<(), RoleError> {
         override_session_builder: Some(Arc::new(session_state)),
         override_logical_codec: Some(Arc::new(Codec::default())),
         stage_max_failures: 1,
+        grpc_server_max_decoding_message_size: MAX_MESSAGE as u32,
+        grpc_server_max_encoding_message_size: MAX_MESSAGE as u32,
+        grpc_client_max_message_size: MAX_MESSAGE as u32,
         executor_timeout_seconds: EXECUTOR_TIMEOUT,
         expire_dead_executor_interval_seconds: HEARTBEAT,
         ..Default::default()
@@ -220,6 +227,8 @@ pub async fn executor(opts: ExecutorOptions) -> Result<(), RoleError> {
         scheduler_port,
         vcores: opts.cores,
         executor_heartbeat_interval_seconds: HEARTBEAT,
+        grpc_max_decoding_message_size: MAX_MESSAGE as u32,
+        grpc_max_encoding_message_size: MAX_MESSAGE as u32,
         work_dir: opts.work_dir,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
         override_runtime_producer: Some(Arc::new(move |_| {
