@@ -68,27 +68,27 @@ impl LakeFiles {
         file_schema: SchemaRef,
         range: &TimeRange,
     ) -> Result<Self, crate::lake::LakeError> {
-        let mut store_url = String::from("file:///");
-        let mut files = Vec::new();
-        for f in snap
+        let files = snap
             .files
             .values()
             .filter(|f| range.overlaps(f.min_ts, f.max_ts.saturating_add(1)))
-        {
-            let (url, path) = lake.public_location(&lake.child(&f.path))?;
-            store_url = url;
-            files.push(File {
-                path: path.to_string(),
-                size: f.bytes,
-                day: f.day.clone(),
-            });
-        }
+            .map(|f| {
+                Ok(File {
+                    path: lake.public_path(&lake.child(&f.path))?.to_string(),
+                    size: f.bytes,
+                    day: f.day.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, crate::lake::LakeError>>()?;
         let mut fields: Vec<_> = file_schema.fields().iter().cloned().collect();
         fields.push(Arc::new(Field::new(DAY, DataType::Utf8, false)));
         Ok(LakeFiles {
             file_schema,
             table_schema: Arc::new(Schema::new(fields)),
-            listing: Listing { store_url, files },
+            listing: Listing {
+                store_url: lake.public_store_url(),
+                files,
+            },
         })
     }
 

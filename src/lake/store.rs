@@ -117,22 +117,25 @@ impl Lake {
         }
     }
 
-    /// The URL of the store a reader on any machine opens the lake's objects with, and the
-    /// object's path in it ([`Lake::store`] is rooted at a local lake's directory; this is
-    /// the machine's file system, so a path means the same to every process that sees it).
-    pub fn public_location(&self, path: &Path) -> Result<(String, Path), LakeError> {
-        match (&self.remote, &self.local_dir) {
-            (Some(url), _) => Ok((format!("gs://{}", url.bucket), path.clone())),
-            (None, Some(local)) => {
-                let file = local.join(self.relative(path));
-                let path = Path::from_absolute_path(&file).map_err(|source| LakeError::Store {
-                    location: file.display().to_string(),
-                    source: source.into(),
-                })?;
-                Ok(("file:///".to_owned(), path))
-            }
-            (None, None) => Ok(("file:///".to_owned(), path.clone())),
+    /// The URL of the store any process opens the lake's objects with: the bucket, or the
+    /// machine's file system (unlike [`Lake::store`], which is rooted at a local lake).
+    pub fn public_store_url(&self) -> String {
+        match &self.remote {
+            Some(url) => format!("gs://{}", url.bucket),
+            None => "file:///".to_owned(),
         }
+    }
+
+    /// `path`'s path in the store of [`Lake::public_store_url`].
+    pub fn public_path(&self, path: &Path) -> Result<Path, LakeError> {
+        let Some(local) = self.local_dir.as_ref().filter(|_| self.remote.is_none()) else {
+            return Ok(path.clone());
+        };
+        let file = local.join(self.relative(path));
+        Path::from_absolute_path(&file).map_err(|source| LakeError::Store {
+            location: file.display().to_string(),
+            source: source.into(),
+        })
     }
 
     /// Whether an object exists at `parts`.
