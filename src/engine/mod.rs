@@ -117,7 +117,9 @@ impl Engine {
             ctx.register_parquet(table, lake.table_url(&path), ParquetReadOptions::default())
                 .await?;
         }
-        let newest = newest_entry(&ctx).await?;
+        let newest = newest_entry(&ctx)
+            .await
+            .map_err(|e| unreachable(cluster, e))?;
         let resolved = range.resolve(newest)?;
         let files = table::LakeFiles::new(lake, &snapshot, logs_schema(), &resolved)?;
         ctx.register_table("logs_files", Arc::new(files))?;
@@ -253,9 +255,22 @@ impl Engine {
                          scheduler's log names it); running it again ({attempt} of {CLUSTER_RETRIES})"
                     );
                 }
-                (result, _) => return Ok(result?),
+                (result, cluster) => {
+                    return result.map_err(|e| unreachable(cluster.as_deref(), e.into()));
+                }
             }
         }
+    }
+}
+
+/// `e`, said plainly when it is a cluster's scheduler that cannot be reached.
+fn unreachable(cluster: Option<&str>, e: EngineError) -> EngineError {
+    match cluster {
+        Some(cluster) if e.to_string().contains("ConnectError") => EngineError::Usage(format!(
+            "cluster {cluster} is unreachable ({e}): start `gardener cluster scheduler` \
+             there, or check --cluster"
+        )),
+        _ => e,
     }
 }
 

@@ -276,3 +276,21 @@ fn a_query_survives_a_killed_executor_with_the_right_answer() {
     );
     assert!(stderr.contains("running it again"), "{stderr}");
 }
+
+/// A scheduler that is not there: one plain sentence naming it, exit code 2.
+#[test]
+fn an_unreachable_scheduler_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = small_lake(dir.path());
+    let out = gardener()
+        .args(["query", "--lake", lake.to_str().expect("utf8"), "SELECT 1"])
+        .args(["--cluster", "df://127.0.0.1:1"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cluster df://127.0.0.1:1 is unreachable"),
+        "{stderr}"
+    );
+}
