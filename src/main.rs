@@ -218,7 +218,9 @@ fn query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let range = args.range(None);
     let batches = on_lake(lake, async |lake| {
         let engine = engine::Engine::open(&lake, &range, service, args.cluster.as_deref()).await?;
-        Ok(engine.query(&text, args.allow_write).await?)
+        let batches = engine.query(&text, args.allow_write).await?;
+        engine.drop_session_tables().await?;
+        Ok(batches)
     })?;
     engine::output::write(&batches, args.format, &mut stdout())?;
     Ok(ExitCode::SUCCESS)

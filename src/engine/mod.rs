@@ -15,6 +15,7 @@
 pub mod cluster;
 pub mod named;
 pub mod output;
+pub mod scratch;
 pub mod stats;
 pub mod table;
 
@@ -69,6 +70,8 @@ pub struct Engine {
     pub range: TimeRange,
     /// Queries run on this Ballista cluster.
     pub cluster: Option<String>,
+    /// Where a cluster session's tables are written (see [`scratch`]).
+    scratch: Option<scratch::Scratch>,
 }
 
 /// Times a query runs again after a cluster cancelled it for a lost executor.
@@ -147,14 +150,29 @@ impl Engine {
             ctx,
             range: resolved,
             cluster: cluster.map(str::to_owned),
+            scratch: cluster.map(|_| scratch::Scratch::new(lake)),
         })
     }
 
     /// Runs SQL and collects the last statement's result (at least one batch, for the
-    /// schema). Statements before the last may create tables and views in the session's
-    /// memory (`CREATE TABLE t AS SELECT ...`), which is how a named query computes a step
-    /// once and reads it many times (DataFusion recomputes a CTE at each reference).
+    /// schema). Statements before the last may create tables and views in the session
+    /// (`CREATE TABLE t AS SELECT ...`), which is how a named query computes a step once and
+    /// reads it many times (DataFusion recomputes a CTE at each reference). On a cluster a
+    /// failed query deletes the session tables it wrote.
     pub async fn query(
+        &self,
+        sql: &str,
+        allow_write: bool,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
+        let result = self.statements(sql, allow_write).await;
+        if result.is_err() && self.scratch.is_some() {
+            // The query's own error is the one to show.
+            let _ = self.drop_session_tables().await;
+        }
+        result
+    }
+
+    async fn statements(
         &self,
         sql: &str,
         allow_write: bool,
@@ -179,17 +197,30 @@ impl Engine {
             if !in_session {
                 verify(&options, &plan)?;
             }
-            self.collect(plan).await?;
+            self.run(plan).await?;
         }
         let plan = self.ctx.state().statement_to_plan(last).await?;
         verify(&options, &plan)?;
         let schema = Arc::new(plan.schema().as_arrow().clone());
-        let mut batches = self.collect(plan).await?;
+        let mut batches = self.run(plan).await?;
         // An empty result still has columns: CSV prints its header, tables their names.
         if batches.is_empty() {
             batches.push(RecordBatch::new_empty(schema));
         }
         Ok(batches)
+    }
+
+    /// Runs one statement; on a cluster, a session table goes to the scratch folder.
+    async fn run(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
+        match (&self.scratch, plan) {
+            (Some(scratch), LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create))) => {
+                let schema = Arc::new(create.input.schema().as_arrow().clone());
+                let rows = self.collect(create.input.as_ref().clone()).await?;
+                scratch.create(&self.ctx, &create, schema, rows).await?;
+                Ok(Vec::new())
+            }
+            (_, plan) => self.collect(plan).await,
+        }
     }
 }
 
@@ -279,8 +310,9 @@ const BASE_TABLES: [&str; 5] = ["logs_files", "shapes", "signatures", "logs", "q
 
 impl Engine {
     /// Drops the session tables and views earlier scripts created, freeing their memory
-    /// (the report runs many named queries in one session).
-    pub fn drop_session_tables(&self) -> Result<(), EngineError> {
+    /// (the report runs many named queries in one session) and, on a cluster, deleting
+    /// their files.
+    pub async fn drop_session_tables(&self) -> Result<(), EngineError> {
         let names = self
             .ctx
             .catalog("datafusion")
@@ -290,7 +322,10 @@ impl Engine {
         for name in names.iter().filter(|n| !BASE_TABLES.contains(&n.as_str())) {
             self.ctx.deregister_table(name.as_str())?;
         }
-        Ok(())
+        match &self.scratch {
+            Some(scratch) => scratch.clear().await,
+            None => Ok(()),
+        }
     }
 }
 

@@ -242,8 +242,9 @@ async fn commit_maintenance(
     }
 }
 
-/// Deletes files removed more than `grace` ago, and files under `logs/` that no commit
-/// names once they are [`ORPHAN_AGE`] old. Returns how many objects were deleted.
+/// Deletes files removed more than `grace` ago, files under `logs/` that no commit names
+/// and the session tables of cluster queries ([`super::SCRATCH`]) once they
+/// are [`ORPHAN_AGE`] old. Returns how many objects were deleted.
 pub async fn vacuum(lake: &Lake, snap: &Snapshot, grace: Duration) -> Result<usize, LakeError> {
     let now = chrono::Utc::now();
     let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
@@ -281,11 +282,13 @@ pub async fn vacuum(lake: &Lake, snap: &Snapshot, grace: Duration) -> Result<usi
         if !expired {
             continue;
         }
-        match lake.store.delete(&meta.location).await {
-            Ok(()) => deleted += 1,
-            Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(lake.error(&meta.location, e)),
+        deleted += usize::from(lake.delete(&meta.location).await?);
+    }
+    for meta in lake.list(&[super::SCRATCH]).await? {
+        if now.signed_duration_since(meta.last_modified) < orphan_age {
+            continue;
         }
+        deleted += usize::from(lake.delete(&meta.location).await?);
     }
     Ok(deleted)
 }

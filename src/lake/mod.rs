@@ -8,7 +8,9 @@
 //! - `signatures/<version>/{shapes,signatures}.parquet`: the signatures tables of a version;
 //! - `_quarantine/run=<run>/part-<seq>.parquet`: refused records with source, position,
 //!   reason and raw bytes;
-//! - `_ledger/run-<run>.json`: one file per run, `running` until it finishes.
+//! - `_ledger/run-<run>.json`: one file per run, `running` until it finishes;
+//! - `_scratch/<session>/*.parquet`: the session tables of a query on a cluster
+//!   (`engine::scratch`), deleted when it ends; [`compact`] deletes leftovers a day old.
 //!
 //! Failure modes: any store error is a [`LakeError`] naming the object; files are only ever
 //! uploaded whole (a local lake writes a staging name and renames; a bucket gets one upload
@@ -25,6 +27,9 @@ pub mod schema;
 pub mod signatures;
 pub mod store;
 pub mod writer;
+
+/// The folder below the lake root of the session tables of queries on a cluster.
+pub const SCRATCH: &str = "_scratch";
 
 pub use store::Lake;
 

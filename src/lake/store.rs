@@ -183,6 +183,15 @@ impl Lake {
         Ok(())
     }
 
+    /// Deletes the object at `path`: false when it was gone already.
+    pub async fn delete(&self, path: &Path) -> Result<bool, LakeError> {
+        match self.store.delete(path).await {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.error(path, e)),
+        }
+    }
+
     /// Every object below `parts` (recursively).
     pub async fn list(&self, parts: &[&str]) -> Result<Vec<ObjectMeta>, LakeError> {
         let prefix = self.path(parts);

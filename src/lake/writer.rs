@@ -25,7 +25,6 @@ use arrow::compute::{filter_record_batch, interleave_record_batch};
 use arrow::datatypes::TimestampNanosecondType;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-use object_store::ObjectStoreExt;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
@@ -518,11 +517,7 @@ impl LakeWriter {
     }
 
     async fn delete(&self, rel: &str) -> Result<(), LakeError> {
-        let path = self.lake.child(rel);
-        match self.lake.store.delete(&path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(self.lake.error(&path, e)),
-        }
+        self.lake.delete(&self.lake.child(rel)).await.map(|_| ())
     }
 
     async fn flush_quarantine(&mut self) -> Result<(), LakeError> {

@@ -360,7 +360,7 @@ impl Runner<'_> {
             .collect();
         let sql = named::render(name, &params)?;
         let batches = self.engine.query(&sql, false).await?;
-        self.engine.drop_session_tables()?;
+        self.engine.drop_session_tables().await?;
         if let Some(column) = batches
             .first()
             .and_then(|b| missing_column(name, b.schema_ref()))

@@ -227,6 +227,15 @@ fn named_queries_sql_and_report_match_on_a_cluster() {
     let lake = small_lake(dir.path());
     let cluster = Cluster::start(2, 2, &[]);
     check_lake(&cluster, &[], lake.to_str().expect("utf8"));
+    // The named queries' session tables went through the lake's scratch folder, and each
+    // query deleted its own.
+    let scratch = lake.join("_scratch");
+    assert!(
+        scratch.is_dir(),
+        "no session table was written to {scratch:?}"
+    );
+    let left = crate::common::files_under(&scratch);
+    assert!(left.is_empty(), "left in the scratch folder: {left:?}");
 }
 
 /// An executor killed (SIGKILL) in the middle of a query: the scheduler cancels the job

@@ -690,7 +690,8 @@ fn a_followed_file_replaced_by_other_content_is_read_from_its_start() {
 
 /// Regression: a writer whose view of the lake is older than a compaction that was since
 /// vacuumed (a follower idle for hours behind a daily `compact`) reads the day from the
-/// newest version instead of failing on the deleted files.
+/// newest version instead of failing on the deleted files. The same vacuum deletes the
+/// session tables cluster queries left a day ago.
 #[tokio::test]
 async fn a_writer_behind_a_vacuumed_compaction_reads_the_newest_files() {
     use log_gardener::lake::compact::{CompactOptions, compact};
@@ -705,6 +706,19 @@ async fn a_writer_behind_a_vacuumed_compaction_reads_the_newest_files() {
         w.commit(Vec::new()).await.expect("commit");
     }
     let stale = log::snapshot(&lake, None).await.expect("snapshot");
+    // Session tables of cluster queries: a killed client's, two days old, and a running one's.
+    let scratch = dir.path().join("_scratch");
+    let (old, new) = (scratch.join("a/0-t.parquet"), scratch.join("b/0-t.parquet"));
+    for f in [&old, &new] {
+        std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
+        std::fs::write(f, b"PAR1").expect("write");
+    }
+    let two_days = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .and_then(|f| f.set_modified(two_days))
+        .expect("set mtime");
     let opts = CompactOptions {
         range: log_gardener::range::TimeRange {
             since: None,
@@ -715,7 +729,11 @@ async fn a_writer_behind_a_vacuumed_compaction_reads_the_newest_files() {
         zstd_level: 1,
     };
     let done = compact(&lake, &opts).await.expect("compact");
-    assert!(done.files_removed >= 2 && done.deleted >= 2, "{done:?}");
+    assert!(done.files_removed >= 2 && done.deleted >= 3, "{done:?}");
+    assert!(
+        !old.exists() && new.exists(),
+        "only the day-old session table goes"
+    );
     let mut w = LakeWriter::new(lake.clone(), "c".into(), WriterOptions::default(), stale);
     add(&mut w, entries(50..70)).await;
     w.commit(Vec::new()).await.expect("commit");

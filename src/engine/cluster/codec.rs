@@ -1,21 +1,18 @@
 //! How the tables a client plans with travel to the scheduler: Ballista's logical codec,
-//! plus `logs_files` ([`LakeFiles`], as its [`Listing`] in JSON) and the in-memory session
-//! tables of named queries ([`MemTable`], as Arrow IPC). Everything else (Parquet listing
-//! tables, views, functions) is DataFusion's and Ballista's own encoding.
+//! plus `logs_files` ([`LakeFiles`], as its [`Listing`] in JSON). Everything else (Parquet
+//! listing tables, among them a cluster session's tables (`engine::scratch`), views,
+//! functions) is DataFusion's and Ballista's own encoding.
 //!
-//! Failure modes: a table of another kind fails the query with DataFusion's "not
-//! supported" message naming it; a corrupt buffer fails decoding with the reason.
+//! Failure modes: a table of another kind (an in-memory table, say) fails the query with
+//! DataFusion's "not supported" message naming it; a corrupt buffer fails decoding with the
+//! reason.
 
 use std::sync::Arc;
 
 use ballista_core::serde::BallistaLogicalExtensionCodec;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::ipc::reader::StreamReader;
-use datafusion::arrow::ipc::writer::StreamWriter;
-use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
-use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
@@ -24,9 +21,8 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 
 use crate::engine::table::{LakeFiles, Listing};
 
-/// Marks our encodings; anything else is the inner codec's.
+/// Marks our encoding; anything else is the inner codec's.
 const LAKE_FILES: &[u8] = b"gardener.lake_files\0";
-const MEMORY: &[u8] = b"gardener.memory\0";
 
 /// Ballista's logical codec with this project's tables.
 #[derive(Debug, Default)]
@@ -64,11 +60,6 @@ impl LogicalExtensionCodec for Codec {
                 serde_json::from_slice(json).map_err(|e| internal("logs_files", e))?;
             return Ok(Arc::new(LakeFiles::from_listing(listing, schema)));
         }
-        if let Some(ipc) = buf.strip_prefix(MEMORY) {
-            let reader = StreamReader::try_new(ipc, None)?;
-            let batches = reader.collect::<std::result::Result<Vec<RecordBatch>, _>>()?;
-            return Ok(Arc::new(MemTable::try_new(schema, vec![batches])?));
-        }
         self.inner
             .try_decode_table_provider(buf, table_ref, schema, ctx)
     }
@@ -83,19 +74,6 @@ impl LogicalExtensionCodec for Codec {
             buf.extend_from_slice(LAKE_FILES);
             return serde_json::to_writer(buf, files.listing())
                 .map_err(|e| internal("logs_files", e));
-        }
-        if let Some(table) = node.downcast_ref::<MemTable>() {
-            buf.extend_from_slice(MEMORY);
-            let mut writer = StreamWriter::try_new(buf, &table.schema())?;
-            for partition in &table.batches {
-                let batches = partition
-                    .try_read()
-                    .map_err(|e| internal(&format!("session table {table_ref}"), e))?;
-                for batch in batches.iter() {
-                    writer.write(batch)?;
-                }
-            }
-            return Ok(writer.finish()?);
         }
         self.inner.try_encode_table_provider(table_ref, node, buf)
     }

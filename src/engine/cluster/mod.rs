@@ -9,9 +9,10 @@
 //!   client's functions are not sent to executors;
 //! - the object stores ([`LakeStores`]): `file:///` and `gs://BUCKET`, with the same
 //!   credential rules as ingest and query (`common::gcs`);
-//! - the tables ([`codec::Codec`]): `logs_files` (the commit log's file list, never a
-//!   listing) and the session tables a named query creates (`CREATE TABLE t AS ...`,
-//!   computed on the cluster, held by the client, sent with the plans that read them).
+//! - the tables: `logs_files` travels as the commit log's file list, never a listing
+//!   ([`codec::Codec`]); the session tables a named query creates (`CREATE TABLE t AS
+//!   ...`) are computed on the cluster, gathered by the client and written to the lake's
+//!   store, where the executors read them (`engine::scratch`).
 //!
 //! Failure modes: an unreachable scheduler fails the first query naming its address; a
 //! lost executor's tasks are retried on the others (Ballista's task retries), and a query
