@@ -16,7 +16,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
-use datafusion::common::{ScalarValue, project_schema};
+use datafusion::common::stats::Precision;
+use datafusion::common::{ScalarValue, Statistics, project_schema};
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
@@ -33,11 +34,12 @@ use crate::lake::Lake;
 use crate::lake::log::Snapshot;
 use crate::range::TimeRange;
 
-/// One file to scan: its object path in the store, size and day.
+/// One file to scan: its object path in the store, size, rows and day.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct File {
     path: String,
     size: u64,
+    rows: u64,
     day: String,
 }
 
@@ -76,6 +78,7 @@ impl LakeFiles {
                 Ok(File {
                     path: lake.public_path(&lake.child(&f.path))?.to_string(),
                     size: f.bytes,
+                    rows: f.rows,
                     day: f.day.clone(),
                 })
             })
@@ -113,26 +116,41 @@ impl LakeFiles {
     }
 
     /// The files spread over `n` groups of about equal bytes (DataFusion splits big files
-    /// further by byte range).
+    /// further by byte range), each file with its row count from the log: without it the
+    /// planner cannot tell `logs` is the big side of a join and may hash it into memory.
     fn groups(&self, n: usize) -> Vec<FileGroup> {
         let mut files = self.listing.files.clone();
         files.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
-        let mut groups: Vec<(u64, Vec<PartitionedFile>)> = vec![(0, Vec::new()); n.max(1)];
+        let mut groups: Vec<(u64, Vec<File>)> = vec![(0, Vec::new()); n.max(1)];
         for f in files {
             let Some(g) = groups.iter_mut().min_by_key(|g| g.0) else {
                 break;
             };
             g.0 += f.size;
-            g.1.push(
-                PartitionedFile::new(f.path, f.size)
-                    .with_partition_values(vec![ScalarValue::Utf8(Some(f.day))]),
-            );
+            g.1.push(f);
         }
         groups
             .into_iter()
             .filter(|g| !g.1.is_empty())
-            .map(|g| FileGroup::new(g.1))
+            .map(|(_, files)| {
+                let stats = self.counted(&files);
+                let files = files.into_iter().map(|f| {
+                    PartitionedFile::new(f.path, f.size)
+                        .with_partition_values(vec![ScalarValue::Utf8(Some(f.day))])
+                });
+                FileGroup::new(files.collect()).with_statistics(Arc::new(stats))
+            })
             .collect()
+    }
+
+    /// The rows of `files` (exact, from the log) and their bytes on disk (a hint).
+    fn counted(&self, files: &[File]) -> Statistics {
+        let sum = |f: fn(&File) -> u64| {
+            usize::try_from(files.iter().map(f).sum::<u64>()).unwrap_or(usize::MAX)
+        };
+        Statistics::new_unknown(&self.table_schema)
+            .with_num_rows(Precision::Exact(sum(|f| f.rows)))
+            .with_total_byte_size(Precision::Inexact(sum(|f| f.size)))
     }
 }
 
@@ -172,9 +190,11 @@ impl TableProvider for LakeFiles {
                 .with_table_partition_cols(vec![dt])
                 .build(),
         );
+        let stats = self.counted(&self.listing.files);
         let store = ObjectStoreUrl::parse(&self.listing.store_url)?;
         let config = FileScanConfigBuilder::new(store, source)
             .with_file_groups(groups)
+            .with_statistics(stats)
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
             .build();
