@@ -62,6 +62,7 @@ bench: build $(VENV)
 	$(PY) scripts/bench_mine.py
 	$(PY) scripts/bench_ingest.py
 	$(PY) scripts/bench_queries.py
+	$(PY) scripts/bench_cluster.py
 	$(PY) scripts/bench_gcs.py
 	$(PY) scripts/bench_live.py
 

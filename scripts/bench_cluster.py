@@ -6,8 +6,9 @@ figure is Ballista's overhead (planning into stages, shuffle files, Flight fetch
 Uses bench_queries.py's lake (the synth netra-staging week at --rate, about 12 M rows at 20).
 For each named query and the report: seconds (one fresh process each, best of --runs), the
 output's rows (which must agree), and the shuffle bytes the executors held at the peak
-(their work directories sampled every 0.2 s: a lower bound), the input of the scaling
-estimate in docs/BENCHMARKS.md.
+(their work directories sampled every 0.2 s: a lower bound), and the session tables the
+client gathered and wrote to the lake's _scratch/ (kept until the query ends, so the peak is
+their total), the inputs of the scaling estimate in docs/BENCHMARKS.md.
 
 Usage: bench_cluster.py [--rate 20] [--runs 1] [--executors 2] [--only NAME]
 """
@@ -91,18 +92,20 @@ def main():
         jobs = [(n, ["query", "--lake", lake, "--named", n, "--format", "csv"])
                 for n in named_queries()]
         jobs.append(("report", ["report", "--lake", lake, "--format", "json"]))
-        print(f"{'query':24} {'local s':>8} {'cluster s':>9} {'ratio':>6} {'rows':>8} {'shuffle MB':>10}")
+        print(f"{'query':24} {'local s':>8} {'cluster s':>9} {'ratio':>6} {'rows':>8} {'shuffle MB':>10}"
+              f" {'scratch MB':>10}")
         for name, args in jobs:
             if a.only and name != a.only:
                 continue
             local = min((run([GARDENER, *args]) for _ in range(a.runs)), key=lambda r: r[0])
             # Shuffle files live until their job ends: sample the work directories meanwhile.
             sizes = lambda: sum(du(work / f"work{i}") for i in range(a.executors))
-            before, peak, done = sizes(), [0], threading.Event()
+            before, peak, scratch, done = sizes(), [0], [0], threading.Event()
 
             def sample():
                 while not done.is_set():
                     peak[0] = max(peak[0], sizes())
+                    scratch[0] = max(scratch[0], du(Path(lake) / "_scratch"))
                     time.sleep(0.2)
 
             sampler = threading.Thread(target=sample)
@@ -115,7 +118,7 @@ def main():
             rows = lambda out: len(out.splitlines())
             same = "" if rows(local[2]) == rows(remote[2]) else "  ROWS DIFFER"
             print(f"{name:24} {local[0]:8.2f} {remote[0]:9.2f} {remote[0] / local[0]:6.2f} "
-                  f"{rows(local[2]):8} {shuffle / 1e6:10.1f}{same}", flush=True)
+                  f"{rows(local[2]):8} {shuffle / 1e6:10.1f} {scratch[0] / 1e6:10.1f}{same}", flush=True)
     finally:
         for p in procs:
             p.terminate()

@@ -18,9 +18,9 @@ FROM logs
 GROUP BY 1, 2, 3, 4, 5;
 
 WITH names AS (
-  SELECT column1 AS number, column2 AS name
+  SELECT number, name
   FROM (VALUES (0, 'DEFAULT'), (100, 'DEBUG'), (200, 'INFO'), (300, 'NOTICE'), (400, 'WARNING'),
-               (500, 'ERROR'), (600, 'CRITICAL'), (700, 'ALERT'), (800, 'EMERGENCY')) v
+               (500, 'ERROR'), (600, 'CRITICAL'), (700, 'ALERT'), (800, 'EMERGENCY')) v(number, name)
 ),
 span AS (
   SELECT greatest(

@@ -214,12 +214,21 @@ impl Engine {
     async fn run(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
         match (&self.scratch, plan) {
             (Some(scratch), LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create))) => {
-                let schema = Arc::new(create.input.schema().as_arrow().clone());
-                let rows = self.collect(create.input.as_ref().clone()).await?;
-                scratch.create(&self.ctx, &create, schema, rows).await?;
+                if scratch.exists(&self.ctx, &create)? {
+                    return Ok(Vec::new());
+                }
+                // Each attempt writes a folder of its own: a cancelled one's files stay unread.
+                let mut folder = String::new();
+                self.collect(|| {
+                    let (plan, url) = scratch.copy(&create)?;
+                    folder = url;
+                    Ok(plan)
+                })
+                .await?;
+                scratch.register(&self.ctx, &create, &folder).await?;
                 Ok(Vec::new())
             }
-            (_, plan) => self.collect(plan).await,
+            (_, plan) => self.collect(|| Ok(plan.clone())).await,
         }
     }
 }
@@ -265,13 +274,16 @@ async fn session(
 }
 
 impl Engine {
-    /// Runs `plan`. On a cluster, a query the scheduler cancelled because an executor was
-    /// lost (see `cluster::roles`) runs again from the start on the executors left, at most
-    /// [`CLUSTER_RETRIES`] times, saying so on stderr.
-    async fn collect(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
+    /// Runs the plan `plan` makes. On a cluster, a query the scheduler cancelled because an
+    /// executor was lost (see `cluster::roles`) runs again from the start on the executors
+    /// left, with a new plan, at most [`CLUSTER_RETRIES`] times, saying so on stderr.
+    async fn collect(
+        &self,
+        mut plan: impl FnMut() -> Result<LogicalPlan, EngineError>,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
         let mut attempt = 0;
         loop {
-            let result = match self.ctx.execute_logical_plan(plan.clone()).await {
+            let result = match self.ctx.execute_logical_plan(plan()?).await {
                 Ok(df) => df.collect().await,
                 Err(e) => Err(e),
             };

@@ -1,38 +1,38 @@
 //! Session tables on a cluster: a named query's `CREATE TABLE t AS SELECT ...` steps,
-//! written as Parquet under the lake's `_scratch/<session>/` and read back as a listing
-//! table by the executors.
+//! written as Parquet by the executors under the lake's `_scratch/<session>/` and read back
+//! by them as a listing table.
 //!
 //! Alone, a session table is a `MemTable` in the process's memory. On a cluster the
-//! executors must read it too, and a plan that carries the rows with it is hundreds of
-//! megabytes on a 12 M-row lake (the gRPC stream breaks). So the step's `SELECT` runs on
-//! the cluster, the client gathers its rows (this is the part that is not distributed) and
-//! writes them once to the lake's store, where every executor reads them like the lake's
-//! own files. [`Scratch::clear`] deletes them when the session's tables are dropped; what a
-//! killed client leaves behind, `gardener compact` deletes after a day (`lake::compact`).
+//! executors must read it too: a plan that carried the rows with it was hundreds of
+//! megabytes on a 12 M-row lake (the gRPC stream broke), and gathering them in the client
+//! to write them would make one machine the funnel of every step. So the step runs as
+//! `COPY (SELECT ...) TO '<folder>'` on the cluster, each executor writing its own part, and
+//! the table is that folder. [`Scratch::clear`] deletes the folders when the session's
+//! tables are dropped; what a killed client leaves behind, `gardener compact` deletes after
+//! a day (`lake::compact`).
 //!
-//! Failure modes: a lake the client may not write to fails the step with the store's error
-//! naming the object; a table name used twice without `OR REPLACE` is refused as DataFusion
-//! refuses it.
+//! Failure modes: a lake the executors may not write to fails the step with the store's
+//! error; a table name used twice without `OR REPLACE` is refused as DataFusion refuses it.
+//! A step the cluster cancels and the client reruns writes to a new folder, so a cancelled
+//! attempt's files are never read.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::logical_expr::CreateMemoryTable;
+use datafusion::datasource::file_format::format_as_file_type;
+use datafusion::datasource::file_format::parquet::ParquetFormatFactory;
+use datafusion::logical_expr::{CreateMemoryTable, LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
-use object_store::path::Path;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use super::EngineError;
-use crate::lake::{Lake, LakeError};
+use crate::lake::Lake;
 
 /// One session's folder of tables.
 pub struct Scratch {
     lake: Lake,
-    dir: Path,
-    written: Mutex<Vec<Path>>,
+    session: String,
+    folders: AtomicUsize,
 }
 
 impl Scratch {
@@ -40,76 +40,78 @@ impl Scratch {
     pub fn new(lake: &Lake) -> Scratch {
         Scratch {
             lake: lake.clone(),
-            dir: lake.path(&[crate::lake::SCRATCH, &crate::lake::ledger::new_run_id()]),
-            written: Mutex::new(Vec::new()),
+            session: crate::lake::ledger::new_run_id(),
+            folders: AtomicUsize::new(0),
         }
     }
 
-    /// Writes `batches` (the rows of `create`'s query) and registers them in `ctx` as
-    /// `create`'s table.
-    pub async fn create(
+    /// Whether `create` has nothing to do: its table exists and `IF NOT EXISTS` says keep
+    /// it. An existing table without `OR REPLACE` is an error.
+    pub fn exists(
         &self,
         ctx: &SessionContext,
         create: &CreateMemoryTable,
-        schema: SchemaRef,
-        batches: Vec<RecordBatch>,
-    ) -> Result<(), EngineError> {
-        let name = create.name.clone();
-        if ctx.table_exist(name.clone())? && !create.or_replace {
-            if create.if_not_exists {
-                return Ok(());
-            }
-            return Err(EngineError::Usage(format!("table '{name}' already exists")));
+    ) -> Result<bool, EngineError> {
+        if !ctx.table_exist(create.name.clone())? || create.or_replace {
+            return Ok(false);
         }
-        let n = self.lock()?.len();
-        let path = self
-            .dir
-            .clone()
-            .join(format!("{n}-{}.parquet", name.table()));
-        let bytes = encode(&path, &schema, &batches)?;
-        self.lock()?.push(path.clone());
-        self.lake.put(&path, bytes).await?;
+        if create.if_not_exists {
+            return Ok(true);
+        }
+        Err(EngineError::Usage(format!(
+            "table '{}' already exists",
+            create.name
+        )))
+    }
+
+    /// The plan that writes `create`'s rows into a new folder, and that folder's URL.
+    pub fn copy(&self, create: &CreateMemoryTable) -> Result<(LogicalPlan, String), EngineError> {
+        let n = self.folders.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{n}-{}", create.name.table());
+        let folder = self
+            .lake
+            .path(&[crate::lake::SCRATCH, &self.session, &name]);
+        let url = format!("{}/", self.lake.table_url(&folder));
+        let parquet = format_as_file_type(Arc::new(ParquetFormatFactory::new()));
+        let plan = LogicalPlanBuilder::copy_to(
+            create.input.as_ref().clone(),
+            url.clone(),
+            parquet,
+            HashMap::new(),
+            Vec::new(),
+        )?
+        .build()?;
+        Ok((plan, url))
+    }
+
+    /// Registers the files at `url` (written by [`Scratch::copy`]'s plan) as `create`'s
+    /// table.
+    pub async fn register(
+        &self,
+        ctx: &SessionContext,
+        create: &CreateMemoryTable,
+        url: &str,
+    ) -> Result<(), EngineError> {
+        let schema = create.input.schema().as_arrow().clone();
         let options = ParquetReadOptions::default().schema(&schema);
-        ctx.register_parquet(name, self.lake.table_url(&path), options)
+        ctx.register_parquet(create.name.clone(), url, options)
             .await?;
         Ok(())
     }
 
-    /// Deletes the tables written so far.
+    /// Deletes every table this session wrote.
     pub async fn clear(&self) -> Result<(), EngineError> {
-        let written = std::mem::take(&mut *self.lock()?);
-        for path in written {
-            self.lake.delete(&path).await?;
+        for meta in self
+            .lake
+            .list(&[crate::lake::SCRATCH, &self.session])
+            .await?
+        {
+            self.lake.delete(&meta.location).await?;
         }
-        // A local store leaves the emptied folder behind.
+        // A local store leaves the emptied folders behind.
         if let Some(local) = &self.lake.local_dir {
-            let _ = std::fs::remove_dir(local.join(self.lake.relative(&self.dir)));
+            let _ = std::fs::remove_dir_all(local.join(crate::lake::SCRATCH).join(&self.session));
         }
         Ok(())
     }
-
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Vec<Path>>, EngineError> {
-        self.written
-            .lock()
-            .map_err(|_| EngineError::Usage("a scratch table writer panicked".into()))
-    }
-}
-
-/// One Parquet file of `batches`; zstd at its cheapest level, as the file lives only
-/// for the session.
-fn encode(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, LakeError> {
-    let pq = |source| LakeError::Parquet {
-        path: path.to_string(),
-        source,
-    };
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build();
-    let mut buf = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut buf, schema.clone(), Some(props)).map_err(pq)?;
-    for batch in batches {
-        w.write(batch).map_err(pq)?;
-    }
-    w.close().map_err(pq)?;
-    Ok(buf)
 }

@@ -9,7 +9,7 @@
 //! - `_quarantine/run=<run>/part-<seq>.parquet`: refused records with source, position,
 //!   reason and raw bytes;
 //! - `_ledger/run-<run>.json`: one file per run, `running` until it finishes;
-//! - `_scratch/<session>/*.parquet`: the session tables of a query on a cluster
+//! - `_scratch/<session>/<n>-<table>/*.parquet`: the session tables of a query on a cluster
 //!   (`engine::scratch`), deleted when it ends; [`compact`] deletes leftovers a day old.
 //!
 //! Failure modes: any store error is a [`LakeError`] naming the object; files are only ever
