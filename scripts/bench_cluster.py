@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest import GARDENER, ROOT, run  # noqa: E402
-from bench_queries import named_queries, prepare  # noqa: E402
+from bench_queries import csv_rows, named_queries, prepare  # noqa: E402
 
 
 def free_pair():
@@ -115,7 +115,8 @@ def main():
             done.set()
             sampler.join()
             shuffle = max(peak[0] - before, 0)
-            rows = lambda out: len(out.splitlines())
+            # The report is JSON: its lines stand in for rows.
+            rows = (lambda out: len(out.splitlines())) if name == "report" else csv_rows
             same = "" if rows(local[2]) == rows(remote[2]) else "  ROWS DIFFER"
             print(f"{name:24} {local[0]:8.2f} {remote[0]:9.2f} {remote[0] / local[0]:6.2f} "
                   f"{rows(local[2]):8} {shuffle / 1e6:10.1f} {scratch[0] / 1e6:10.1f}{same}", flush=True)

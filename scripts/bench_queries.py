@@ -14,6 +14,8 @@ Usage: bench_queries.py [--rate 20] [--runs 3] [--dir data/generated/query-bench
        [--only NAME] [--show-sql]
 """
 import argparse
+import csv
+import io
 import json
 import os
 import re
@@ -59,6 +61,11 @@ def prepare(d: Path, rate: float) -> Path:
     return lake
 
 
+def csv_rows(out: bytes) -> int:
+    """Rows of CSV output, header left out (messages may hold newlines: not lines)."""
+    return max(sum(1 for _ in csv.reader(io.StringIO(out.decode()))) - 1, 0)
+
+
 def named_queries():
     out = {}
     for f in sorted((ROOT / "sql").glob("*.sql")):
@@ -89,6 +96,7 @@ lake, memory = sys.argv[1], sys.argv[2]
 sql = sys.stdin.read()
 con = duckdb.connect()
 con.execute(f"SET memory_limit = '{memory}'")
+con.execute("SET enable_progress_bar = false")  # it would print on stdout before the JSON
 con.execute("SET TimeZone = 'UTC'")
 con.execute(f"""CREATE VIEW logs_files AS SELECT * FROM read_parquet('{lake}/logs/*/*.parquet',
                 hive_partitioning = true, hive_types_autocast = false)""")
@@ -177,7 +185,7 @@ def main():
              for _ in range(args.runs)]
         k = [run([sys.executable, "-c", DUCKDB_CHILD, str(lake), MEMORY_LIMIT], duck_sql.encode())
              for _ in range(args.runs)]
-        g_rows = max(len(g[0][2].splitlines()) - 1, 0)
+        g_rows = csv_rows(g[0][2])
         k_rows = json.loads(k[0][2])["rows"]
         gs, gm = min(x[0] for x in g), max(x[1] for x in g)
         ks, km = min(x[0] for x in k), max(x[1] for x in k)

@@ -262,9 +262,8 @@ pub struct QueryArgs {
     /// List the named queries and exit.
     #[arg(long)]
     pub list: bool,
-    /// Run on this Ballista cluster (see `gardener cluster`).
-    #[arg(long, value_name = "df://HOST:PORT", env = "GARDENER_CLUSTER")]
-    pub cluster: Option<String>,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
 }
 
 /// `gardener report`.
@@ -296,9 +295,29 @@ pub struct ReportArgs {
     /// Write one ready-to-file Markdown issue per new issue into DIR.
     #[arg(long, value_name = "DIR")]
     pub drafts: Option<PathBuf>,
-    /// Run the queries on this Ballista cluster (see `gardener cluster`).
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+}
+
+/// Where `query` and `report` run.
+#[derive(Debug, Args)]
+pub struct ExecutionArgs {
+    /// Run on this Ballista cluster (see `gardener cluster`).
     #[arg(long, value_name = "df://HOST:PORT", env = "GARDENER_CLUSTER")]
     pub cluster: Option<String>,
+    /// Tasks each step is split into (DataFusion's target_partitions). Default: this
+    /// machine's cores; with --cluster, give the executors' cores in total.
+    #[arg(long, value_name = "N", env = "GARDENER_PARTITIONS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub partitions: Option<u16>,
+}
+
+impl ExecutionArgs {
+    pub fn execution(&self) -> crate::engine::Execution {
+        crate::engine::Execution {
+            cluster: self.cluster.clone(),
+            partitions: self.partitions.map(usize::from),
+        }
+    }
 }
 
 /// `gardener mine`.

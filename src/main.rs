@@ -196,7 +196,7 @@ fn query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     if args.named.as_deref() == Some(log_gardener::report::INCIDENTS_QUERY.0) {
         let opts = report_options(lake, service, Rules::builtin(), Known::default())?;
         let range = args.range(Some("7d"));
-        let report = gather_report(lake, &range, service, args.cluster.as_deref(), &opts)?;
+        let report = gather_report(lake, &range, service, &args.execution.execution(), &opts)?;
         let table = log_gardener::report::incidents_table(&report)?;
         engine::output::write(&[table], args.format, &mut stdout())?;
         return Ok(ExitCode::SUCCESS);
@@ -217,7 +217,8 @@ fn query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     };
     let range = args.range(None);
     let batches = on_lake(lake, async |lake| {
-        let engine = engine::Engine::open(&lake, &range, service, args.cluster.as_deref()).await?;
+        let engine =
+            engine::Engine::open(&lake, &range, service, &args.execution.execution()).await?;
         let batches = engine.query(&text, args.allow_write).await?;
         engine.drop_session_tables().await?;
         Ok(batches)
@@ -238,8 +239,8 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     };
     let service = args.service.as_deref();
     let opts = report_options(&args.lake, service, rules, known)?;
-    let cluster = args.cluster.as_deref();
-    let report = gather_report(&args.lake, &args.range(), service, cluster, &opts)?;
+    let execution = args.execution.execution();
+    let report = gather_report(&args.lake, &args.range(), service, &execution, &opts)?;
     if let Some(dir) = &args.drafts {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for (name, body) in report::markdown::drafts(&report) {
@@ -325,13 +326,13 @@ fn gather_report(
     lake: &str,
     range: &log_gardener::range::RangeSpec,
     service: Option<&str>,
-    cluster: Option<&str>,
+    execution: &log_gardener::engine::Execution,
     opts: &log_gardener::report::Options,
 ) -> anyhow::Result<log_gardener::report::model::Report> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async {
         let lake = log_gardener::lake::Lake::open_existing(lake).await?;
-        let engine = log_gardener::engine::Engine::open(&lake, range, service, cluster).await?;
+        let engine = log_gardener::engine::Engine::open(&lake, range, service, execution).await?;
         anyhow::Ok(log_gardener::report::gather(&engine, opts).await?)
     })
 }

@@ -74,19 +74,31 @@ pub struct Engine {
     scratch: Option<scratch::Scratch>,
 }
 
+/// Where a session's queries run.
+#[derive(Debug, Clone, Default)]
+pub struct Execution {
+    /// A Ballista cluster's scheduler, `df://HOST:PORT`; none runs them in this process.
+    pub cluster: Option<String>,
+    /// Tasks each step is split into; none takes this machine's cores. On a cluster that
+    /// leaves executors idle when they have more cores in total (Ballista 55's scheduler
+    /// does not tell a client how many), so the user gives it.
+    pub partitions: Option<usize>,
+}
+
 /// Times a query runs again after a cluster cancelled it for a lost executor.
 const CLUSTER_RETRIES: usize = 2;
 
 impl Engine {
     /// Opens `lake`, restricting `logs` to `range` (relative times resolved against `now`,
-    /// or the newest entry in the lake) and, when given, to one `service`. With `cluster`
-    /// (`df://HOST:PORT`) the session's queries run on that Ballista cluster.
+    /// or the newest entry in the lake) and, when given, to one `service`; the session's
+    /// queries run as `execution` says.
     pub async fn open(
         lake: &Lake,
         range: &crate::range::RangeSpec,
         service: Option<&str>,
-        cluster: Option<&str>,
+        execution: &Execution,
     ) -> Result<Engine, EngineError> {
+        let cluster = execution.cluster.as_deref();
         // The newest signatures tables, and the log at the version they describe: rows and
         // signatures always match, and commits made since wait for their tables.
         let Some(tables) = crate::lake::signatures::latest(lake).await? else {
@@ -103,7 +115,11 @@ impl Engine {
                 .map_err(|e| EngineError::Usage(format!("lake {}: {e}", lake.display)))?;
             runtime.register_object_store(&bucket, lake.store.clone());
         }
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new();
+        if let Some(n) = execution.partitions {
+            config = config.with_target_partitions(n);
+        }
+        let config = config
             .with_information_schema(true)
             .set_bool("datafusion.execution.parquet.pushdown_filters", true)
             // The lake schema says Utf8; reading `shapes` as Utf8View too would cast every

@@ -198,6 +198,15 @@ pub fn check_lake(cluster: &Cluster, env: &[(&str, &str)], lake: &str) {
         let out = same_on_cluster(cluster, env, &args);
         assert!(out.lines().count() > 1, "{sql}: no rows");
     }
+    // --partitions splits each step into that many tasks on the executors.
+    let args = q(&["--partitions", "3", "--named", "co_occurrence"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    same_on_cluster(cluster, env, &args);
+    let log = cluster.log("scheduler");
+    assert!(
+        log.contains("], 3), input_partitions="),
+        "no 3-way shuffle:\n{log}"
+    );
     let args = q(&["--named", "recent", "--param", "per_signature=2"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     same_on_cluster(cluster, env, &args);

@@ -59,7 +59,7 @@ impl SltLake {
         let lake = log_gardener::lake::Lake::open(self.lake().to_str().expect("utf8"))
             .await
             .map_err(err)?;
-        let engine = Engine::open(&lake, &self.range, None, None)
+        let engine = Engine::open(&lake, &self.range, None, &Default::default())
             .await
             .map_err(err)?;
         engine.query(sql, false).await.map_err(err)

@@ -11,12 +11,13 @@
 //!   credential rules as ingest and query (`common::gcs`);
 //! - the tables: `logs_files` travels as the commit log's file list, never a listing
 //!   ([`codec::Codec`]); the session tables a named query creates (`CREATE TABLE t AS
-//!   ...`) are computed on the cluster, gathered by the client and written to the lake's
-//!   store, where the executors read them (`engine::scratch`).
+//!   ...`) are written by the executors to the lake's store and read back from there
+//!   (`engine::scratch`).
 //!
 //! Failure modes: an unreachable scheduler fails the first query naming its address; a
-//! lost executor's tasks are retried on the others (Ballista's task retries), and a query
-//! with no executor left fails after the scheduler's grace period. A local lake must be at
+//! lost executor makes the scheduler cancel the running queries ([`roles`]) and the client
+//! run each again on the executors left (`Engine::collect`, at most twice), never Ballista's
+//! stage reruns (a wrong answer in 55); a query with no executor left fails. A local lake must be at
 //! the same path on every machine (a shared disk); a `gs://` lake needs the credentials on
 //! each.
 
