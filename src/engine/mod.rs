@@ -271,8 +271,13 @@ async fn session(
         // Ballista 55's adaptive planner re-plans stages as they finish, and that fails the
         // sanity check on `UNION ALL ... ORDER BY` (new_and_rising) and leaves the job
         // hanging; the static planner runs every named query.
+        // Ballista prefers sort-merge joins (they spill), which shuffle and sort both sides:
+        // the whole lake for `logs`' join to the small `shapes` table (the report on 12 M
+        // rows: 74 s, 970 MB of shuffle). Hash joins broadcast the small sides, as planned
+        // locally (30 s, 419 MB); see docs/BENCHMARKS.md.
         let config = config
             .upgrade_for_ballista()
+            .set_bool("datafusion.optimizer.prefer_hash_join", true)
             .with_ballista_adaptive_query_planner(false)
             .with_ballista_grpc_client_max_message_size(cluster::roles::MAX_MESSAGE)
             .with_ballista_logical_extension_codec(Arc::new(cluster::codec::Codec::default()));
