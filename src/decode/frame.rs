@@ -13,7 +13,8 @@
 //! - a value still open at end of input (`Truncated`);
 //! - a value that is cut short and followed by the start of the next element (gcloud's
 //!   indentation, or a raw newline inside a string, shows where the next element begins);
-//! - a record larger than `max_record` bytes (`TooLarge`; the first `max_record` bytes are kept).
+//! - a record larger than `max_record` bytes (`TooLarge`; the first `max_record` bytes are kept,
+//!   the rest of the record is skipped up to its end: one record, quarantined once).
 
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
@@ -121,6 +122,8 @@ pub struct Framer<R> {
     /// Column of the first array element's `{` when it began a line: used to spot the next
     /// element when the current one was cut short.
     elem_indent: Option<usize>,
+    /// The record in progress was cut as too large: its rest is read to its end and dropped.
+    skipping: bool,
     spans: Vec<Span>,
     blank_lines: u64,
     eof: bool,
@@ -151,6 +154,7 @@ impl<R: Read> Framer<R> {
             done: false,
             bytes: 0,
             read_error: None,
+            skipping: false,
         }
     }
 
@@ -201,7 +205,9 @@ impl<R: Read> Framer<R> {
             {
                 return Ok(Some(self.take_chunk()));
             }
-            if pending > self.opts.max_record {
+            if self.skipping {
+                self.release_skipped();
+            } else if pending > self.opts.max_record {
                 self.cut_too_large();
             }
         }
@@ -337,7 +343,9 @@ impl<R: Read> Framer<R> {
             if content_end > start && self.buf[content_end - 1] == b'\r' {
                 content_end -= 1;
             }
-            if self.buf[start..content_end]
+            if std::mem::take(&mut self.skipping) {
+                // The end of a record already quarantined as too large.
+            } else if self.buf[start..content_end]
                 .iter()
                 .all(u8::is_ascii_whitespace)
             {
@@ -411,8 +419,8 @@ impl<R: Read> Framer<R> {
         let Some((start, line)) = self.rec else {
             return true;
         };
-        let first = self.buf[start];
-        if first != b'{' && first != b'[' && first != b'"' {
+        // A skipped record's rest starts anywhere (the buffer may even be empty here).
+        if !self.skipping && !matches!(self.buf[start], b'{' | b'[' | b'"') {
             return self.scan_scalar(start, line);
         }
         let buf = &self.buf;
@@ -507,7 +515,9 @@ impl<R: Read> Framer<R> {
     }
 
     fn complete_value(&mut self, start: usize, end: usize, line: u64, newlines: u64) -> bool {
-        self.push(start, end, line, None);
+        if !std::mem::take(&mut self.skipping) {
+            self.push(start, end, line, None);
+        }
         self.pos = end;
         self.line += newlines;
         self.rec = None;
@@ -519,7 +529,9 @@ impl<R: Read> Framer<R> {
         while end > start && self.buf[end - 1].is_ascii_whitespace() {
             end -= 1;
         }
-        self.push(start, end, line, Some(FrameError::Truncated));
+        if !std::mem::take(&mut self.skipping) {
+            self.push(start, end, line, Some(FrameError::Truncated));
+        }
         self.pos = next;
         self.line += newlines + 1;
         self.rec = None;
@@ -555,30 +567,44 @@ impl<R: Read> Framer<R> {
         }
     }
 
+    /// Quarantines the first `max_record` bytes of the record in progress; the rest of it
+    /// is scanned to its end (the line's end, or the value's close) and dropped, so the
+    /// record is counted once.
     fn cut_too_large(&mut self) {
         let Some((start, line)) = self.rec else {
             return;
         };
-        let end = start + self.opts.max_record;
-        self.push(start, end, line, Some(FrameError::TooLarge));
-        // Resume at the next line: in a stream or array the rest of the value will show up as
-        // malformed records and be quarantined too, so nothing is silently skipped.
-        let newlines = memchr::memchr_iter(b'\n', &self.buf[start..end]).count() as u64;
-        self.line = line + newlines;
-        self.pos = end;
-        self.rec = None;
-        self.reset_value();
-        if self.layout == Layout::Lines {
-            // The rest of the line becomes the next record.
-            self.rec = Some((self.pos, self.line));
-        } else {
-            // The rest of the value surfaces as malformed records, so nothing is skipped.
-            self.layout = Layout::Stream;
-            self.array = ArrayState::Outside;
+        self.push(
+            start,
+            start + self.opts.max_record,
+            line,
+            Some(FrameError::TooLarge),
+        );
+        self.skipping = true;
+        self.rec = Some((self.pos, line));
+    }
+
+    /// Drops the bytes of a too-large record scanned since the last call, so skipping a
+    /// record of any size holds no more than a read of it.
+    fn release_skipped(&mut self) {
+        let Some((start, line)) = self.rec else {
+            return;
+        };
+        if self.pos > start {
+            self.buf.drain(start..self.pos);
+            // Offsets are `base` + position: the bytes after the hole keep theirs.
+            self.base += (self.pos - start) as u64;
+            self.pos = start;
+            self.rec = Some((start, line));
         }
     }
 
     fn finish_eof(&mut self) {
+        if std::mem::take(&mut self.skipping) {
+            // Input ended inside a record already quarantined as too large.
+            self.rec = None;
+            self.pos = self.buf.len();
+        }
         if let Some((start, line)) = self.rec.take() {
             let mut end = self.buf.len();
             while end > start && self.buf[end - 1].is_ascii_whitespace() {
@@ -760,5 +786,76 @@ mod tests {
         let (recs, _, _) = frame_with(input, opts);
         assert_eq!(recs[0].2, Some(FrameError::TooLarge));
         assert_eq!(recs.last().map(|r| r.0.as_str()), Some("{\"b\":1}"));
+    }
+
+    /// Regression (#17): a record over the limit was counted twice (`too_large`, then the
+    /// rest of it as `invalid_json`). It is one record in every layout, its first bytes kept,
+    /// and the records after it keep their lines and byte offsets.
+    #[test]
+    fn a_too_large_record_is_one_record_in_every_layout() {
+        let big = format!(
+            "{{\"a\":\"{}\",\n \"b\":[1,{{\"c\":\"}}]\"}}]}}",
+            "x".repeat(100)
+        );
+        let flat = big.replace('\n', "");
+        // (input, the records besides the too-large one)
+        let cases = [
+            (format!("{flat}\n{{\"b\":1}}\n"), vec!["{\"b\":1}"]),
+            (
+                format!("[\n  {big},\n  {{\"b\":1}}\n]\n"),
+                vec!["{\"b\":1}"],
+            ),
+            (
+                format!("{{\n \"z\":0}}\n{big}\n{{\n \"b\":1}}\n"),
+                vec!["{\n \"z\":0}", "{\n \"b\":1}"],
+            ),
+            (flat.clone(), vec![]),
+            (format!("[{big}"), vec![]),
+        ];
+        for (input, others) in &cases {
+            let cut = input.find("{\"a\"").expect("the big record");
+            // Reads shorter than the limit, as in real use (a record complete in one read is
+            // not measured).
+            for read_size in [3, 7, 15] {
+                let opts = FrameOptions {
+                    max_record: 16,
+                    read_size,
+                    chunk_bytes: 5,
+                    ..FrameOptions::default()
+                };
+                let mut f = Framer::new(input.as_bytes(), opts);
+                let mut spans = Vec::new();
+                while let Some(chunk) = f.next_chunk().expect("read from slice") {
+                    for s in &chunk.spans {
+                        let text = String::from_utf8_lossy(chunk.record(s)).into_owned();
+                        spans.push((text, s.offset, s.line, s.error));
+                    }
+                }
+                let what = format!("{input:?} read {read_size}: {spans:?}");
+                let large: Vec<_> = spans
+                    .iter()
+                    .filter(|s| s.3 == Some(FrameError::TooLarge))
+                    .collect();
+                assert_eq!(large.len(), 1, "{what}");
+                assert_eq!(large[0].0, input[cut..cut + 16], "{what}");
+                assert_eq!(large[0].1, cut as u64, "{what}");
+                let rest: Vec<_> = spans.iter().filter(|s| s.3.is_none()).collect();
+                assert_eq!(rest.len() + 1, spans.len(), "{what}");
+                assert_eq!(
+                    rest.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
+                    *others,
+                    "{what}"
+                );
+                for s in rest {
+                    let at = input.find(s.0.as_str()).expect("in the input");
+                    assert_eq!(s.1, at as u64, "{what}: offset of {:?}", s.0);
+                    assert_eq!(
+                        s.2,
+                        input[..at].matches('\n').count() as u64 + 1,
+                        "{what}: line"
+                    );
+                }
+            }
+        }
     }
 }

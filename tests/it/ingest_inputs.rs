@@ -302,3 +302,63 @@ fn missing_sources_are_clear_errors() {
         "{err}"
     );
 }
+
+/// Regression (#17): a record over the 32 MiB limit was counted as two records (`too_large`
+/// for its first 32 MiB, `invalid_json` for the rest of the line), so `records` no longer
+/// matched the file. It is one record, quarantined once with its first bytes, in NDJSON and
+/// in a gcloud array, and the entries after it land.
+#[test]
+fn a_record_over_the_size_limit_is_one_quarantined_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let huge = entry("huge", "2025-09-12T02:00:00Z", &"y".repeat(33 << 20));
+    let (a, b) = (
+        entry("a1", "2025-09-12T01:00:00Z", "before"),
+        entry("b1", "2025-09-12T03:00:00Z", "after"),
+    );
+    std::fs::write(d.join("big.ndjson"), format!("{a}\n{huge}\n{b}\n")).expect("write");
+    std::fs::write(
+        d.join("big.json"),
+        format!("[\n  {a},\n  {huge},\n  {b}\n]\n"),
+    )
+    .expect("write");
+    for (file, line, offset) in [
+        ("big.ndjson", 2, a.len() + 1),
+        ("big.json", 3, 2 + 2 + a.len() + 2 + 2),
+    ] {
+        let lake = d.join(format!("lake-{file}"));
+        let s = ingest(&lake, &[d.join(file).to_str().expect("utf8")]);
+        assert_eq!(
+            (
+                s["records"].as_u64(),
+                s["rows"].as_u64(),
+                s["quarantined"].as_u64()
+            ),
+            (Some(3), Some(2), Some(1)),
+            "{file}: {s}"
+        );
+        assert_eq!(
+            s["quarantine_reasons"]["too_large"].as_u64(),
+            Some(1),
+            "{file}: {s}"
+        );
+        let q: Vec<_> = parquet_files(&lake.join("_quarantine"))
+            .iter()
+            .flat_map(|p| read_parquet(p))
+            .collect();
+        assert_eq!(int64s(&q, "source_line"), vec![line], "{file}");
+        assert_eq!(int64s(&q, "source_offset"), vec![offset as i64], "{file}");
+        let raw = q[0]
+            .column_by_name("raw")
+            .expect("raw")
+            .as_binary::<i32>()
+            .clone();
+        assert_eq!(
+            raw.value(0),
+            &huge.as_bytes()[..32 << 20],
+            "{file}: its first 32 MiB"
+        );
+        let ids = strings(&read_logs(&lake), "insert_id");
+        assert_eq!(ids.len(), 2, "{file}: {ids:?}");
+    }
+}
