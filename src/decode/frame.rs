@@ -123,7 +123,8 @@ pub struct Framer<R> {
     /// element when the current one was cut short.
     elem_indent: Option<usize>,
     /// The record in progress was cut as too large: its rest is read to its end and dropped.
-    skipping: bool,
+    /// Holds the record's first byte, which says how it ends (a line, a value, a scalar).
+    skipping: Option<u8>,
     spans: Vec<Span>,
     blank_lines: u64,
     eof: bool,
@@ -154,7 +155,7 @@ impl<R: Read> Framer<R> {
             done: false,
             bytes: 0,
             read_error: None,
-            skipping: false,
+            skipping: None,
         }
     }
 
@@ -205,7 +206,7 @@ impl<R: Read> Framer<R> {
             {
                 return Ok(Some(self.take_chunk()));
             }
-            if self.skipping {
+            if self.skipping.is_some() {
                 self.release_skipped();
             } else if pending > self.opts.max_record {
                 self.cut_too_large();
@@ -343,7 +344,7 @@ impl<R: Read> Framer<R> {
             if content_end > start && self.buf[content_end - 1] == b'\r' {
                 content_end -= 1;
             }
-            if std::mem::take(&mut self.skipping) {
+            if self.skipping.take().is_some() {
                 // The end of a record already quarantined as too large.
             } else if self.buf[start..content_end]
                 .iter()
@@ -419,8 +420,13 @@ impl<R: Read> Framer<R> {
         let Some((start, line)) = self.rec else {
             return true;
         };
-        // A skipped record's rest starts anywhere (the buffer may even be empty here).
-        if !self.skipping && !matches!(self.buf[start], b'{' | b'[' | b'"') {
+        // A skipped record's rest starts anywhere (the buffer may even be empty here): its
+        // first byte was kept.
+        let first = match self.skipping {
+            Some(first) => first,
+            None => self.buf[start],
+        };
+        if !matches!(first, b'{' | b'[' | b'"') {
             return self.scan_scalar(start, line);
         }
         let buf = &self.buf;
@@ -428,6 +434,12 @@ impl<R: Read> Framer<R> {
         let mut newlines = 0u64;
         while i < buf.len() {
             if self.in_string {
+                if self.escape {
+                    // The character right after a backslash, whatever it is.
+                    self.escape = false;
+                    i += 1;
+                    continue;
+                }
                 match memchr::memchr3(b'"', b'\\', b'\n', &buf[i..]) {
                     None => {
                         i = buf.len();
@@ -435,11 +447,6 @@ impl<R: Read> Framer<R> {
                     }
                     Some(k) => {
                         i += k;
-                        if self.escape {
-                            self.escape = false;
-                            i += 1;
-                            continue;
-                        }
                         match buf[i] {
                             b'\\' => {
                                 self.escape = true;
@@ -515,7 +522,7 @@ impl<R: Read> Framer<R> {
     }
 
     fn complete_value(&mut self, start: usize, end: usize, line: u64, newlines: u64) -> bool {
-        if !std::mem::take(&mut self.skipping) {
+        if self.skipping.take().is_none() {
             self.push(start, end, line, None);
         }
         self.pos = end;
@@ -529,7 +536,7 @@ impl<R: Read> Framer<R> {
         while end > start && self.buf[end - 1].is_ascii_whitespace() {
             end -= 1;
         }
-        if !std::mem::take(&mut self.skipping) {
+        if self.skipping.take().is_none() {
             self.push(start, end, line, Some(FrameError::Truncated));
         }
         self.pos = next;
@@ -555,7 +562,9 @@ impl<R: Read> Framer<R> {
                 while end > start && self.buf[end - 1] == b'\r' {
                     end -= 1;
                 }
-                self.push(start, end, line, None);
+                if self.skipping.take().is_none() {
+                    self.push(start, end, line, None);
+                }
                 self.pos += k;
                 self.rec = None;
                 true
@@ -580,7 +589,7 @@ impl<R: Read> Framer<R> {
             line,
             Some(FrameError::TooLarge),
         );
-        self.skipping = true;
+        self.skipping = Some(self.buf[start]);
         self.rec = Some((self.pos, line));
     }
 
@@ -600,7 +609,7 @@ impl<R: Read> Framer<R> {
     }
 
     fn finish_eof(&mut self) {
-        if std::mem::take(&mut self.skipping) {
+        if self.skipping.take().is_some() {
             // Input ended inside a record already quarantined as too large.
             self.rec = None;
             self.pos = self.buf.len();
@@ -788,6 +797,22 @@ mod tests {
         assert_eq!(recs.last().map(|r| r.0.as_str()), Some("{\"b\":1}"));
     }
 
+    /// Regression: after a backslash the scanner skipped the next quote, backslash or
+    /// newline it found instead of the character right after it, so one `\n` or `\t` in a
+    /// string left the string open and an array element was quarantined as truncated.
+    #[test]
+    fn an_escape_covers_only_the_next_character() {
+        for input in [
+            "[\n  {\"a\":\"x\\ny\"},\n  {\"b\":1}\n]\n",
+            "{\n \"a\":\"tab\\there \\u00e9 \\\\ \\\"q\\\" end\"}\n{\n \"b\":1}\n",
+        ] {
+            let (recs, _, _) = frame(input.as_bytes());
+            let errors: Vec<_> = recs.iter().filter_map(|r| r.2).collect();
+            assert_eq!((recs.len(), errors), (2, vec![]), "{input:?}: {recs:?}");
+            assert_eq!(recs[1].0.replace(['\n', ' '], ""), "{\"b\":1}", "{input:?}");
+        }
+    }
+
     /// Regression (#17): a record over the limit was counted twice (`too_large`, then the
     /// rest of it as `invalid_json`). It is one record in every layout, its first bytes kept,
     /// and the records after it keep their lines and byte offsets.
@@ -811,9 +836,20 @@ mod tests {
             ),
             (flat.clone(), vec![]),
             (format!("[{big}"), vec![]),
+            // Garbage in a stream runs to its line's end, braces and all.
+            (
+                format!(
+                    "{{\n \"z\":0}}\nnot json {{\"a\": ] {} }}\n{{\n \"b\":1}}\n",
+                    "w".repeat(40)
+                ),
+                vec!["{\n \"z\":0}", "{\n \"b\":1}"],
+            ),
         ];
         for (input, others) in &cases {
-            let cut = input.find("{\"a\"").expect("the big record");
+            let cut = input
+                .find("not json")
+                .or_else(|| input.find("{\"a\""))
+                .expect("the big record");
             // Reads shorter than the limit, as in real use (a record complete in one read is
             // not measured).
             for read_size in [3, 7, 15] {

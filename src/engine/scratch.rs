@@ -1,18 +1,20 @@
 //! Session tables on a cluster: a named query's `CREATE TABLE t AS SELECT ...` steps,
-//! written as Parquet by the executors under the lake's `_scratch/<session>/` and read back
-//! by them as a listing table.
+//! written as Parquet by the cluster under the lake's `_scratch/<session>/` and read back
+//! by the executors as a listing table.
 //!
 //! Alone, a session table is a `MemTable` in the process's memory. On a cluster the
 //! executors must read it too: a plan that carried the rows with it was hundreds of
 //! megabytes on a 12 M-row lake (the gRPC stream broke), and gathering them in the client
-//! to write them would make one machine the funnel of every step. So the step runs as
-//! `COPY (SELECT ...) TO '<folder>'` on the cluster, each executor writing its own part, and
-//! the table is that folder. [`Scratch::clear`] deletes the folders when the session's
+//! to write them would make the client the funnel of every step. So the step runs as
+//! `COPY (SELECT ...) TO '<folder>'` on the cluster and the table is that folder. The
+//! `SELECT` runs distributed; DataFusion's file sink takes one input partition, so one task
+//! writes the files. [`Scratch::clear`] deletes the folders when the session's
 //! tables are dropped; what a killed client leaves behind, `gardener compact` deletes after
 //! a day (`lake::compact`).
 //!
 //! Failure modes: a lake the executors may not write to fails the step with the store's
-//! error; a table name used twice without `OR REPLACE` is refused as DataFusion refuses it.
+//! error; a table name used twice is refused without `OR REPLACE` and replaced with it, as
+//! DataFusion does.
 //! A step the cluster cancels and the client reruns writes to a new folder, so a cancelled
 //! attempt's files are never read.
 
@@ -94,6 +96,9 @@ impl Scratch {
     ) -> Result<(), EngineError> {
         let schema = create.input.schema().as_arrow().clone();
         let options = ParquetReadOptions::default().schema(&schema);
+        if create.or_replace {
+            ctx.deregister_table(create.name.clone())?;
+        }
         ctx.register_parquet(create.name.clone(), url, options)
             .await?;
         Ok(())

@@ -96,9 +96,9 @@ fn session_state(
 pub const EXECUTOR_TIMEOUT: u64 = 20;
 /// How often an executor says it is alive.
 const HEARTBEAT: u64 = 5;
-/// The largest gRPC message a role takes: a plan carries the session tables it reads
-/// (`CREATE TABLE t AS ...` of a named query), hundreds of MB on a 12 M-row lake, above
-/// Ballista's 16 MiB default.
+/// The largest gRPC message a role takes. Raised from Ballista's 16 MiB default when plans
+/// carried session tables (they no longer do, see `engine::scratch`); kept so that a plan
+/// naming a big lake's files (`logs_files` lists each, ~150 bytes) is never refused.
 pub const MAX_MESSAGE: usize = 1 << 30;
 
 /// Runs a scheduler on `bind` until SIGTERM or Ctrl-C.
@@ -110,6 +110,10 @@ pub async fn scheduler(bind: &str) -> Result<(), RoleError> {
         override_session_builder: Some(Arc::new(session_state)),
         override_logical_codec: Some(Arc::new(Codec::default())),
         stage_max_failures: 1,
+        // A retried task would write a session table's part again beside the failed
+        // attempt's files (COPY names each attempt's files anew): the table would hold
+        // rows twice. A failed task fails the query instead.
+        task_max_failures: 1,
         grpc_server_max_decoding_message_size: MAX_MESSAGE as u32,
         grpc_server_max_encoding_message_size: MAX_MESSAGE as u32,
         grpc_client_max_message_size: MAX_MESSAGE as u32,
