@@ -596,7 +596,7 @@ impl<R: Read> Framer<R> {
     /// Drops the bytes of a too-large record scanned since the last call, so skipping a
     /// record of any size holds no more than a read of it.
     fn release_skipped(&mut self) {
-        let Some((start, line)) = self.rec else {
+        let Some((start, _)) = self.rec else {
             return;
         };
         if self.pos > start {
@@ -604,7 +604,6 @@ impl<R: Read> Framer<R> {
             // Offsets are `base` + position: the bytes after the hole keep theirs.
             self.base += (self.pos - start) as u64;
             self.pos = start;
-            self.rec = Some((start, line));
         }
     }
 

@@ -68,10 +68,15 @@ pub struct Engine {
     pub ctx: SessionContext,
     /// The range `logs` is restricted to, resolved to absolute times.
     pub range: TimeRange,
-    /// Queries run on this Ballista cluster.
-    pub cluster: Option<String>,
-    /// Where a cluster session's tables are written (see [`scratch`]).
-    scratch: Option<scratch::Scratch>,
+    /// The Ballista cluster queries run on.
+    cluster: Option<Cluster>,
+}
+
+/// A cluster session: the scheduler's address, for messages, and where its session tables
+/// are written (see [`scratch`]).
+struct Cluster {
+    url: String,
+    scratch: scratch::Scratch,
 }
 
 /// Where a session's queries run.
@@ -165,8 +170,10 @@ impl Engine {
         Ok(Engine {
             ctx,
             range: resolved,
-            cluster: cluster.map(str::to_owned),
-            scratch: cluster.map(|_| scratch::Scratch::new(lake)),
+            cluster: cluster.map(|url| Cluster {
+                url: url.to_owned(),
+                scratch: scratch::Scratch::new(lake),
+            }),
         })
     }
 
@@ -181,7 +188,7 @@ impl Engine {
         allow_write: bool,
     ) -> Result<Vec<RecordBatch>, EngineError> {
         let result = self.statements(sql, allow_write).await;
-        if result.is_err() && self.scratch.is_some() {
+        if result.is_err() && self.cluster.is_some() {
             // The query's own error is the one to show.
             let _ = self.drop_session_tables().await;
         }
@@ -228,8 +235,11 @@ impl Engine {
 
     /// Runs one statement; on a cluster, a session table goes to the scratch folder.
     async fn run(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
-        match (&self.scratch, plan) {
-            (Some(scratch), LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create))) => {
+        match (&self.cluster, plan) {
+            (
+                Some(Cluster { scratch, .. }),
+                LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create)),
+            ) => {
                 if scratch.exists(&self.ctx, &create)? {
                     return Ok(Vec::new());
                 }
@@ -308,7 +318,8 @@ impl Engine {
                 Ok(df) => df.collect().await,
                 Err(e) => Err(e),
             };
-            match (result, &self.cluster) {
+            let cluster = self.cluster.as_ref().map(|c| c.url.as_str());
+            match (result, cluster) {
                 (Err(e), Some(cluster))
                     if attempt < CLUSTER_RETRIES
                         && e.find_root().message().contains("failed: Cancelled") =>
@@ -320,7 +331,7 @@ impl Engine {
                     );
                 }
                 (result, cluster) => {
-                    return result.map_err(|e| unreachable(cluster.as_deref(), e.into()));
+                    return result.map_err(|e| unreachable(cluster, e.into()));
                 }
             }
         }
@@ -357,10 +368,9 @@ impl Engine {
         }
         // A session table left behind costs only space (`gardener compact` deletes it after
         // a day): it must not fail the query whose answer is already there.
-        if let Some(Err(e)) = match &self.scratch {
-            Some(scratch) => Some(scratch.clear().await),
-            None => None,
-        } {
+        if let Some(cluster) = &self.cluster
+            && let Err(e) = cluster.scratch.clear().await
+        {
             eprintln!("warning: the session tables of this query were not deleted: {e}");
         }
         Ok(())

@@ -6,14 +6,14 @@
 //! queries fail); an executor tells the scheduler it is leaving, stops taking tasks and
 //! ends when its running tasks have (Ballista's executor shutdown).
 //!
-//! A lost executor fails the queries that were running, with an error; they are never
-//! rerun. Ballista 55 recovers from a lost executor by rerunning the stages whose output it
-//! held, and measured here that gave a wrong answer (rows counted 2.7 times: a join with
-//! an executor killed mid-query, `tests/it/cluster.rs`); with the adaptive planner the
-//! query hung instead. So the scheduler cancels every running job when an executor is
-//! removed (missed heartbeats for [`EXECUTOR_TIMEOUT`], or a clean stop), and a failed
-//! shuffle fetch fails its stage at once (`stage_max_failures = 1`). Run the query again:
-//! it runs on the executors that are left.
+//! A lost executor fails the queries that were running; their stages are never rerun.
+//! Ballista 55 recovers from a lost executor by rerunning the stages whose output it held,
+//! and measured here that gave a wrong answer (rows counted 2.7 times: a join with an
+//! executor killed mid-query, `tests/it/cluster.rs`); with the adaptive planner the query
+//! hung instead. So the scheduler cancels every running job when an executor is removed
+//! (missed heartbeats for [`EXECUTOR_TIMEOUT`], or a clean stop), a failed shuffle fetch
+//! fails its stage at once (`stage_max_failures = 1`), and the client runs a cancelled
+//! query again from the start on the executors that are left (`Engine::collect`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
