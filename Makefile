@@ -7,7 +7,7 @@ PY := .venv/bin/python
 WEEK := data/generated/netra-week
 RATE ?= 1
 
-.PHONY: build test lint demo bench venv clean
+.PHONY: build test lint demo bench venv clean fuzz fuzz-build
 
 build:
 	$(CARGO) build --release
@@ -65,6 +65,20 @@ bench: build $(VENV)
 	$(PY) scripts/bench_cluster.py
 	$(PY) scripts/bench_gcs.py
 	$(PY) scripts/bench_live.py
+
+# Coverage-guided fuzzing of every input path (fuzz/, cargo-fuzz and libFuzzer on nightly
+# Rust; both installed here when missing): each target for FUZZ_SECS seconds from seeds built
+# out of data/, tests/fixtures/ and ../shared/netra_real at run time; prints exec/s and
+# coverage per target and fails on a finding (its input in fuzz/artifacts/TARGET/).
+FUZZ_SECS ?= 60
+fuzz:
+	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	FUZZ_SECS=$(FUZZ_SECS) python3 scripts/fuzz.py
+
+# CI builds the fuzz targets (stable, no sanitizers) so they cannot rot; it does not run them.
+fuzz-build:
+	$(CARGO) build --release --manifest-path fuzz/Cargo.toml
 
 clean:
 	rm -rf out data/generated

@@ -41,9 +41,14 @@
 //! - [`synth`]: deterministic generators of realistic exports for demos and tests.
 //! - [`cli`]: the clap definitions; `main.rs` only parses and dispatches.
 //!
+//! The `engine` feature (default) brings DataFusion: `cli`, `report` and all of `engine` but
+//! its named queries need it. Without it the library is the input paths alone, which is
+//! what the fuzz targets (`fuzz/`) build; `cluster` (default) adds Ballista.
+//!
 //! Errors are `thiserror` enums per module with the input named in each message; `anyhow`
 //! appears only in `main.rs`.
 
+#[cfg(feature = "engine")]
 pub mod cli;
 pub mod common;
 pub mod decode;
@@ -51,6 +56,7 @@ pub mod engine;
 pub mod ingest;
 pub mod lake;
 pub mod range;
+#[cfg(feature = "engine")]
 pub mod report;
 pub mod signature;
 pub mod source;

@@ -42,14 +42,14 @@ const SEC: i64 = 1_000_000_000;
 
 /// A relative span in nanoseconds: `7d`, `36h`, `90m`, `45s`, `2w`.
 fn relative(s: &str) -> Option<i64> {
-    let (num, unit) = s.split_at(s.len().checked_sub(1)?);
-    let n: i64 = num.parse().ok()?;
+    let unit = s.chars().last()?;
+    let n: i64 = s[..s.len() - unit.len_utf8()].parse().ok()?;
     let unit = match unit {
-        "s" => SEC,
-        "m" => 60 * SEC,
-        "h" => 3600 * SEC,
-        "d" => 86_400 * SEC,
-        "w" => 7 * 86_400 * SEC,
+        's' => SEC,
+        'm' => 60 * SEC,
+        'h' => 3600 * SEC,
+        'd' => 86_400 * SEC,
+        'w' => 7 * 86_400 * SEC,
         _ => return None,
     };
     n.checked_mul(unit)
@@ -69,7 +69,7 @@ impl RangeSpec {
         let now = match &self.now {
             Some(n) => absolute(n).map_err(|e| bad("now", e))?,
             // One nanosecond past the newest entry, so `--since 1h` includes it.
-            None => newest.map_or(0, |t| t + 1),
+            None => newest.map_or(0, |t| t.saturating_add(1)),
         };
         let at = |flag: &'static str, v: &Option<String>| match v {
             None => Ok(None),
@@ -85,7 +85,10 @@ impl RangeSpec {
 /// One time as `--FLAG` gives it: RFC 3339, a date, or a span counted back from `now`.
 pub fn time_at(flag: &'static str, value: &str, now: Nanos) -> Result<Nanos, RangeError> {
     match relative(value) {
-        Some(span) => Ok(now - span),
+        Some(span) => now.checked_sub(span).ok_or_else(|| RangeError {
+            flag,
+            detail: format!("{value:?} counts back past the years a timestamp can hold"),
+        }),
         None => absolute(value).map_err(|detail| RangeError { flag, detail }),
     }
 }
@@ -122,7 +125,10 @@ impl TimeRange {
             conds.push(format!("{alias}.timestamp >= '{}'", format_rfc3339(s)));
         }
         if let Some(u) = self.until {
-            conds.push(format!("{alias}.dt <= '{}'", day_string(day_of(u - 1))));
+            conds.push(format!(
+                "{alias}.dt <= '{}'",
+                day_string(day_of(u.saturating_sub(1)))
+            ));
             conds.push(format!("{alias}.timestamp < '{}'", format_rfc3339(u)));
         }
         if conds.is_empty() {

@@ -66,9 +66,10 @@ pub fn parse_rfc3339(s: &str) -> Result<Nanos, &'static str> {
     };
     let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_secs;
-    secs.checked_mul(1_000_000_000)
-        .and_then(|n| n.checked_add(frac))
-        .ok_or("timestamp out of range")
+    // In i128: the whole seconds alone can be out of range while the instant is not
+    // (1677-09-21T00:12:43.145224192Z, the earliest).
+    i64::try_from(i128::from(secs) * 1_000_000_000 + i128::from(frac))
+        .map_err(|_| "timestamp out of range")
 }
 
 fn digits(b: &[u8], at: usize, n: usize) -> Result<i64, &'static str> {

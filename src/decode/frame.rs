@@ -262,7 +262,13 @@ impl<R: Read> Framer<R> {
         }
     }
 
-    fn push(&mut self, start: usize, end: usize, line: u64, error: Option<FrameError>) {
+    fn push(&mut self, start: usize, mut end: usize, line: u64, mut error: Option<FrameError>) {
+        // A record that crossed the limit and ended in the same read (before the check
+        // between reads saw it) is cut here: the limit is exact whatever the read size.
+        if end - start > self.opts.max_record {
+            end = start + self.opts.max_record;
+            error = Some(FrameError::TooLarge);
+        }
         self.spans.push(Span {
             start,
             end,
@@ -435,8 +441,10 @@ impl<R: Read> Framer<R> {
         while i < buf.len() {
             if self.in_string {
                 if self.escape {
-                    // The character right after a backslash, whatever it is.
+                    // The character right after a backslash, whatever it is (a raw newline
+                    // there is invalid JSON, quarantined later, but still a line).
                     self.escape = false;
+                    newlines += u64::from(buf[i] == b'\n');
                     i += 1;
                     continue;
                 }

@@ -14,24 +14,22 @@
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod named;
+#[cfg(feature = "engine")]
 pub mod output;
+#[cfg(feature = "engine")]
 pub mod scratch;
+#[cfg(feature = "engine")]
+mod session;
+#[cfg(feature = "engine")]
 pub mod stats;
+#[cfg(feature = "engine")]
 pub mod table;
 
-use std::sync::Arc;
+#[cfg(feature = "engine")]
+pub(crate) use session::register_functions;
+#[cfg(feature = "engine")]
+pub use session::{Engine, Execution, MEMORY_LIMIT};
 
-use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::{DdlStatement, LogicalPlan};
-use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
-use datafusion::sql::parser::DFParserBuilder;
-use datafusion::sql::sqlparser::dialect::GenericDialect;
-
-use url::Url;
-
-use crate::lake::Lake;
-use crate::lake::schema::logs_schema;
 pub use crate::range::TimeRange;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +38,7 @@ pub enum EngineError {
     EmptyLake { lake: String },
     /// DataFusion's own message (it already names the SQL line and column); the nested
     /// errors are not repeated.
+    #[cfg(feature = "engine")]
     #[error("{}", .0.find_root().message())]
     DataFusion(datafusion::error::DataFusionError),
     #[error(
@@ -54,348 +53,9 @@ pub enum EngineError {
     Range(#[from] crate::range::RangeError),
 }
 
+#[cfg(feature = "engine")]
 impl From<datafusion::error::DataFusionError> for EngineError {
     fn from(e: datafusion::error::DataFusionError) -> Self {
         EngineError::DataFusion(e)
     }
-}
-
-/// Memory DataFusion may use before it spills to disk (sorts, joins, aggregations).
-pub const MEMORY_LIMIT: usize = 1 << 30;
-
-/// A session with the lake's tables registered.
-pub struct Engine {
-    pub ctx: SessionContext,
-    /// The range `logs` is restricted to, resolved to absolute times.
-    pub range: TimeRange,
-    /// The Ballista cluster queries run on.
-    cluster: Option<Cluster>,
-}
-
-/// A cluster session: the scheduler's address, for messages, and where its session tables
-/// are written (see [`scratch`]).
-struct Cluster {
-    url: String,
-    scratch: scratch::Scratch,
-}
-
-/// Where a session's queries run.
-#[derive(Debug, Clone, Default)]
-pub struct Execution {
-    /// A Ballista cluster's scheduler, `df://HOST:PORT`; none runs them in this process.
-    pub cluster: Option<String>,
-    /// Tasks each step is split into; none takes this machine's cores. On a cluster that
-    /// leaves executors idle when they have more cores in total (Ballista 55's scheduler
-    /// does not tell a client how many), so the user gives it.
-    pub partitions: Option<usize>,
-}
-
-/// Times a query runs again after a cluster cancelled it for a lost executor.
-const CLUSTER_RETRIES: usize = 2;
-
-impl Engine {
-    /// Opens `lake`, restricting `logs` to `range` (relative times resolved against `now`,
-    /// or the newest entry in the lake) and, when given, to one `service`; the session's
-    /// queries run as `execution` says.
-    pub async fn open(
-        lake: &Lake,
-        range: &crate::range::RangeSpec,
-        service: Option<&str>,
-        execution: &Execution,
-    ) -> Result<Engine, EngineError> {
-        let cluster = execution.cluster.as_deref();
-        // The newest signatures tables, and the log at the version they describe: rows and
-        // signatures always match, and commits made since wait for their tables.
-        let Some(tables) = crate::lake::signatures::latest(lake).await? else {
-            return Err(EngineError::EmptyLake {
-                lake: lake.display.clone(),
-            });
-        };
-        let snapshot = crate::lake::log::snapshot(lake, tables.version).await?;
-        let runtime = RuntimeEnvBuilder::new()
-            .with_memory_limit(MEMORY_LIMIT, 1.0)
-            .build_arc()?;
-        if let Some(url) = &lake.remote {
-            let bucket = Url::parse(&format!("gs://{}", url.bucket))
-                .map_err(|e| EngineError::Usage(format!("lake {}: {e}", lake.display)))?;
-            runtime.register_object_store(&bucket, lake.store.clone());
-        }
-        let mut config = SessionConfig::new();
-        if let Some(n) = execution.partitions {
-            config = config.with_target_partitions(n);
-        }
-        let config = config
-            .with_information_schema(true)
-            .set_bool("datafusion.execution.parquet.pushdown_filters", true)
-            // The lake schema says Utf8; reading `shapes` as Utf8View too would cast every
-            // row's shape_id for the join in `logs`.
-            .set_bool(
-                "datafusion.execution.parquet.schema_force_view_types",
-                false,
-            );
-        let mut ctx = session(config, runtime, cluster).await?;
-        register_functions(&mut ctx)?;
-
-        for table in ["shapes", "signatures"] {
-            let path = tables.table(lake, table);
-            ctx.register_parquet(table, lake.table_url(&path), ParquetReadOptions::default())
-                .await?;
-        }
-        let newest = newest_entry(&ctx)
-            .await
-            .map_err(|e| unreachable(cluster, e))?;
-        let resolved = range.resolve(newest)?;
-        let files = table::LakeFiles::new(lake, &snapshot, logs_schema(), &resolved)?;
-        ctx.register_table("logs_files", Arc::new(files))?;
-        let mut filter = resolved.sql_filter("l");
-        if let Some(service) = service {
-            filter.push_str(if filter.is_empty() {
-                " WHERE "
-            } else {
-                " AND "
-            });
-            filter.push_str(&format!("l.service = '{}'", service.replace('\'', "''")));
-        }
-        ctx.sql(&format!(
-            "CREATE VIEW logs AS SELECT l.*, s.signature_id, s.template \
-             FROM logs_files l LEFT JOIN shapes s ON l.shape_id = s.shape_id{filter}"
-        ))
-        .await?;
-        ctx.sql(&format!(
-            "CREATE VIEW query_range AS SELECT {} AS since, {} AS until",
-            TimeRange::sql_bound(resolved.since),
-            TimeRange::sql_bound(resolved.until)
-        ))
-        .await?;
-        Ok(Engine {
-            ctx,
-            range: resolved,
-            cluster: cluster.map(|url| Cluster {
-                url: url.to_owned(),
-                scratch: scratch::Scratch::new(lake),
-            }),
-        })
-    }
-
-    /// Runs SQL and collects the last statement's result (at least one batch, for the
-    /// schema). Statements before the last may create tables and views in the session
-    /// (`CREATE TABLE t AS SELECT ...`), which is how a named query computes a step once and
-    /// reads it many times (DataFusion recomputes a CTE at each reference). On a cluster a
-    /// failed query drops every session table (and deletes their files).
-    pub async fn query(
-        &self,
-        sql: &str,
-        allow_write: bool,
-    ) -> Result<Vec<RecordBatch>, EngineError> {
-        let result = self.statements(sql, allow_write).await;
-        if result.is_err() && self.cluster.is_some() {
-            // The query's own error is the one to show.
-            let _ = self.drop_session_tables().await;
-        }
-        result
-    }
-
-    async fn statements(
-        &self,
-        sql: &str,
-        allow_write: bool,
-    ) -> Result<Vec<RecordBatch>, EngineError> {
-        let options = SQLOptions::new()
-            .with_allow_ddl(allow_write)
-            .with_allow_dml(allow_write)
-            .with_allow_statements(allow_write);
-        let mut statements = DFParserBuilder::new(sql)
-            .with_dialect(&GenericDialect {})
-            .build()?
-            .parse_statements()?;
-        let Some(last) = statements.pop_back() else {
-            return Err(EngineError::Usage("no SQL statement given".into()));
-        };
-        for statement in statements {
-            let plan = self.ctx.state().statement_to_plan(statement).await?;
-            let in_session = matches!(
-                &plan,
-                LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(_) | DdlStatement::CreateView(_))
-            );
-            if !in_session {
-                verify(&options, &plan)?;
-            }
-            self.run(plan).await?;
-        }
-        let plan = self.ctx.state().statement_to_plan(last).await?;
-        verify(&options, &plan)?;
-        let schema = Arc::new(plan.schema().as_arrow().clone());
-        let mut batches = self.run(plan).await?;
-        // An empty result still has columns: CSV prints its header, tables their names.
-        if batches.is_empty() {
-            batches.push(RecordBatch::new_empty(schema));
-        }
-        Ok(batches)
-    }
-
-    /// Runs one statement; on a cluster, a session table goes to the scratch folder.
-    async fn run(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
-        match (&self.cluster, plan) {
-            (
-                Some(Cluster { scratch, .. }),
-                LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create)),
-            ) => {
-                if scratch.exists(&self.ctx, &create)? {
-                    return Ok(Vec::new());
-                }
-                // Each attempt writes a folder of its own: a cancelled one's files stay unread.
-                let mut folder = String::new();
-                self.collect(|| {
-                    let (plan, url) = scratch.copy(&create)?;
-                    folder = url;
-                    Ok(plan)
-                })
-                .await?;
-                scratch.register(&self.ctx, &create, &folder).await?;
-                Ok(Vec::new())
-            }
-            (_, plan) => self.collect(|| Ok(plan.clone())).await,
-        }
-    }
-}
-
-/// The JSON functions and the significance functions ([`stats`]).
-pub(crate) fn register_functions(ctx: &mut SessionContext) -> datafusion::error::Result<()> {
-    datafusion_functions_json::register_all(ctx)?;
-    stats::register(ctx);
-    Ok(())
-}
-
-/// A local session, or with `cluster` one whose plans run on that Ballista cluster.
-async fn session(
-    config: SessionConfig,
-    runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
-    cluster: Option<&str>,
-) -> Result<SessionContext, EngineError> {
-    let Some(url) = cluster else {
-        return Ok(SessionContext::new_with_config_rt(config, runtime));
-    };
-    #[cfg(feature = "cluster")]
-    {
-        use ballista::prelude::{SessionConfigExt, SessionContextExt};
-        // Ballista 55's adaptive planner re-plans stages as they finish, and that fails the
-        // sanity check on `UNION ALL ... ORDER BY` (new_and_rising) and leaves the job
-        // hanging; the static planner runs every named query.
-        // Ballista prefers sort-merge joins (they spill), which shuffle and sort both sides:
-        // the whole lake for `logs`' join to the small `shapes` table (the report on 12 M
-        // rows: 74 s, 970 MB of shuffle). Hash joins broadcast the small sides, as planned
-        // locally (30 s, 419 MB); see docs/BENCHMARKS.md.
-        let config = config
-            .upgrade_for_ballista()
-            .set_bool("datafusion.optimizer.prefer_hash_join", true)
-            .with_ballista_adaptive_query_planner(false)
-            .with_ballista_grpc_client_max_message_size(cluster::roles::MAX_MESSAGE)
-            .with_ballista_logical_extension_codec(Arc::new(cluster::codec::Codec::default()));
-        let state = datafusion::execution::SessionStateBuilder::new()
-            .with_default_features()
-            .with_config(config)
-            .with_runtime_env(runtime)
-            .build();
-        Ok(SessionContext::remote_with_state(url, state).await?)
-    }
-    #[cfg(not(feature = "cluster"))]
-    Err(EngineError::Usage(format!(
-        "--cluster {url}: this gardener was built without the `cluster` feature"
-    )))
-}
-
-impl Engine {
-    /// Runs the plan `plan` makes. On a cluster, a query the scheduler cancelled because an
-    /// executor was lost (see `cluster::roles`) runs again from the start on the executors
-    /// left, with a new plan, at most [`CLUSTER_RETRIES`] times, saying so on stderr.
-    async fn collect(
-        &self,
-        mut plan: impl FnMut() -> Result<LogicalPlan, EngineError>,
-    ) -> Result<Vec<RecordBatch>, EngineError> {
-        let mut attempt = 0;
-        loop {
-            let result = match self.ctx.execute_logical_plan(plan()?).await {
-                Ok(df) => df.collect().await,
-                Err(e) => Err(e),
-            };
-            let cluster = self.cluster.as_ref().map(|c| c.url.as_str());
-            match (result, cluster) {
-                (Err(e), Some(cluster))
-                    if attempt < CLUSTER_RETRIES
-                        && e.find_root().message().contains("failed: Cancelled") =>
-                {
-                    attempt += 1;
-                    eprintln!(
-                        "warning: {cluster} cancelled the query (an executor was lost, the \
-                         scheduler's log names it); running it again ({attempt} of {CLUSTER_RETRIES})"
-                    );
-                }
-                (result, cluster) => {
-                    return result.map_err(|e| unreachable(cluster, e.into()));
-                }
-            }
-        }
-    }
-}
-
-/// `e`, said plainly when it is a cluster's scheduler that cannot be reached.
-fn unreachable(cluster: Option<&str>, e: EngineError) -> EngineError {
-    match cluster {
-        Some(cluster) if e.to_string().contains("ConnectError") => EngineError::Usage(format!(
-            "cluster {cluster} is unreachable ({e}): start `gardener cluster scheduler` \
-             there, or check --cluster"
-        )),
-        _ => e,
-    }
-}
-
-/// The tables and views every session has; anything else a script created.
-const BASE_TABLES: [&str; 5] = ["logs_files", "shapes", "signatures", "logs", "query_range"];
-
-impl Engine {
-    /// Drops the session tables and views earlier scripts created, freeing their memory
-    /// (the report runs many named queries in one session) and, on a cluster, deleting
-    /// their files.
-    pub async fn drop_session_tables(&self) -> Result<(), EngineError> {
-        let names = self
-            .ctx
-            .catalog("datafusion")
-            .and_then(|c| c.schema("public"))
-            .map(|s| s.table_names())
-            .unwrap_or_default();
-        for name in names.iter().filter(|n| !BASE_TABLES.contains(&n.as_str())) {
-            self.ctx.deregister_table(name.as_str())?;
-        }
-        // A session table left behind costs only space (`gardener compact` deletes it after
-        // a day): it must not fail the query whose answer is already there.
-        if let Some(cluster) = &self.cluster
-            && let Err(e) = cluster.scratch.clear().await
-        {
-            eprintln!("warning: the session tables of this query were not deleted: {e}");
-        }
-        Ok(())
-    }
-}
-
-fn verify(options: &SQLOptions, plan: &LogicalPlan) -> Result<(), EngineError> {
-    options
-        .verify_plan(plan)
-        .map_err(|e| EngineError::ReadOnly {
-            detail: e.message().to_string(),
-        })
-}
-
-/// The newest `last_seen` in the lake: what relative times count back from.
-async fn newest_entry(ctx: &SessionContext) -> Result<Option<i64>, EngineError> {
-    use datafusion::arrow::array::{Array, AsArray};
-    use datafusion::arrow::datatypes::TimestampNanosecondType;
-    let batches = ctx
-        .sql("SELECT max(last_seen) FROM shapes")
-        .await?
-        .collect()
-        .await?;
-    Ok(batches.first().and_then(|b| {
-        let col = b.column(0).as_primitive_opt::<TimestampNanosecondType>()?;
-        (!col.is_empty() && col.is_valid(0)).then(|| col.value(0))
-    }))
 }

@@ -514,13 +514,15 @@ fn tail_prefixes(template: &str, min_fixed: usize) -> Vec<Prefix> {
 /// sometimes (`5174 bytes (5.05 KB) received`, `delete blk_1 blk_2`), makes templates of
 /// different lengths; a value written in parts (`<*>:<*>:<*>`) may be one `<*>` elsewhere.
 /// Templates equal up to runs of `<*>`, `(<*>)` tokens and such values are one: they all
-/// get the shortest of them (the smallest string among equally short ones).
+/// get the shortest of them (the smallest string among equally short ones) when it fits
+/// every one of them ([`fits`]), else their common loose form, which does (a value written
+/// `<*>:<*>:<*>` in one and `<*> <*>:<*>` in another is `<*>` there).
 fn merge_optional_parts(templates: &mut [String]) {
     let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, t) in templates.iter().enumerate() {
         by_key.entry(loose_key(t)).or_default().push(i);
     }
-    for members in by_key.into_values() {
+    for (key, members) in by_key {
         let Some(shortest) = members
             .iter()
             .map(|&i| &templates[i])
@@ -529,10 +531,24 @@ fn merge_optional_parts(templates: &mut [String]) {
         else {
             continue;
         };
+        let chosen = if members.iter().all(|&i| fits(&shortest, &templates[i])) {
+            shortest
+        } else {
+            key
+        };
         for i in members {
-            templates[i].clone_from(&shortest);
+            templates[i].clone_from(&chosen);
         }
     }
+}
+
+/// Does `shape` (a message's shape, or a narrower template) belong to `template`: each
+/// `<*>` read as any text, and a value the shape restates in parentheses (`(<*>)`) allowed
+/// to be absent from the template, as [`merge_optional_parts`] leaves it out.
+pub fn fits(template: &str, shape: &str) -> bool {
+    let optional = format!(" ({VAR})");
+    matches_template(template, shape)
+        || (shape.contains(&optional) && matches_template(template, &shape.replace(&optional, "")))
 }
 
 /// A token made of variables and the punctuation between them only (`<*>:<*>`,

@@ -239,8 +239,17 @@ pub(crate) fn is_unit(word: &str) -> bool {
 }
 
 /// Where the token holding the closing quote ends, when `token` (at byte `at` of `line`)
-/// opens a quoted value after `=` or `:` and does not close it.
+/// opens a quoted value after `=` or `:` and does not close it; again while the tokens taken
+/// open another (`a=" ":" "`): else the shape, masked again, would mask that one too.
 fn quoted_value_end(line: &str, at: usize, token: &str) -> Option<usize> {
+    let mut end = open_value_end(line, at, token)?;
+    while let Some(next) = open_value_end(line, at, &line[at..end]).filter(|&e| e > end) {
+        end = next;
+    }
+    Some(end)
+}
+
+fn open_value_end(line: &str, at: usize, token: &str) -> Option<usize> {
     let b = token.as_bytes();
     if !b.iter().any(|&c| c == b'"' || c == b'\'') {
         return None;

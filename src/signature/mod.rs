@@ -22,7 +22,7 @@ use nohash_hasher::IntMap;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Version of the masking and clustering rules, recorded in the signatures tables.
-pub const MINER_VERSION: &str = "3";
+pub const MINER_VERSION: &str = "4";
 
 /// Salt of every signature id. Frozen: it was the miner version when ids were first
 /// written; changing it would change every id.

@@ -30,7 +30,11 @@ fn day_start(parts: &[&str]) -> Option<Nanos> {
     let y = number(y, 4, 1970, 9999)?;
     let m = number(m, 2, 1, 12)?;
     let d = number(d, 2, 1, 31)?;
-    Some(days_from_civil(y.into(), m.into(), d.into()) * DAY)
+    // Nanoseconds end in April 2262: a date whose day does not fit whole is not judged
+    // (kept), so the day's end below never overflows.
+    days_from_civil(y.into(), m.into(), d.into())
+        .checked_mul(DAY)
+        .filter(|start| start.checked_add(DAY).is_some())
 }
 
 /// Seconds into the day of `HH:MM:SS`.
@@ -114,6 +118,20 @@ mod tests {
             &parts("x/2025/09/01"),
             &TimeRange::default()
         ));
+    }
+
+    /// Fuzzing found it: a date folder past 2262 overflowed the nanoseconds of its day
+    /// (a panic in debug builds, a wrapped and wrong skip in release).
+    #[test]
+    fn dates_past_what_nanoseconds_hold_are_kept() {
+        let r = range("2025-09-05T00:00:00Z", "2025-09-12T00:00:00Z");
+        assert!(folder_may_match(&parts("s/9999/12/31"), &r));
+        assert!(folder_may_match(&parts("s/2262/04/11"), &r));
+        assert!(file_may_match(
+            &parts("s/2262/04/11/23:00:00_23:59:59_S0.json"),
+            &r
+        ));
+        assert!(!folder_may_match(&parts("s/2262/04/10"), &r));
     }
 
     #[test]

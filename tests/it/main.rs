@@ -11,6 +11,7 @@ mod gcs;
 mod ingest_inputs;
 mod ingest_lake;
 mod ingest_signatures;
+mod invariants;
 mod layers;
 mod live_lake;
 mod loghub_accuracy;

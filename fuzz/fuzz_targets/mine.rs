@@ -1,0 +1,22 @@
+//! Masking and mining on any messages (the input split at 0x1E, the record separator):
+//! masking is idempotent and each template matches the shapes of its messages.
+#![no_main]
+
+#[allow(dead_code)] // each target checks some of the statements
+#[path = "../../tests/it/invariants.rs"]
+mod invariants;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let messages: Vec<String> = text.split('\u{1e}').map(str::to_owned).collect();
+    for m in &messages {
+        if let Err(e) = invariants::shape_idempotent(m) {
+            panic!("{e}");
+        }
+    }
+    if let Err(e) = invariants::templates_match(&messages) {
+        panic!("{e}");
+    }
+});
