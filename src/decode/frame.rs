@@ -299,7 +299,11 @@ impl<R: Read> Framer<R> {
 
     /// Skips leading whitespace (and a BOM) and decides the layout. Returns true once decided.
     fn detect(&mut self) -> bool {
-        if self.pos == 0 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+        const BOM: &[u8] = b"\xEF\xBB\xBF";
+        if self.pos == 0 && self.buf.len() < BOM.len() && BOM.starts_with(&self.buf) && !self.eof {
+            return false; // a short first read may hold part of a byte-order mark
+        }
+        if self.pos == 0 && self.buf.starts_with(BOM) {
             self.pos = 3;
         }
         self.skip_ws();

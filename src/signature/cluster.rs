@@ -414,14 +414,21 @@ fn collapse_free_tails(templates: &mut [String], rows: &[u64], cfg: &Config) {
     let mut renamed: HashMap<String, String> = HashMap::new();
     for members in families.into_values() {
         let first: Vec<&str> = members[0].split(' ').collect();
-        let common = members[1..].iter().fold(first.len(), |common, m| {
-            first
-                .iter()
-                .zip(m.split(' '))
-                .take(common)
-                .take_while(|(a, b)| **a == *b)
-                .count()
-        });
+        // The tail `<*>` stands for at least one token of every member: a member that is
+        // all prefix (`... start <*>` beside `... start <*> wait (command <*>)`) keeps its
+        // last token in the tail, or the template would ask it for one more.
+        let shortest = members.iter().map(|m| m.split(' ').count()).min();
+        let most = shortest.unwrap_or(1).saturating_sub(1);
+        let common = members[1..]
+            .iter()
+            .fold(first.len().min(most), |common, m| {
+                first
+                    .iter()
+                    .zip(m.split(' '))
+                    .take(common)
+                    .take_while(|(a, b)| **a == *b)
+                    .count()
+            });
         let template = format!("{} {VAR}", first[..common].join(" "));
         for m in members {
             renamed.insert(m.to_owned(), template.clone());
@@ -546,9 +553,15 @@ fn merge_optional_parts(templates: &mut [String]) {
 /// `<*>` read as any text, and a value the shape restates in parentheses (`(<*>)`) allowed
 /// to be absent from the template, as [`merge_optional_parts`] leaves it out.
 pub fn fits(template: &str, shape: &str) -> bool {
-    let optional = format!(" ({VAR})");
-    matches_template(template, shape)
-        || (shape.contains(&optional) && matches_template(template, &shape.replace(&optional, "")))
+    let restated = |t: &&str| t.starts_with('(') && t.ends_with(')') && t.contains(VAR);
+    if matches_template(template, shape) {
+        return true;
+    }
+    if !shape.split(' ').any(|t| restated(&t)) {
+        return false;
+    }
+    let without: Vec<&str> = shape.split(' ').filter(|t| !restated(t)).collect();
+    matches_template(template, &without.join(" "))
 }
 
 /// A token made of variables and the punctuation between them only (`<*>:<*>`,

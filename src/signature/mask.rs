@@ -22,6 +22,9 @@
 /// The variable marker, as Loghub writes it.
 pub const VAR: &str = "<*>";
 
+/// Joins the two meaningful lines of a multi-line message in its shape.
+const JOIN: &str = " | ";
+
 /// Writes the shape of `msg` into `out` (cleared first).
 pub fn shape_into(msg: &str, out: &mut String) {
     out.clear();
@@ -29,7 +32,7 @@ pub fn shape_into(msg: &str, out: &mut String) {
         let (head, tail) = meaningful_lines(msg);
         shape_line(head, out);
         if let Some(t) = tail {
-            out.push_str(" | ");
+            out.push_str(JOIN);
             shape_line(t, out);
         }
     } else {
@@ -254,12 +257,22 @@ fn open_value_end(line: &str, at: usize, token: &str) -> Option<usize> {
     if !b.iter().any(|&c| c == b'"' || c == b'\'') {
         return None;
     }
-    let open = (1..b.len()).find(|&i| {
-        matches!(b[i], b'"' | b'\'')
-            && matches!(b[i - 1], b'=' | b':')
-            && !b[i + 1..].contains(&b[i])
-    })?;
+    // Quotes pair left to right: a quote that closes a value (`403:'`) opens none.
+    let mut open = None;
+    for i in 1..b.len() {
+        match open {
+            Some(o) if b[i] == b[o] => open = None,
+            None if matches!(b[i], b'"' | b'\'') && matches!(b[i - 1], b'=' | b':') => {
+                open = Some(i);
+            }
+            _ => {}
+        }
+    }
+    let open = open?;
     let rest = &line.as_bytes()[at + open + 1..];
+    // Never closed by a quote past the ` | ` that joins a message's two meaningful lines:
+    // the shape, masked again, would pair quotes of different lines.
+    let rest = &rest[..memchr::memmem::find(rest, JOIN.as_bytes()).unwrap_or(rest.len())];
     let close = at + open + 1 + memchr::memchr(b[open], rest)?;
     let end = line.as_bytes()[close..]
         .iter()
@@ -317,6 +330,10 @@ fn shape_token(token: &str, out: &mut String) {
             out.push_str(scheme);
             out.push_str("://");
             out.push_str(VAR);
+            // Closing punctuation after a URL is the sentence's (`(see http://x/y)`), and
+            // kept apart the shape masks to itself again (`hdfs://<*>)` stays).
+            let url = token.trim_end_matches([')', ']', '}', ',', ';', '.']);
+            out.push_str(&token[url.len().max(scheme_end + 3)..]);
             return;
         }
     }

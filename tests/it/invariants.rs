@@ -81,8 +81,24 @@ pub fn framing(input: &[u8], read_size: usize, chunk_bytes: usize) -> Check {
     let big = input.len() + 1;
     let a = records(&frame_all(input, read_size, chunk_bytes, big).0);
     let b = records(&frame_all(input, 1 << 16, 1 << 20, big).0);
+    if let Some((x, y)) = a.iter().zip(&b).find(|(x, y)| x != y) {
+        let show = |r: &(u64, u64, Option<FrameError>, Vec<u8>)| {
+            format!(
+                "{} line {} {:?} {:?}",
+                r.0,
+                r.1,
+                r.2,
+                String::from_utf8_lossy(&r.3)
+            )
+        };
+        return Err(format!(
+            "read size {read_size}, chunk {chunk_bytes}: record {} differs from one read's {}",
+            show(x),
+            show(y)
+        ));
+    }
     ensure!(
-        a == b,
+        a.len() == b.len(),
         "read size {read_size}, chunk {chunk_bytes}: {} records, one read: {}",
         a.len(),
         b.len()
