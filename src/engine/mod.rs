@@ -25,7 +25,7 @@ pub mod stats;
 #[cfg(feature = "engine")]
 pub mod table;
 
-#[cfg(feature = "engine")]
+#[cfg(feature = "cluster")]
 pub(crate) use session::register_functions;
 #[cfg(feature = "engine")]
 pub use session::{Engine, Execution, MEMORY_LIMIT};
