@@ -418,10 +418,9 @@ fn collapse_free_tails(templates: &mut [String], rows: &[u64], cfg: &Config) {
         // all prefix (`... start <*>` beside `... start <*> wait (command <*>)`) keeps its
         // last token in the tail, or the template would ask it for one more.
         let shortest = members.iter().map(|m| m.split(' ').count()).min();
-        let most = shortest.unwrap_or(1).saturating_sub(1);
         let common = members[1..]
             .iter()
-            .fold(first.len().min(most), |common, m| {
+            .fold(shortest.unwrap_or(1) - 1, |common, m| {
                 first
                     .iter()
                     .zip(m.split(' '))
@@ -553,15 +552,12 @@ fn merge_optional_parts(templates: &mut [String]) {
 /// `<*>` read as any text, and a value the shape restates in parentheses (`(<*>)`) allowed
 /// to be absent from the template, as [`merge_optional_parts`] leaves it out.
 pub fn fits(template: &str, shape: &str) -> bool {
-    let restated = |t: &&str| t.starts_with('(') && t.ends_with(')') && t.contains(VAR);
-    if matches_template(template, shape) {
-        return true;
-    }
-    if !shape.split(' ').any(|t| restated(&t)) {
-        return false;
-    }
-    let without: Vec<&str> = shape.split(' ').filter(|t| !restated(t)).collect();
-    matches_template(template, &without.join(" "))
+    let restated = |t: &str| t.starts_with('(') && t.ends_with(')') && t.contains(VAR);
+    matches_template(template, shape)
+        || (shape.split(' ').any(restated) && {
+            let without: Vec<&str> = shape.split(' ').filter(|t| !restated(t)).collect();
+            matches_template(template, &without.join(" "))
+        })
 }
 
 /// A token made of variables and the punctuation between them only (`<*>:<*>`,

@@ -18,6 +18,13 @@ use log_gardener::source::sink;
 
 pub type Check = Result<(), String>;
 
+/// Panics with the first statement that broke (what a fuzz target reports as a finding).
+pub fn hold(checks: impl IntoIterator<Item = Check>) {
+    if let Some(Err(e)) = checks.into_iter().find(Result::is_err) {
+        panic!("{e}");
+    }
+}
+
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)*) => {
         if !$cond {
@@ -302,14 +309,14 @@ pub fn shape_idempotent(msg: &str) -> Check {
 
 /// The template of a signature fits the shape of every message signed with it (`<*>` is
 /// any text; a value restated in parentheses may be absent: `signature::cluster::fits`).
-pub fn templates_match(messages: &[String]) -> Check {
+pub fn templates_match<S: AsRef<str> + Sync>(messages: &[S]) -> Check {
     let templates = signature::mine(messages, 1);
     ensure!(
         templates.len() == messages.len(),
         "one template per message"
     );
     for (m, t) in messages.iter().zip(&templates) {
-        let s = shape(m);
+        let (m, s) = (m.as_ref(), shape(m.as_ref()));
         ensure!(
             cluster::fits(t, &s),
             "template {t:?} does not fit shape {s:?} of {m:?}"
