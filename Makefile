@@ -65,6 +65,7 @@ bench: build $(VENV)
 	$(PY) scripts/bench_cluster.py
 	$(PY) scripts/bench_gcs.py
 	$(PY) scripts/bench_live.py
+	$(PY) scripts/bench_goals.py
 
 # Coverage-guided fuzzing of every input path (fuzz/, cargo-fuzz and libFuzzer on nightly
 # Rust; both installed here when missing): each target for FUZZ_SECS seconds from seeds built

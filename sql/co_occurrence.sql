@@ -13,13 +13,14 @@
 --   significance >= min_significance at that level)
 -- Problem rows: severity >= WARNING or HTTP status >= 500. Events of one signature at the
 -- same nanosecond count once. The id population is every trace in the range plus the
--- request ids of problem rows without a trace. Steps used more than once are computed
+-- request ids of problem rows without a trace; ids are keyed by `id_hash` (64 bits: two ids
+-- share a key with a chance of ~3e-8 per million ids). Steps used more than once are computed
 -- once into session tables (DataFusion would recompute a CTE at each reference).
 CREATE TABLE problems AS
 SELECT signature_id AS sig,
        timestamp AS ts,
        CAST(timestamp AS BIGINT) AS ns,
-       coalesce(trace, json_get_str(json_payload, 'request_id')) AS rid,
+       id_hash(coalesce(trace, json_get_str(json_payload, 'request_id'))) AS rid,
        trace IS NULL AS untraced
 FROM logs
 WHERE severity_number >= 400 OR http_request_status >= 500;
@@ -85,7 +86,7 @@ WITH baskets AS (
   SELECT 'same_id' AS level, 1 AS rank, rid AS basket, sig, min(ns) AS ns
   FROM problems WHERE rid IS NOT NULL GROUP BY rid, sig
   UNION ALL
-  SELECT 'window' AS level, 3 AS rank, CAST(w AS VARCHAR) AS basket, sig, ns
+  SELECT 'window' AS level, 3 AS rank, CAST(w AS BIGINT) AS basket, sig, ns
   FROM (SELECT date_bin(INTERVAL '${window}', ts, TIMESTAMP '1970-01-01T00:00:00Z') AS w, sig, min(ns) AS ns
         FROM problems GROUP BY 1, 2) wins
 ),

