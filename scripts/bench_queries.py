@@ -41,7 +41,6 @@ DIALECT = [
     (r"(\w+) / \((\d+) \* 1000000\)", r"\1 // (\2 * 1000000)", "integer division"),
     (r"coded / 2", "coded // 2", "integer division"),
     (r"first_value\(", "first(", "ordered first() aggregate"),
-    (r"id_hash\(", "hash(", "64-bit key of an id (DuckDB's own hash)"),
 ]
 
 
@@ -106,6 +105,8 @@ con.execute(f"CREATE VIEW shapes AS SELECT * FROM read_parquet('{lake}/signature
 con.execute(f"CREATE VIEW signatures AS SELECT * FROM read_parquet('{lake}/signatures/signatures.parquet')")
 con.execute("""CREATE VIEW logs AS SELECT l.*, s.signature_id, s.template
                FROM logs_files l LEFT JOIN shapes s ON l.shape_id = s.shape_id""")
+# gardener's id_hash: a 64-bit key of an id, NULL for NULL (DuckDB's hash(NULL) is a value).
+con.execute("CREATE MACRO id_hash(x) AS CASE WHEN x IS NULL THEN NULL ELSE hash(x) END")
 con.execute("CREATE VIEW query_range AS SELECT CAST(NULL AS TIMESTAMPTZ) AS since, CAST(NULL AS TIMESTAMPTZ) AS until")
 
 def ln_choose(n, k):

@@ -6,13 +6,16 @@
 -- log) takes them from the request log of its trace, so an app error is charged to the
 -- endpoint it broke. Endpoints are METHOD and path, query string dropped, ids (numbers,
 -- UUIDs, long hex) written {id}.
--- Traces are joined by their `id_hash` keys. Steps computed once into session tables; rows are counted per distinct combination
--- before anything else, so memory follows the combinations, not the rows.
-CREATE TABLE app_traces AS
-SELECT DISTINCT id_hash(trace) AS trace
+-- Steps computed once into session tables; rows are counted per distinct combination before
+-- anything else, so memory follows the combinations, not the rows: the app rows per trace
+-- (traces keyed by `id_hash`), the request of each of those traces, then the request rows
+-- (their own HTTP fields) and the app rows (their trace's) together.
+CREATE TABLE app_rows AS
+SELECT signature_id, service, revision, id_hash(trace) AS trace, count(*) AS n
 FROM logs
 WHERE (severity_number >= 400 OR http_request_status >= 500)
-  AND http_request_method IS NULL AND trace IS NOT NULL;
+  AND http_request_method IS NULL
+GROUP BY 1, 2, 3, 4;
 
 CREATE TABLE traced_requests AS
 SELECT a.trace,
@@ -20,7 +23,8 @@ SELECT a.trace,
        min(r.http_request_url) AS url,
        max(r.http_request_status) AS status,
        min(r.http_request_user_agent) AS user_agent
-FROM logs r JOIN app_traces a ON a.trace = id_hash(r.trace)
+FROM logs r JOIN (SELECT DISTINCT trace FROM app_rows WHERE trace IS NOT NULL) a
+  ON a.trace = id_hash(r.trace)
 WHERE r.http_request_method IS NOT NULL
 GROUP BY a.trace;
 
@@ -31,16 +35,18 @@ SELECT signature_id, service, revision,
            split_part(regexp_replace(url, '^[a-zA-Z]+://[^/]*', ''), '?', 1),
            '/([0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{16,})(/|$)', '/{id}$2', 'g')
        END AS endpoint,
-       status, user_agent, count(*) AS n
+       status, user_agent, sum(n) AS n
 FROM (
-  SELECT p.signature_id, p.service, p.revision,
-         coalesce(p.http_request_method, t.method) AS method,
-         coalesce(p.http_request_url, t.url) AS url,
-         coalesce(p.http_request_status, t.status) AS status,
-         coalesce(p.http_request_user_agent, t.user_agent) AS user_agent
-  FROM logs p
-  LEFT JOIN traced_requests t ON p.http_request_method IS NULL AND t.trace = id_hash(p.trace)
-  WHERE p.severity_number >= 400 OR p.http_request_status >= 500
+  SELECT signature_id, service, revision, http_request_method AS method,
+         http_request_url AS url, http_request_status AS status,
+         http_request_user_agent AS user_agent, count(*) AS n
+  FROM logs
+  WHERE (severity_number >= 400 OR http_request_status >= 500)
+    AND http_request_method IS NOT NULL
+  GROUP BY 1, 2, 3, 4, 5, 6, 7
+  UNION ALL
+  SELECT a.signature_id, a.service, a.revision, t.method, t.url, t.status, t.user_agent, a.n
+  FROM app_rows a LEFT JOIN traced_requests t ON t.trace = a.trace
 ) rows
 GROUP BY 1, 2, 3, 4, 5, 6;
 
