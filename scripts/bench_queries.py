@@ -8,7 +8,9 @@ ingests it (once) into a lake, then runs every named query of sql/, best of RUNS
     significance functions as Python UDFs. The SQL is changed only for dialect, by the
     rewrites in DIALECT below (each one is printed with --show-sql).
 Both engines get the same memory limit and all cores. Prints seconds, peak RSS (wait4),
-the row counts (which must agree) and the ratio gardener / DuckDB.
+the row counts (which must agree) and the ratio gardener / DuckDB; then (without --only)
+times `gardener report` on the lake. Writes the figures to DIR/bench_queries.json and
+out/bench_queries.json (which scripts/bench_goals.py reads).
 
 Usage: bench_queries.py [--rate 20] [--runs 3] [--dir data/generated/query-bench]
        [--only NAME] [--show-sql]

@@ -1,7 +1,8 @@
 //! The DataFusion session over a lake: tables `logs` (every lake column plus
 //! `signature_id` and `template`), `signatures`, `shapes` and `query_range` (the resolved
 //! `--since`/`--until`, NULL when open), the JSON functions of `datafusion-functions-json`,
-//! the significance functions of [`stats`], `id_hash` ([`keys`]), named queries from `sql/`, and output formats.
+//! the significance functions of [`stats`], `id_hash` ([`keys`]), named queries from `sql/`,
+//! and output formats. Strings read as `Utf8View`.
 //!
 //! `--since`/`--until` restrict `logs` by `timestamp` and by the `dt=` partition, so the
 //! files of other days are never opened (EXPLAIN shows the pruned file list).
