@@ -9,7 +9,7 @@
 -- (two narrow columns); rank only each signature's rows from the newest hour that still
 -- leaves per_signature rows on (exact: every row newer than a kept one is kept), by their
 -- key alone; then read the wide columns of the rows kept, by (timestamp, log_name,
--- insert_id) and their signature. That is the dedup key except for entries without an
+-- insert_id), service and signature. That is the dedup key except for entries without an
 -- insertId (the message stands in for it, and reading every problem row's message was most
 -- of the cost): two such entries of a signature in one log at one instant share a key (kept
 -- once), both match it, and the final ranking keeps per_signature of them.
@@ -30,9 +30,9 @@ FROM (
 GROUP BY 1;
 
 CREATE TABLE recent_keys AS
-SELECT DISTINCT signature_id, timestamp, log_name, insert_id
+SELECT DISTINCT signature_id, timestamp, log_name, insert_id, service
 FROM (
-  SELECT l.signature_id, l.timestamp, l.log_name, l.insert_id,
+  SELECT l.signature_id, l.timestamp, l.log_name, l.insert_id, l.service,
          row_number() OVER (PARTITION BY l.signature_id ORDER BY l.timestamp DESC, l.insert_id) AS k
   FROM logs l JOIN recent_cut c ON c.signature_id = l.signature_id AND l.timestamp >= c.since
   WHERE l.severity_number >= 400 OR l.http_request_status >= 500
@@ -54,6 +54,7 @@ FROM (
     ON l.timestamp = r.timestamp
    AND (l.log_name IS NOT DISTINCT FROM r.log_name)
    AND (l.insert_id IS NOT DISTINCT FROM r.insert_id)
+   AND (l.service IS NOT DISTINCT FROM r.service)
   JOIN shapes s ON s.shape_id = l.shape_id AND s.signature_id = r.signature_id
   WHERE l.severity_number >= 400 OR l.http_request_status >= 500
 ) kept

@@ -7,9 +7,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array};
+use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::ScalarValue;
+use datafusion::common::{ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -23,16 +23,15 @@ pub fn udf() -> ScalarUDF {
         Arc::new(|args: &[ColumnarValue]| {
             let scalar = matches!(args, [ColumnarValue::Scalar(_)]);
             let arrays = ColumnarValue::values_to_arrays(args)?;
-            let ids = arrays
-                .first()
-                .map(|a| a.as_string_view())
-                .into_iter()
-                .flatten();
+            let Some(ids) = arrays.first().and_then(|a| a.as_string_view_opt()) else {
+                return exec_err!("id_hash takes one text argument");
+            };
             let keys: ArrayRef = Arc::new(
-                ids.map(|id| id.map(|s| xxh3_64(s.as_bytes()) as i64))
+                ids.iter()
+                    .map(|id| id.map(|s| xxh3_64(s.as_bytes()) as i64))
                     .collect::<Int64Array>(),
             );
-            Ok(if scalar && !keys.is_empty() {
+            Ok(if scalar {
                 ColumnarValue::Scalar(ScalarValue::try_from_array(&keys, 0)?)
             } else {
                 ColumnarValue::Array(keys)

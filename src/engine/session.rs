@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, AsArray};
-use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::parquet::transform_schema_to_view;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
@@ -51,19 +51,6 @@ pub struct Execution {
     /// leaves executors idle when they have more cores in total (Ballista 55's scheduler
     /// does not tell a client how many), so the user gives it.
     pub partitions: Option<usize>,
-}
-
-/// `schema` with its strings as `Utf8View`: the Parquet reader then hands out views into
-/// the decoded pages instead of copying every string into one buffer (reading the lake's
-/// `json_payload` and `message` of 12 M rows: 2.98 s as `Utf8` from DELTA_BYTE_ARRAY pages,
-/// 1.56 s as views from the PLAIN pages `lake::writer` now writes), and `shapes` and
-/// `signatures`, read as views by DataFusion's default, join the lake without casts.
-fn as_views(schema: &Schema) -> SchemaRef {
-    let fields = schema.fields().iter().map(|f| match f.data_type() {
-        DataType::Utf8 => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View)),
-        _ => f.clone(),
-    });
-    Arc::new(Schema::new(fields.collect::<Vec<_>>()))
 }
 
 /// Times a query runs again after a cluster cancelled it for a lost executor.
@@ -115,7 +102,13 @@ impl Engine {
             .await
             .map_err(|e| unreachable(cluster, e))?;
         let resolved = range.resolve(newest)?;
-        let files = table::LakeFiles::new(lake, &snapshot, as_views(&logs_schema()), &resolved)?;
+        // Strings as `Utf8View`: the Parquet reader then hands out views into the decoded
+        // pages instead of copying every string into one buffer (reading the lake's
+        // `json_payload` and `message` of 12 M rows: 2.98 s as `Utf8` from DELTA_BYTE_ARRAY
+        // pages, 1.56 s as views from the PLAIN pages `lake::writer` now writes); `shapes`
+        // and `signatures` are read as views by DataFusion's default, so joins need no casts.
+        let schema = Arc::new(transform_schema_to_view(&logs_schema()));
+        let files = table::LakeFiles::new(lake, &snapshot, schema, &resolved)?;
         ctx.register_table("logs_files", Arc::new(files))?;
         let mut filter = resolved.sql_filter("l");
         if let Some(service) = service {
@@ -224,14 +217,19 @@ impl Engine {
                 scratch.register(&self.ctx, &create, &folder).await?;
                 Ok(Vec::new())
             }
-            (None, LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create))) => {
-                let name = create.name.clone();
-                let plan = LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create));
+            (cluster, plan) => {
+                let created = match (cluster, &plan) {
+                    (None, LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(c))) => {
+                        Some(c.name.clone())
+                    }
+                    _ => None,
+                };
                 let out = self.collect(|| Ok(plan.clone())).await?;
-                self.compact_views(&name).await?;
+                if let Some(name) = created {
+                    self.compact_views(&name).await?;
+                }
                 Ok(out)
             }
-            (_, plan) => self.collect(|| Ok(plan.clone())).await,
         }
     }
 

@@ -214,3 +214,30 @@ fn a_closed_pipe_is_a_quiet_success_and_errors_exit_2() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `recent` finds its rows again by time, log, insertId, service and signature (not the
+/// message): two insertId-less entries of one signature in one log at one instant, from two
+/// services, must not both come back under `--service` (the first version of that lookup
+/// had no service and returned the other service's row too).
+#[test]
+fn recent_under_service_keeps_to_the_service() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let export = dir.path().join("e.jsonl");
+    let entry = |service: &str, n: u32| {
+        format!(
+            r#"{{"timestamp":"2025-09-12T00:00:00Z","severity":"ERROR","textPayload":"quota exceeded for project {n}","logName":"projects/p/logs/run.googleapis.com%2Fstderr","resource":{{"type":"cloud_run_revision","labels":{{"service_name":"{service}"}}}}}}"#
+        )
+    };
+    std::fs::write(
+        &export,
+        format!("{}\n{}\n", entry("api", 1), entry("web", 2)),
+    )
+    .expect("write");
+    let lake = dir.path().join("lake");
+    ingest(&lake, &[export.to_str().expect("utf8")]);
+    let rows = json_rows(&lake, &["--service", "api", "--named", "recent"]);
+    let services: Vec<_> = rows.iter().map(|r| r["service"].as_str()).collect();
+    assert_eq!(services, [Some("api")], "{rows:?}");
+    let all = json_rows(&lake, &["--named", "recent"]);
+    assert_eq!(all.len(), 2, "{all:?}");
+}
