@@ -142,11 +142,15 @@ impl LakeWriter {
         for day in distinct {
             if !self.days.contains_key(&day) {
                 // Read the day from the newest version: files of an older one may have been
-                // compacted away and deleted meanwhile (a follower idle for hours).
-                self.catch_up().await?;
+                // compacted away and deleted meanwhile (a follower idle for hours). The
+                // writer's own snapshot stays where it is: the commit still has to check
+                // the rows buffered so far against the commits read here.
+                let mut newest = self.snapshot.clone();
+                for c in log::commits_since(&self.lake, &newest).await? {
+                    newest.apply(&c);
+                }
                 let dt = day_string(day);
-                let files: Vec<_> = self
-                    .snapshot
+                let files: Vec<_> = newest
                     .files_of_day(&dt)
                     .map(|f| self.lake.child(&f.path))
                     .collect();
