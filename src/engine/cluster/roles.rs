@@ -14,6 +14,14 @@
 //! (missed heartbeats for [`EXECUTOR_TIMEOUT`], or a clean stop), a failed shuffle fetch
 //! fails its stage at once (`stage_max_failures = 1`), and the client runs a cancelled
 //! query again from the start on the executors that are left (`Engine::collect`).
+//!
+//! Known limit (Ballista 55): an executor killed while idle is noticed when the scheduler
+//! next launches a task on it. Ballista then rolls back the stage and drops the tasks it
+//! had started on the other executors without giving back their task slots
+//! (`TaskManager::executor_lost` returns them to cancel, and their late status finds no
+//! job to refund from: `sum_vcores_for_statuses`). Each leaked slot is lost until that
+//! executor restarts; an executor with a single slot then takes no more tasks, and the
+//! rerun waits. Executors started with several cores lose capacity, not the queries.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
