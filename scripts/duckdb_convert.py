@@ -18,7 +18,7 @@ COLUMNS = {
     "labels": "MAP(VARCHAR, VARCHAR)",
     "httpRequest": "STRUCT(requestMethod VARCHAR, requestUrl VARCHAR, status INTEGER, "
     "latency VARCHAR, userAgent VARCHAR, remoteIp VARCHAR, serverIp VARCHAR, "
-    "protocol VARCHAR, requestSize BIGINT, responseSize BIGINT)",
+    "referer VARCHAR, protocol VARCHAR, requestSize BIGINT, responseSize BIGINT)",
     "trace": "VARCHAR",
     "spanId": "VARCHAR",
     "traceSampled": "BOOLEAN",

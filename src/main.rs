@@ -25,21 +25,37 @@ use log_gardener::synth;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay` in mimalloc v2's `mi_option_e` (include/mimalloc.h).
+/// `mi_option_purge_delay` in mimalloc v3's `mi_option_e` (libmimalloc-sys builds v3 unless
+/// its `v2` feature is on; `c_src/mimalloc/v3/include/mimalloc.h`). The crate exports no
+/// constant for it.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() -> ExitCode {
+    // No transparent huge pages: mimalloc asks for them (MADV_HUGEPAGE) and each 2 MiB fault
+    // zeroes a whole huge page, or waits for the kernel to compact memory for one. Ingest of
+    // 1 GB spent 1.8-2.4 s of system time with them, 0.5-0.7 s without, and ran 20% faster.
+    // mimalloc's own `allow_thp` option is read when it starts, before `main`; this process
+    // flag also covers the memory it mapped by then.
+    #[cfg(target_os = "linux")]
+    // SAFETY: sets a flag of this process; no memory is touched.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
     let cli = Cli::parse();
-    // When mimalloc returns freed pages to the OS. Ingest keeps them (-1): it frees and
-    // re-allocates multi-MiB buffers all the time, and re-faulting them cost 45% of the CPU
-    // (clear_page in perf), with peak RSS unchanged (docs/BENCHMARKS.md). Everything else
-    // returns them at once (0): a query's operators free memory that the next ones do not
-    // reuse, and held pages doubled its peak RSS (1.4 GB -> 0.64 GB, same time).
-    // A follower runs for days: flat memory matters more to it than the last bit of speed.
-    let purge_delay = if matches!(&cli.command, Command::Ingest(a) if !a.follow) {
-        -1
-    } else {
-        0
+    // When mimalloc returns freed pages to the OS, in milliseconds. Fresh pages are what
+    // costs: the kernel zeroes each on first touch (`clear_page` in perf), and on this VM
+    // that is far slower than the zeroing itself (docs/BENCHMARKS.md, "Fresh pages").
+    // - Batch ingest keeps them (-1): it frees and re-allocates multi-MiB buffers all the
+    //   time; re-faulting them cost 45% of the CPU, with peak RSS unchanged.
+    // - A follower returns them at once (0): it runs for days, and flat memory matters more
+    //   to it than the last bit of speed.
+    // - Queries and the report keep them 100 ms: their operators free memory the next ones
+    //   allocate again. On the 12 M-row lake the report took 13.1 s / 760 MB returning at
+    //   once, 11.5 s / 935 MB at 100 ms, 10.5 s / 1.1 GB never.
+    let purge_delay = match &cli.command {
+        Command::Ingest(a) if a.follow => 0,
+        Command::Ingest(_) => -1,
+        _ => 100,
     };
     // SAFETY: sets a global option before any thread exists; mimalloc reads it atomically.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, purge_delay) };
