@@ -129,12 +129,14 @@ fn head(o: &mut String, r: &Report) {
 
 /// One table row per incident, with its sparkline.
 fn summary(o: &mut String, r: &Report) {
+    let _ = writeln!(o, "<h2>Summary</h2><p>{}.</p>", esc(&r.overview()));
+    if r.incidents.is_empty() {
+        return;
+    }
     let _ = writeln!(
         o,
-        "<h2>Summary</h2><p>{}.</p>\
-         <table><tr><th>#</th><th>Incident</th><th>Priority</th><th>Why</th>\
+        "<table><tr><th>#</th><th>Incident</th><th>Priority</th><th>Why</th>\
          <th class=\"num\">Rows</th><th>Issues</th><th>Per {}</th><th>Status</th></tr>",
-        esc(&r.overview()),
         esc(&r.timeline.window)
     );
     for inc in &r.incidents {

@@ -73,6 +73,9 @@ pub fn render(r: &Report) -> String {
     header(&mut o, r);
     summary(&mut o, r);
     let _ = writeln!(o, "\n## Incidents");
+    if r.incidents.is_empty() {
+        let _ = writeln!(o, "None.");
+    }
     for inc in &r.incidents {
         incident(&mut o, r, inc);
     }
@@ -145,7 +148,8 @@ fn header(o: &mut String, r: &Report) {
 fn summary(o: &mut String, r: &Report) {
     let _ = writeln!(o, "## Summary");
     // Numbers and fixed words only: nothing to escape.
-    let _ = writeln!(o, "{}:\n", r.overview());
+    let end = if r.incidents.is_empty() { '.' } else { ':' };
+    let _ = writeln!(o, "{}{end}\n", r.overview());
     for inc in &r.incidents {
         let Some(root) = r.issue(inc.root) else {
             continue;

@@ -157,19 +157,29 @@ impl Report {
         self.issues.get(id.checked_sub(1)?).filter(|i| i.id == id)
     }
 
-    /// The summary's opening sentence (plain text; renderers escape it).
+    /// The summary's opening sentence (plain text, no closing punctuation; renderers escape
+    /// it). With no incidents it says why the list is empty.
     pub fn overview(&self) -> String {
-        format!(
-            "{} incidents from {} issues (an issue is a signature's problem rows: severity >= \
-             WARNING, HTTP status >= 500, or promoted by a rule){}",
-            self.incidents.len(),
-            self.issues.len(),
-            if self.muted > 0 {
-                format!("; {} muted", self.muted)
-            } else {
-                String::new()
-            }
-        )
+        let muted = if self.muted > 0 {
+            format!("; {} muted", self.muted)
+        } else {
+            String::new()
+        };
+        if !self.incidents.is_empty() {
+            return format!(
+                "{} incidents from {} issues (an issue is a signature's problem rows: severity \
+                 >= WARNING, HTTP status >= 500, or promoted by a rule){muted}",
+                self.incidents.len(),
+                self.issues.len(),
+            );
+        }
+        match self.totals.rows {
+            0 => format!("No entries in range{muted}"),
+            n => format!(
+                "No problems in range: none of the {n} entries is WARNING or worse, has an HTTP \
+                 status >= 500, or is promoted by a rule{muted}"
+            ),
+        }
     }
 }
 

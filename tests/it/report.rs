@@ -699,3 +699,37 @@ fn real_entries_make_a_usable_triage() {
         issues.len()
     );
 }
+
+/// A range without problem rows says so, in Markdown and HTML, instead of "0 incidents from
+/// 0 issues ...:" over an empty list.
+#[test]
+fn a_quiet_range_says_there_is_nothing_to_triage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let export = dir.path().join("quiet.ndjson");
+    let lines: String = (0..30)
+        .map(|k| {
+            format!(
+                "{{\"timestamp\":\"2025-09-10T10:00:{k:02}Z\",\"severity\":\"INFO\",\
+                 \"insertId\":\"q{k}\",\"logName\":\"projects/p/logs/app\",\
+                 \"textPayload\":\"cache warmed in {k} ms\"}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&export, lines).expect("write");
+    let lake = dir.path().join("lake");
+    ingest(&lake, &[&export.to_string_lossy()]);
+    let md = report(&lake, &["--since", "3000d"]);
+    assert!(
+        md.contains("No problems in range: none of the 30 entries is WARNING or worse"),
+        "{md}"
+    );
+    assert!(!md.contains("0 incidents"), "{md}");
+    let incidents = md.split("## Incidents").nth(1).expect("incidents section");
+    assert!(incidents.trim_start().starts_with("None."), "{md}");
+    let html = report(&lake, &["--since", "3000d", "--format", "html"]);
+    assert!(html.contains("No problems in range"), "{html}");
+    assert!(
+        !html.contains("<th>Incident</th>"),
+        "an empty table: {html}"
+    );
+}
