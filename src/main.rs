@@ -57,8 +57,11 @@ fn main() -> ExitCode {
         Command::Ingest(_) => -1,
         _ => 100,
     };
-    // SAFETY: sets a global option before any thread exists; mimalloc reads it atomically.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, purge_delay) };
+    // mimalloc's own MIMALLOC_PURGE_DELAY, when set, wins (to measure another trade-off).
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets a global option before any thread exists; mimalloc reads it atomically.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, purge_delay) };
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -146,22 +146,23 @@ pub struct Row<'a> {
     pub log_id: Option<String>,
     pub insert_id: Option<Cow<'a, str>>,
     pub resource_type: Option<Cow<'a, str>>,
-    pub resource_labels: Option<String>,
+    pub resource_labels: Option<Cow<'a, str>>,
     pub project_id: Option<String>,
     pub service: Option<String>,
     pub revision: Option<String>,
     pub location: Option<String>,
-    pub labels: Option<String>,
+    pub labels: Option<Cow<'a, str>>,
     pub trace: Option<Cow<'a, str>>,
     pub span_id: Option<Cow<'a, str>>,
     pub trace_sampled: Option<bool>,
     pub http: Http<'a>,
     pub text_payload: Option<Cow<'a, str>>,
-    pub json_payload: Option<String>,
-    pub proto_payload: Option<String>,
-    pub operation: Option<String>,
-    pub source_location: Option<String>,
-    pub message: String,
+    pub json_payload: Option<Cow<'a, str>>,
+    pub proto_payload: Option<Cow<'a, str>>,
+    pub operation: Option<Cow<'a, str>>,
+    pub source_location: Option<Cow<'a, str>>,
+    /// Borrowed from the record where it is one of its strings without escapes.
+    pub message: Cow<'a, str>,
 }
 
 type Result<T> = std::result::Result<T, Rejection>;
@@ -295,13 +296,13 @@ fn severity(raw: Option<&RawValue>) -> Result<(&'static str, i32)> {
 }
 
 /// Whitespace outside strings removed, so the same entry pretty-printed by gcloud and compact
-/// in a sink file stores the same text.
-pub fn compact_json(raw: &str) -> String {
+/// in a sink file stores the same text. Borrowed when there is nothing to remove.
+pub fn compact_json(raw: &str) -> Cow<'_, str> {
     let b = raw.as_bytes();
     // Pretty-printed JSON always breaks lines; a single line is kept as written (sink files
     // are already compact, and scanning every payload twice costs a fifth of decoding).
     if memchr::memchr(b'\n', b).is_none() {
-        return raw.to_owned();
+        return Cow::Borrowed(raw);
     }
     let mut out = Vec::with_capacity(b.len());
     let mut in_string = false;
@@ -324,11 +325,14 @@ pub fn compact_json(raw: &str) -> String {
         }
     }
     // Only ASCII whitespace outside strings was removed from valid UTF-8.
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    Cow::Owned(
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
 }
 
 /// A JSON object field kept as compact text; anything but an object is a wrong type.
-fn object_text(field: &str, raw: Option<&RawValue>) -> Result<Option<String>> {
+fn object_text<'a>(field: &str, raw: Option<&'a RawValue>) -> Result<Option<Cow<'a, str>>> {
     match present(raw) {
         None => Ok(None),
         Some(r) if r.get().starts_with('{') => Ok(Some(compact_json(r.get()))),
@@ -608,34 +612,36 @@ fn resource<'a>(row: &mut Row<'a>, raw: Option<&'a RawValue>) -> Result<()> {
 }
 
 /// The human line of an entry.
-fn message(
-    row: &Row<'_>,
-    json_payload: Option<&RawValue>,
-    proto_payload: Option<&RawValue>,
-    top_message: Option<&RawValue>,
-) -> Result<String> {
+fn message<'a>(
+    row: &Row<'a>,
+    json_payload: Option<&'a RawValue>,
+    proto_payload: Option<&'a RawValue>,
+    top_message: Option<&'a RawValue>,
+) -> Result<Cow<'a, str>> {
+    // Cloning a borrowed text copies a pointer, not the text.
     if let Some(t) = &row.text_payload {
-        return Ok(t.clone().into_owned());
+        return Ok(t.clone());
     }
     if let Some(m) = present(json_payload).and_then(payload_message) {
         return Ok(m);
     }
     if let Some(m) = present(top_message) {
-        return Ok(string("message", m)?.into_owned());
+        return string("message", m);
     }
     if let Some(m) = request_line(&row.http) {
-        return Ok(m);
+        return Ok(Cow::Owned(m));
     }
     if let Some(m) = present(proto_payload).and_then(proto_line) {
-        return Ok(m);
+        return Ok(Cow::Owned(m));
     }
     Ok(row.json_payload.clone().unwrap_or_default())
 }
 
-fn payload_message(raw: &RawValue) -> Option<String> {
+fn payload_message(raw: &RawValue) -> Option<Cow<'_, str>> {
+    fn text(r: Option<&RawValue>) -> Option<Cow<'_, str>> {
+        present(r).and_then(|r| string("", r).ok())
+    }
     let p: PayloadMessage = serde_json::from_str(raw.get()).ok()?;
-    let text =
-        |r: Option<&RawValue>| present(r).and_then(|r| string("", r).ok().map(Cow::into_owned));
     text(p.message)
         .or_else(|| text(p.msg))
         .or_else(|| {
