@@ -78,7 +78,10 @@ def main():
     ndjson, array = generate(d, args.size_mb)
     other = d / "storefront.ndjson"
     if not other.exists():
-        storefront_export.write(other, args.size_mb, seed=7)
+        # Written aside and renamed: an interrupted run leaves no partial input behind.
+        part = other.with_suffix(".part")
+        storefront_export.write(part, args.size_mb, seed=7)
+        part.rename(other)
     lake = d / "lake"
     results = []
 
@@ -92,7 +95,8 @@ def main():
             rss = max(rss, peak)
         mb = path.stat().st_size / 1e6
         # The array holds the NDJSON file's entries, pretty-printed over many lines.
-        entries = sum(1 for _ in open(ndjson if path == array else path, "rb"))
+        with open(ndjson if path == array else path, "rb") as f:
+            entries = sum(1 for _ in f)
         results.append(
             dict(tool=name, input=path.name, mb=round(mb, 1), seconds=round(best, 3),
                  mb_per_s=round(mb / best, 1), entries_per_s=round(entries / best),
@@ -110,9 +114,9 @@ def main():
     (d / "duck.parquet").unlink(missing_ok=True)
 
     print(f"\nbest of {args.runs} runs; {os.cpu_count()} cores")
-    print(f"{'tool':10} {'input':13} {'MB':>8} {'s':>7} {'MB/s':>7} {'entries/s':>10} {'RSS MiB':>8}")
+    print(f"{'tool':10} {'input':17} {'MB':>8} {'s':>7} {'MB/s':>7} {'entries/s':>10} {'RSS MiB':>8}")
     for r in results:
-        print(f"{r['tool']:10} {r['input']:13} {r['mb']:8.1f} {r['seconds']:7.2f} "
+        print(f"{r['tool']:10} {r['input']:17} {r['mb']:8.1f} {r['seconds']:7.2f} "
               f"{r['mb_per_s']:7.1f} {r['entries_per_s']:10,} {r['peak_rss_mib']:8}")
     ratio = results[2]["seconds"] / results[0]["seconds"]
     print(f"gardener / DuckDB throughput on the same NDJSON: {ratio:.2f}x (netra-staging week), "

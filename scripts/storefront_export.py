@@ -5,7 +5,7 @@ of two services of a shop, as newline-delimited LogEntry JSON (one sink file's s
   strings, referers, mobile user agents, cache fields), and structured app logs whose
   jsonPayload is big and nested (request context, cart items, timings; error entries carry
   a multi-line stack trace, so their strings have escapes);
-- `order-worker`: plain-text lines (textPayload) from ~40 templates with many variables
+- `order-worker`: plain-text lines (textPayload) from 20 templates with many variables
   each, so there are many distinct messages; some carry non-ASCII text.
 
 Entries are ~1.15 KB on average (requests 1.2 KB, app logs 1.5 KB, worker lines 0.6 KB). Deterministic for a (size, seed): same bytes every time.

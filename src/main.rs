@@ -33,13 +33,15 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 fn main() -> ExitCode {
     // No transparent huge pages: mimalloc asks for them (MADV_HUGEPAGE) and each 2 MiB fault
     // zeroes a whole huge page, or waits for the kernel to compact memory for one. Ingest of
-    // 1 GB spent 1.8-2.4 s of system time with them, 0.5-0.7 s without, and ran 20% faster.
-    // mimalloc's own `allow_thp` option is read when it starts, before `main`; this process
-    // flag also covers the memory it mapped by then.
+    // 1 GB spent 1.8-2.8 s of system time with them, 0.5-0.8 s without, and ran 20% faster
+    // (docs/BENCHMARKS.md, "Fresh pages"). mimalloc's own `allow_thp` option is read when it
+    // starts, before `main`; this process flag also covers the memory it mapped by then.
+    // A kernel that refuses it leaves things as they were: the result is ignored on purpose.
     #[cfg(target_os = "linux")]
     // SAFETY: sets a flag of this process; no memory is touched.
     unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        let off: libc::c_ulong = 0;
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1 as libc::c_ulong, off, off, off);
     }
     let cli = Cli::parse();
     // When mimalloc returns freed pages to the OS, in milliseconds. Fresh pages are what
@@ -49,7 +51,8 @@ fn main() -> ExitCode {
     //   time; re-faulting them cost 45% of the CPU, with peak RSS unchanged.
     // - A follower returns them at once (0): it runs for days, and flat memory matters more
     //   to it than the last bit of speed.
-    // - Queries and the report keep them 100 ms: their operators free memory the next ones
+    // - Everything else (queries, the report, cluster roles) keeps them 100 ms: operators free
+    //   memory the next ones
     //   allocate again. On the 12 M-row lake (huge pages still on) the report took
     //   13.1 s / 760 MB returning at once, 11.5 s / 935 MB at 100 ms, 10.5 s / 1.1 GB never.
     let purge_delay = match &cli.command {

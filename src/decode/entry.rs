@@ -161,7 +161,8 @@ pub struct Row<'a> {
     pub proto_payload: Option<Cow<'a, str>>,
     pub operation: Option<Cow<'a, str>>,
     pub source_location: Option<Cow<'a, str>>,
-    /// Borrowed from the record where it is one of its strings without escapes.
+    /// Borrowed from the record when it is one of its strings without escapes (or, for a
+    /// JSON payload without a message field, the payload's text).
     pub message: Cow<'a, str>,
 }
 
@@ -296,7 +297,7 @@ fn severity(raw: Option<&RawValue>) -> Result<(&'static str, i32)> {
 }
 
 /// Whitespace outside strings removed, so the same entry pretty-printed by gcloud and compact
-/// in a sink file stores the same text. Borrowed when there is nothing to remove.
+/// in a sink file stores the same text. A single line is borrowed as it is.
 pub fn compact_json(raw: &str) -> Cow<'_, str> {
     let b = raw.as_bytes();
     // Pretty-printed JSON always breaks lines; a single line is kept as written (sink files

@@ -189,6 +189,9 @@ fn bursts(o: &mut String, r: &Report) {
 /// Each incident with its graph (linked) and its issues.
 fn incidents(o: &mut String, r: &Report) {
     let _ = writeln!(o, "<h2>Incidents</h2>");
+    if r.incidents.is_empty() {
+        let _ = writeln!(o, "<p>None.</p>");
+    }
     for inc in &r.incidents {
         let _ = writeln!(
             o,

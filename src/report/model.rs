@@ -175,9 +175,13 @@ impl Report {
         }
         match self.totals.rows {
             0 => format!("No entries in range{muted}"),
+            _ if self.muted > 0 => format!(
+                "No incidents: every issue in range is muted ({} in the known-issue ledger)",
+                self.muted
+            ),
             n => format!(
                 "No problems in range: none of the {n} entries is WARNING or worse, has an HTTP \
-                 status >= 500, or is promoted by a rule{muted}"
+                 status >= 500, or is promoted by a rule"
             ),
         }
     }

@@ -126,11 +126,18 @@ fn ok(out: Output, what: &str) -> String {
     String::from_utf8(out.stdout).expect("utf8")
 }
 
-/// The output of `child`, which must end within `limit`: else it is killed and the test
-/// fails with `context` (a hung query must fail the suite, not stall it).
-fn wait_or_kill(mut child: Child, limit: Duration, context: impl Fn() -> String) -> Output {
+/// The exit status of `child`, which must end within `limit`: else it is killed and the
+/// test fails with `context` (a hung query must fail the suite, not stall it).
+fn wait_or_kill(
+    mut child: Child,
+    limit: Duration,
+    context: impl Fn() -> String,
+) -> std::process::ExitStatus {
     let start = Instant::now();
-    while child.try_wait().expect("poll the query").is_none() {
+    loop {
+        if let Some(status) = child.try_wait().expect("poll the query") {
+            return status;
+        }
         if start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
@@ -138,7 +145,6 @@ fn wait_or_kill(mut child: Child, limit: Duration, context: impl Fn() -> String)
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    child.wait_with_output().expect("query output")
 }
 
 /// CSV rows in a stable order, the header first.
@@ -279,40 +285,55 @@ fn a_query_survives_a_killed_executor_with_the_right_answer() {
     ];
     let local = ok(gardener().args(args).output().expect("run"), "local");
     let mut cluster = Cluster::start(2, 1, &[]);
+    let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let file = |p: &Path| std::fs::File::create(p).expect("output file");
+    // Output to files, not pipes: nothing reads a pipe while the query runs.
     let client = gardener()
         .args(args)
         .args(["--cluster", &cluster.url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .env_remove("RUST_LOG")
+        .stdout(file(&out_path))
+        .stderr(file(&err_path))
         .spawn()
         .expect("start the query");
-    // The victim is an executor running one of the query's tasks. (Killing an idle one is
-    // noticed when the scheduler next launches a task on it; Ballista 55 then rolls the
-    // stage back without returning the task slot the other executor held for it, and with
-    // one slot each the rerun waits forever: see `engine::cluster::roles`.)
+    // The victim is an executor running one of the query's tasks, the same one for 300 ms
+    // (the join; the scans take milliseconds). Killing an idle one is noticed when the
+    // scheduler next launches a task on it; Ballista 55 then rolls the stage back without
+    // returning the task slot the other executor held for it, and with one slot each the
+    // rerun waits forever: see `engine::cluster::roles`.
     let start = Instant::now();
-    let busy = loop {
-        let running = (0..cluster.executors.len()).find(|i| {
-            let log = cluster.log(&format!("executor{i}"));
-            log.matches("Execute task").count() > log.matches("Finished task").count()
-        });
-        if let Some(i) = running {
-            break i;
+    let tasks = |i: usize| {
+        let log = cluster.log(&format!("executor{i}"));
+        (
+            log.matches("Execute task").count(),
+            log.matches("Finished task").count(),
+        )
+    };
+    let busy = 'found: loop {
+        let before: Vec<_> = (0..cluster.executors.len()).map(tasks).collect();
+        std::thread::sleep(Duration::from_millis(300));
+        for (i, seen) in before.iter().enumerate() {
+            if seen.0 > seen.1 && tasks(i) == *seen {
+                break 'found i;
+            }
         }
         assert!(
             start.elapsed() < Duration::from_secs(60),
-            "no executor ran a task: {}",
+            "no executor ran a task for 300 ms: {}",
             cluster.log("scheduler")
         );
-        std::thread::sleep(Duration::from_millis(20));
     };
-    std::thread::sleep(Duration::from_millis(300));
     let victim = &mut cluster.executors[busy];
     victim.kill().expect("kill the executor");
     victim.wait().expect("reap the executor");
-    let out = wait_or_kill(client, Duration::from_secs(240), || {
+    let status = wait_or_kill(client, Duration::from_secs(240), || {
         cluster.log("scheduler")
     });
+    let out = Output {
+        status,
+        stdout: std::fs::read(&out_path).expect("stdout"),
+        stderr: std::fs::read(&err_path).expect("stderr"),
+    };
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let remote = ok(out, "query on the cluster");
     assert_eq!(normalised(&local), normalised(&remote), "{stderr}");
