@@ -52,9 +52,9 @@ fn main() -> ExitCode {
     // - A follower returns them at once (0): it runs for days, and flat memory matters more
     //   to it than the last bit of speed.
     // - Everything else (queries, the report, cluster roles) keeps them 100 ms: operators free
-    //   memory the next ones
-    //   allocate again. On the 12 M-row lake (huge pages still on) the report took
-    //   13.1 s / 760 MB returning at once, 11.5 s / 935 MB at 100 ms, 10.5 s / 1.1 GB never.
+    //   memory the next ones allocate again. On the 12 M-row lake (huge pages still on) the
+    //   report took 13.1 s / 760 MB returning at once, 11.5 s / 935 MB at 100 ms, 10.5 s /
+    //   1.1 GB never.
     let purge_delay = match &cli.command {
         Command::Ingest(a) if a.follow => 0,
         Command::Ingest(_) => -1,

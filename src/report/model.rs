@@ -160,12 +160,12 @@ impl Report {
     /// The summary's opening sentence (plain text, no closing punctuation; renderers escape
     /// it). With no incidents it says why the list is empty.
     pub fn overview(&self) -> String {
-        let muted = if self.muted > 0 {
-            format!("; {} muted", self.muted)
-        } else {
-            String::new()
-        };
         if !self.incidents.is_empty() {
+            let muted = if self.muted > 0 {
+                format!("; {} muted", self.muted)
+            } else {
+                String::new()
+            };
             return format!(
                 "{} incidents from {} issues (an issue is a signature's problem rows: severity \
                  >= WARNING, HTTP status >= 500, or promoted by a rule){muted}",
@@ -174,7 +174,7 @@ impl Report {
             );
         }
         match self.totals.rows {
-            0 => format!("No entries in range{muted}"),
+            0 => "No entries in range".to_owned(),
             _ if self.muted > 0 => format!(
                 "No incidents: every issue in range is muted ({} in the known-issue ledger)",
                 self.muted

@@ -52,16 +52,30 @@ async fn add(w: &mut LakeWriter, d: Decoded) {
     w.add(d.batch, &d.keys, &d.days).await.expect("add");
 }
 
-#[tokio::test]
-async fn the_writer_that_loses_the_race_drops_the_rows_the_winner_committed() {
+/// A fresh local lake and two writers "a" and "b" that read it before either commits.
+async fn two_writers() -> (tempfile::TempDir, Lake, LakeWriter, LakeWriter) {
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = Lake::open(&dir.path().to_string_lossy())
         .await
         .expect("lake");
     let snap = log::for_writer(&lake, "x").await.expect("snapshot");
     let opts = WriterOptions::default();
-    let mut a = LakeWriter::new(lake.clone(), "a".into(), opts.clone(), snap.clone());
-    let mut b = LakeWriter::new(lake.clone(), "b".into(), opts, snap);
+    let a = LakeWriter::new(lake.clone(), "a".into(), opts.clone(), snap.clone());
+    let b = LakeWriter::new(lake.clone(), "b".into(), opts, snap);
+    (dir, lake, a, b)
+}
+
+/// The newest version's rows and the distinct entry keys of its files.
+async fn committed(lake: &Lake) -> (log::Snapshot, usize) {
+    let head = log::snapshot(lake, None).await.expect("head");
+    let files: Vec<_> = head.files.values().map(|f| lake.child(&f.path)).collect();
+    let keys = dedup::keys_of_files(lake, &files).await.expect("keys");
+    (head, keys.len())
+}
+
+#[tokio::test]
+async fn the_writer_that_loses_the_race_drops_the_rows_the_winner_committed() {
+    let (dir, lake, mut a, mut b) = two_writers().await;
     // Both read the same (empty) lake; their rows overlap in 0..40 and 60..100, on both days.
     add(&mut a, entries(0..100)).await;
     add(&mut b, entries(50..60)).await;
@@ -73,12 +87,10 @@ async fn the_writer_that_loses_the_race_drops_the_rows_the_winner_committed() {
     assert_eq!((a.rows, a.duplicates), (100, 0));
     assert_eq!((b.rows, b.duplicates), (30, 50), "b keeps only 100..130");
 
-    let head = log::snapshot(&lake, None).await.expect("head");
+    let (head, keys) = committed(&lake).await;
     assert_eq!(head.version, Some(2));
     assert_eq!(head.rows(), 130);
-    let files: Vec<_> = head.files.values().map(|f| lake.child(&f.path)).collect();
-    let keys = dedup::keys_of_files(&lake, &files).await.expect("keys");
-    assert_eq!(keys.len(), 130, "every entry once");
+    assert_eq!(keys, 130, "every entry once");
     // b's staged files that lost rows were replaced, not left beside the committed ones.
     let on_disk = parquet_files(&dir.path().join("logs"));
     assert_eq!(on_disk.len(), head.files.len(), "{on_disk:?}");
@@ -102,14 +114,7 @@ async fn the_writer_that_loses_the_race_drops_the_rows_the_winner_committed() {
 /// entries).
 #[tokio::test]
 async fn rows_buffered_before_a_new_day_are_checked_against_the_commits_read_for_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let lake = Lake::open(&dir.path().to_string_lossy())
-        .await
-        .expect("lake");
-    let snap = log::for_writer(&lake, "x").await.expect("snapshot");
-    let opts = WriterOptions::default();
-    let mut a = LakeWriter::new(lake.clone(), "a".into(), opts.clone(), snap.clone());
-    let mut b = LakeWriter::new(lake.clone(), "b".into(), opts, snap);
+    let (_dir, lake, mut a, mut b) = two_writers().await;
     // a holds 0..30 of the first day in memory; b commits the same entries meanwhile.
     add(&mut a, entries(0..30)).await;
     add(&mut b, entries(0..30)).await;
@@ -122,10 +127,8 @@ async fn rows_buffered_before_a_new_day_are_checked_against_the_commits_read_for
         (10, 30),
         "a adds only the second day"
     );
-    let head = log::snapshot(&lake, None).await.expect("head");
-    let files: Vec<_> = head.files.values().map(|f| lake.child(&f.path)).collect();
-    let keys = dedup::keys_of_files(&lake, &files).await.expect("keys");
-    assert_eq!((head.rows(), keys.len()), (40, 40), "every entry once");
+    let (head, keys) = committed(&lake).await;
+    assert_eq!((head.rows(), keys), (40, 40), "every entry once");
 }
 
 /// The sink files of `sink`, sorted.
