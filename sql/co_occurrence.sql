@@ -20,7 +20,7 @@ CREATE TABLE problems AS
 SELECT signature_id AS sig,
        timestamp AS ts,
        CAST(timestamp AS BIGINT) AS ns,
-       id_hash(coalesce(trace, json_get_str(json_payload, 'request_id'))) AS rid,
+       id_hash(coalesce(trace, request_id)) AS rid,
        trace IS NULL AS untraced
 FROM logs
 WHERE severity_number >= 400 OR http_request_status >= 500;

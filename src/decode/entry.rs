@@ -90,9 +90,12 @@ struct RawHttp<'a> {
     response_size: Option<&'a RawValue>,
 }
 
-/// Payload fields that carry the human line, in order of preference.
+/// The payload fields read: the ones that carry the human line, in order of preference,
+/// and the request id.
 #[derive(Deserialize)]
-struct PayloadMessage<'a> {
+struct PayloadFields<'a> {
+    #[serde(borrow)]
+    request_id: Option<&'a RawValue>,
     #[serde(borrow)]
     message: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -155,6 +158,8 @@ pub struct Row<'a> {
     pub trace: Option<Cow<'a, str>>,
     pub span_id: Option<Cow<'a, str>>,
     pub trace_sampled: Option<bool>,
+    /// The payload's `request_id` string: what ties an untraced entry to its request.
+    pub request_id: Option<Cow<'a, str>>,
     pub http: Http<'a>,
     pub text_payload: Option<Cow<'a, str>>,
     pub json_payload: Option<Cow<'a, str>>,
@@ -497,7 +502,9 @@ fn normalize(raw: RawEntry<'_>) -> Result<Row<'_>> {
         row.project_id = log_name.as_deref().and_then(project_of_log_name);
     }
     row.log_name = log_name;
-    row.message = message(&row, raw.json_payload, raw.proto_payload, raw.message)?;
+    let payload = present(raw.json_payload).and_then(payload_fields);
+    row.request_id = payload.as_ref().and_then(|p| payload_text(p.request_id));
+    row.message = message(&row, payload.as_ref(), raw.proto_payload, raw.message)?;
     Ok(row)
 }
 
@@ -615,7 +622,7 @@ fn resource<'a>(row: &mut Row<'a>, raw: Option<&'a RawValue>) -> Result<()> {
 /// The human line of an entry.
 fn message<'a>(
     row: &Row<'a>,
-    json_payload: Option<&'a RawValue>,
+    payload: Option<&PayloadFields<'a>>,
     proto_payload: Option<&'a RawValue>,
     top_message: Option<&'a RawValue>,
 ) -> Result<Cow<'a, str>> {
@@ -623,7 +630,7 @@ fn message<'a>(
     if let Some(t) = &row.text_payload {
         return Ok(t.clone());
     }
-    if let Some(m) = present(json_payload).and_then(payload_message) {
+    if let Some(m) = payload.and_then(payload_message) {
         return Ok(m);
     }
     if let Some(m) = present(top_message) {
@@ -638,26 +645,39 @@ fn message<'a>(
     Ok(row.json_payload.clone().unwrap_or_default())
 }
 
-fn payload_message(raw: &RawValue) -> Option<Cow<'_, str>> {
-    fn text(r: Option<&RawValue>) -> Option<Cow<'_, str>> {
-        present(r).and_then(|r| string("", r).ok())
-    }
-    let p: PayloadMessage = serde_json::from_str(raw.get()).ok()?;
-    text(p.message)
-        .or_else(|| text(p.msg))
+/// A payload object's fields (`None`: not an object, or a field of an unexpected shape).
+fn payload_fields(raw: &RawValue) -> Option<PayloadFields<'_>> {
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// A payload field's text (`None`: absent, null or not a string).
+fn payload_text(r: Option<&RawValue>) -> Option<Cow<'_, str>> {
+    present(r).and_then(|r| string("", r).ok())
+}
+
+/// The `request_id` of a JSON payload's text, as ingest reads it (for files written before
+/// the lake had the column).
+pub fn payload_request_id(json: &str) -> Option<Cow<'_, str>> {
+    serde_json::from_str::<PayloadFields>(json)
+        .ok()
+        .and_then(|p| payload_text(p.request_id))
+}
+
+fn payload_message<'a>(p: &PayloadFields<'a>) -> Option<Cow<'a, str>> {
+    payload_text(p.message)
+        .or_else(|| payload_text(p.msg))
         .or_else(|| {
             let e = present(p.error)?;
             if e.get().starts_with('{') {
-                let inner: PayloadMessage = serde_json::from_str(e.get()).ok()?;
-                text(inner.message)
+                payload_fields(e).and_then(|inner| payload_text(inner.message))
             } else {
-                text(Some(e))
+                payload_text(Some(e))
             }
         })
-        .or_else(|| text(p.err))
-        .or_else(|| text(p.text))
-        .or_else(|| text(p.log))
-        .or_else(|| text(p.event))
+        .or_else(|| payload_text(p.err))
+        .or_else(|| payload_text(p.text))
+        .or_else(|| payload_text(p.log))
+        .or_else(|| payload_text(p.event))
 }
 
 /// `GET /ws 500` for request logs: method, path without query string, status.
@@ -756,6 +776,31 @@ mod tests {
             r#"{"k":1}"#
         );
         assert_eq!(ok(r#"{"timestamp":"2025-01-01T00:00:00Z","protoPayload":{"methodName":"m","resourceName":"r"}}"#).message, "m r");
+    }
+
+    #[test]
+    fn request_id_is_the_payloads_string_and_matches_the_compaction_reading() {
+        let id = |payload: &str| {
+            let entry =
+                format!(r#"{{"timestamp":"2025-01-01T00:00:00Z","jsonPayload":{payload}}}"#);
+            let r = ok(&entry);
+            let old = payload_request_id(r.json_payload.as_deref().unwrap_or_default())
+                .map(|c| c.into_owned());
+            assert_eq!(r.request_id.as_deref(), old.as_deref(), "{payload}");
+            r.request_id.map(|c| c.into_owned())
+        };
+        assert_eq!(
+            id(r#"{"message":"m","request_id":"req_1"}"#).as_deref(),
+            Some("req_1")
+        );
+        assert_eq!(id(r#"{"request_id":"a\"b"}"#).as_deref(), Some("a\"b"));
+        assert_eq!(id(r#"{"request_id":42}"#), None);
+        assert_eq!(id(r#"{"request_id":null}"#), None);
+        assert_eq!(id(r#"{"ctx":{"request_id":"nested"}}"#), None);
+        assert_eq!(
+            ok(r#"{"timestamp":"2025-01-01T00:00:00Z","textPayload":"request_id"}"#).request_id,
+            None
+        );
     }
 
     #[test]

@@ -119,9 +119,12 @@ impl Engine {
             });
             filter.push_str(&format!("l.service = '{}'", service.replace('\'', "''")));
         }
+        let older = table::files_in_range(&snapshot, &resolved)
+            .any(|f| f.schema_version < crate::lake::schema::SCHEMA_VERSION);
         ctx.sql(&format!(
-            "CREATE VIEW logs AS SELECT l.*, s.signature_id, s.template \
-             FROM logs_files l LEFT JOIN shapes s ON l.shape_id = s.shape_id{filter}"
+            "CREATE VIEW logs AS SELECT {}, s.signature_id, s.template \
+             FROM logs_files l LEFT JOIN shapes s ON l.shape_id = s.shape_id{filter}",
+            logs_columns(older)
         ))
         .await?;
         ctx.sql(&format!(
@@ -355,6 +358,25 @@ fn unreachable(cluster: Option<&str>, e: EngineError) -> EngineError {
 }
 
 /// The tables and views every session has; anything else a script created.
+/// The `logs_files` columns of the `logs` view. Files written before the lake had
+/// `request_id` read it as NULL: while any is in range, the view derives it from
+/// `json_payload` (slower: the payloads are read).
+fn logs_columns(older_files: bool) -> String {
+    let mut names: Vec<String> = logs_schema()
+        .fields()
+        .iter()
+        .map(|f| match f.name().as_str() {
+            "request_id" if older_files => {
+                "coalesce(l.request_id, json_get_str(l.json_payload, 'request_id')) AS request_id"
+                    .to_owned()
+            }
+            name => format!("l.{name}"),
+        })
+        .collect();
+    names.push(format!("l.{}", table::DAY));
+    names.join(", ")
+}
+
 const BASE_TABLES: [&str; 5] = ["logs_files", "shapes", "signatures", "logs", "query_range"];
 
 impl Engine {

@@ -6,6 +6,8 @@
 //! column and what was found. Never a skipped file (dedup would let duplicates through)
 //! and never a panic.
 
+use std::sync::Arc;
+
 use arrow::array::{
     Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray,
     TimestampNanosecondArray,
@@ -13,6 +15,8 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Int32Type, Int64Type, TimeUnit, TimestampNanosecondType};
 
 use super::LakeError;
+
+const REQUEST_ID: &str = "request_id";
 
 /// One batch of a lake file, with the file's name for errors.
 #[derive(Clone, Copy)]
@@ -55,24 +59,51 @@ impl<'a> Columns<'a> {
             .clone())
     }
 
-    /// Refuses a batch whose columns are not exactly the lake's (names, order, types): what
-    /// is rewritten with the lake's own encoder (compaction) must be the lake's schema.
-    pub fn expect_schema(&self, schema: &arrow::datatypes::Schema) -> Result<(), LakeError> {
-        for (i, want) in schema.fields().iter().enumerate() {
-            let found = self.batch.schema_ref().fields().get(i).cloned();
-            let same = found
-                .as_ref()
-                .is_some_and(|f| f.name() == want.name() && f.data_type() == want.data_type());
+    /// The batch in the lake's schema, for rewriting with the lake's own encoder
+    /// (compaction). Its columns must be exactly the lake's (names, order, types), except
+    /// that a file written before `request_id` (schema version 1) gets that column from its
+    /// `json_payload`, read as ingest reads it.
+    pub fn in_lake_schema(&self) -> Result<RecordBatch, LakeError> {
+        let schema = super::schema::logs_schema();
+        let found = self.batch.schema_ref().fields();
+        let derive_request_id = self.batch.column_by_name(REQUEST_ID).is_none();
+        let mut columns = Vec::with_capacity(schema.fields().len());
+        let mut at = 0;
+        for want in schema.fields() {
+            if derive_request_id && want.name() == REQUEST_ID {
+                columns.push(self.request_ids()?);
+                continue;
+            }
+            let field = found.get(at);
+            let same =
+                field.is_some_and(|f| f.name() == want.name() && f.data_type() == want.data_type());
             if !same {
                 return Err(self.schema_error(
                     want.name(),
-                    found.map_or("no such column".to_owned(), |f| {
+                    field.map_or("no such column".to_owned(), |f| {
                         format!("column {} of type {}", f.name(), f.data_type())
                     }),
                 ));
             }
+            columns.push(self.batch.column(at).clone());
+            at += 1;
         }
-        Ok(())
+        if let Some(extra) = found.get(at) {
+            return Err(self.schema_error(extra.name(), "a column the lake does not have".into()));
+        }
+        RecordBatch::try_new(schema, columns).map_err(|source| LakeError::Arrow {
+            path: self.path.to_owned(),
+            source,
+        })
+    }
+
+    fn request_ids(&self) -> Result<ArrayRef, LakeError> {
+        let payloads = self.strings("json_payload")?;
+        let ids: StringArray = payloads
+            .iter()
+            .map(|p| p.and_then(crate::decode::entry::payload_request_id))
+            .collect();
+        Ok(Arc::new(ids))
     }
 
     fn column(&self, name: &str, want: &DataType) -> Result<ArrayRef, LakeError> {

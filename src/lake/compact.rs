@@ -1,5 +1,6 @@
-//! Keeping a live lake in shape: `compact` merges a day's small files, `prune` removes whole
-//! days (retention), and both delete what earlier commits removed once no reader can need it.
+//! Keeping a live lake in shape: `compact` merges a day's small files and rewrites files of
+//! an older schema version in the current one, `prune` removes whole days (retention), and
+//! both delete what earlier commits removed once no reader can need it.
 //!
 //! Both are commits of the log ([`super::log`]), so they run while queries and ingests do:
 //! a reader that opened the lake before a compaction keeps reading the old files, which stay
@@ -58,7 +59,7 @@ pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSu
     let started = Instant::now();
     let run_id = ledger::new_run_id();
     let mut snap = log::for_writer(lake, &run_id).await?;
-    let groups = small_file_groups(&snap, opts);
+    let groups = rewrite_groups(&snap, opts);
     let mut summary = MaintenanceSummary {
         run_id: run_id.clone(),
         ..MaintenanceSummary::default()
@@ -69,12 +70,11 @@ pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSu
         let paths: Vec<_> = group.iter().map(|f| lake.child(&f.path)).collect();
         let mut batches = Vec::new();
         let mut keys = Vec::new();
-        // Rewritten with the lake's encoder: a file of another schema is refused, not mixed in.
-        let schema = super::schema::logs_schema();
+        // Rewritten with the lake's encoder in its current schema: a file of another schema
+        // is refused, not mixed in.
         scan_files(lake, &paths, None, |cols| {
-            cols.expect_schema(&schema)?;
             keys.push(batch_keys(cols)?);
-            batches.push(cols.batch.clone());
+            batches.push(cols.in_lake_schema()?);
             Ok(())
         })
         .await?;
@@ -125,13 +125,17 @@ pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSu
     Ok(summary)
 }
 
-/// Per day in range, the files under half the target size, packed (oldest first) into
-/// groups of at most `rows_per_file` rows; only groups of two files or more.
-fn small_file_groups(snap: &Snapshot, opts: &CompactOptions) -> Vec<Vec<DataFile>> {
+/// Per day in range, the files under half the target size and those of an older schema
+/// version, packed (oldest first) into groups of at most `rows_per_file` rows; only groups
+/// of two files or more, or with a file to bring to the current schema.
+fn rewrite_groups(snap: &Snapshot, opts: &CompactOptions) -> Vec<Vec<DataFile>> {
     let target = opts.rows_per_file.max(1) as u64;
+    let older = |f: &DataFile| f.schema_version < super::schema::SCHEMA_VERSION;
     let mut by_day: BTreeMap<&str, Vec<&DataFile>> = BTreeMap::new();
     for f in snap.files.values() {
-        if f.rows < target / 2 && opts.range.overlaps(f.min_ts, f.max_ts.saturating_add(1)) {
+        if (f.rows < target / 2 || older(f))
+            && opts.range.overlaps(f.min_ts, f.max_ts.saturating_add(1))
+        {
             by_day.entry(&f.day).or_default().push(f);
         }
     }
@@ -150,7 +154,7 @@ fn small_file_groups(snap: &Snapshot, opts: &CompactOptions) -> Vec<Vec<DataFile
         }
         groups.push(group);
     }
-    groups.retain(|g| g.len() >= 2);
+    groups.retain(|g| g.len() >= 2 || g.iter().any(older));
     groups
 }
 

@@ -49,6 +49,14 @@ pub struct DataFile {
     /// Oldest and newest `timestamp` in the file (nanoseconds), for pruning by time.
     pub min_ts: i64,
     pub max_ts: i64,
+    /// The [`logs_schema`](super::schema::logs_schema) version it was written in (absent
+    /// in commits from before versions: 1).
+    #[serde(default = "first_schema_version")]
+    pub schema_version: u32,
+}
+
+fn first_schema_version() -> u32 {
+    1
 }
 
 /// What a commit did.
@@ -285,6 +293,8 @@ async fn legacy_snapshot(lake: &Lake) -> Result<Snapshot, LakeError> {
                 bytes: meta.size,
                 min_ts,
                 max_ts,
+                // Files from before the log may be of any version: read as the oldest.
+                schema_version: first_schema_version(),
             },
         );
     }
@@ -383,6 +393,7 @@ mod tests {
             bytes: 100,
             min_ts: 0,
             max_ts: 1,
+            schema_version: crate::lake::schema::SCHEMA_VERSION,
         }
     }
 

@@ -17,6 +17,12 @@ fn ts() -> DataType {
     DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
 }
 
+/// The version of [`logs_schema`] a file is written in, recorded per file in the commit
+/// log ([`super::log::DataFile::schema_version`]). 1: before `request_id` (a lake's `logs`
+/// view derives it from `json_payload` while such files are in range, and a compaction
+/// rewrites them with it); 2: `request_id`.
+pub const SCHEMA_VERSION: u32 = 2;
+
 /// The schema of every file under `<lake>/logs/`.
 pub fn logs_schema() -> SchemaRef {
     static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
@@ -41,6 +47,7 @@ pub fn logs_schema() -> SchemaRef {
             f("trace", Utf8, true),
             f("span_id", Utf8, true),
             f("trace_sampled", Boolean, true),
+            f("request_id", Utf8, true),
             f("http_request_method", Utf8, true),
             f("http_request_url", Utf8, true),
             f("http_request_status", Int32, true),
@@ -88,6 +95,7 @@ pub struct RowsBuilder {
     trace: StringBuilder,
     span_id: StringBuilder,
     trace_sampled: BooleanBuilder,
+    request_id: StringBuilder,
     method: StringBuilder,
     url: StringBuilder,
     status: Int32Builder,
@@ -134,6 +142,7 @@ impl Default for RowsBuilder {
             trace: StringBuilder::new(),
             span_id: StringBuilder::new(),
             trace_sampled: BooleanBuilder::new(),
+            request_id: StringBuilder::new(),
             method: StringBuilder::new(),
             url: StringBuilder::new(),
             status: Int32Builder::new(),
@@ -201,6 +210,7 @@ impl RowsBuilder {
         self.trace.append_option(row.trace.as_deref());
         self.span_id.append_option(row.span_id.as_deref());
         self.trace_sampled.append_option(row.trace_sampled);
+        self.request_id.append_option(row.request_id.as_deref());
         self.method.append_option(h.method.as_deref());
         self.url.append_option(h.url.as_deref());
         self.status.append_option(h.status);
@@ -248,6 +258,7 @@ impl RowsBuilder {
             Arc::new(self.trace.finish()),
             Arc::new(self.span_id.finish()),
             Arc::new(self.trace_sampled.finish()),
+            Arc::new(self.request_id.finish()),
             Arc::new(self.method.finish()),
             Arc::new(self.url.finish()),
             Arc::new(self.status.finish()),

@@ -561,6 +561,7 @@ pub(super) async fn upload(
             bytes,
             min_ts: e.min_ts,
             max_ts: e.max_ts,
+            schema_version: super::schema::SCHEMA_VERSION,
         },
         keys: e.keys,
     })

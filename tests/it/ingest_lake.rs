@@ -322,3 +322,79 @@ fn lake_files_of_another_schema_are_read_or_named() {
     assert_eq!(s["rows"], 0, "{s}");
     assert_eq!(s["duplicates"].as_u64(), Some(rows), "{s}");
 }
+
+/// A lake written before `request_id` (files without the column, adopted as schema version
+/// 1): `logs` derives the column from `json_payload`, so queries answer as on a new lake,
+/// until `compact` rewrites those files (whatever their size) with the column.
+#[test]
+fn a_lake_from_before_request_id_derives_it_until_compact_rewrites_its_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/report_small.jsonl"
+    );
+    let ours = d.join("ours");
+    ingest(&ours, &[fixture]);
+    let old = d.join("old");
+    let files = committed_files(&ours);
+    for f in &files {
+        let rel = f.strip_prefix(&ours).expect("inside the lake");
+        write_foreign(&old.join(rel), &read_parquet(f), &|name, c| {
+            (name != "request_id").then_some(c)
+        });
+    }
+    // Adopted by a run that adds nothing: every entry is already there.
+    let s = ingest(&old, &[fixture]);
+    assert_eq!(s["rows"], 0, "{s}");
+
+    let in_files = |lake: &Path| {
+        query_ok(
+            lake,
+            &[
+                "--format",
+                "csv",
+                "SELECT count(request_id) AS n FROM logs_files",
+            ],
+        )
+    };
+    assert_eq!(in_files(&old), "n\n0\n", "the old files lack the column");
+    let ids = [
+        "--format",
+        "csv",
+        "SELECT insert_id, request_id FROM logs WHERE request_id IS NOT NULL ORDER BY insert_id",
+    ];
+    let want = query_ok(&ours, &ids);
+    assert_eq!(want.lines().count(), 13, "{want}");
+    assert_eq!(query_ok(&old, &ids), want);
+    let co = ["--named", "co_occurrence", "--format", "csv"];
+    assert_eq!(query_ok(&old, &co), query_ok(&ours, &co));
+
+    let out = run_ok(gardener().args(["compact", "--lake"]).arg(&old).args([
+        "--rows-per-file",
+        "2",
+        "--output",
+        "json",
+    ]));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        summary["files_removed"].as_u64(),
+        Some(files.len() as u64),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["files_added"], summary["files_removed"],
+        "{summary}"
+    );
+    assert_eq!(in_files(&old), "n\n12\n");
+    assert_eq!(query_ok(&old, &ids), want);
+    // Nothing older is left: a second compaction has nothing to do.
+    let out = run_ok(gardener().args(["compact", "--lake"]).arg(&old).args([
+        "--rows-per-file",
+        "2",
+        "--output",
+        "json",
+    ]));
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(again["files_removed"], 0, "{again}");
+}

@@ -610,6 +610,7 @@ async fn a_commit_that_landed_unseen_is_taken_as_the_writers_own() {
                 bytes: std::fs::metadata(p).expect("size").len(),
                 min_ts: 0,
                 max_ts: i64::MAX,
+                schema_version: log_gardener::lake::schema::SCHEMA_VERSION,
             }
         })
         .collect();
