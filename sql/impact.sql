@@ -7,15 +7,19 @@
 -- endpoint it broke. Endpoints are METHOD and path, query string dropped, ids (numbers,
 -- UUIDs, long hex) written {id}.
 -- Steps computed once into session tables; rows are counted per distinct combination before
--- anything else, so memory follows the combinations, not the rows: the app rows per trace
--- (traces keyed by `id_hash`), the request of each of those traces, then the request rows
--- (their own HTTP fields) and the app rows (their trace's) together.
-CREATE TABLE app_rows AS
-SELECT signature_id, service, revision, id_hash(trace) AS trace, count(*) AS n
+-- anything else, so memory follows the combinations, not the rows: the problem rows in one
+-- scan (request rows by their HTTP fields, app rows by their trace, keyed by `id_hash`),
+-- the request of each of those traces, then the request rows (their own HTTP fields) and
+-- the app rows (their trace's) together.
+CREATE TABLE problem_rows AS
+SELECT signature_id, service, revision, http_request_method AS method,
+       http_request_url AS url, http_request_status AS status,
+       http_request_user_agent AS user_agent,
+       CASE WHEN http_request_method IS NULL THEN id_hash(trace) END AS trace,
+       count(*) AS n
 FROM logs
-WHERE (severity_number >= 400 OR http_request_status >= 500)
-  AND http_request_method IS NULL
-GROUP BY 1, 2, 3, 4;
+WHERE severity_number >= 400 OR http_request_status >= 500
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 
 CREATE TABLE traced_requests AS
 SELECT a.trace,
@@ -23,7 +27,8 @@ SELECT a.trace,
        min(r.http_request_url) AS url,
        max(r.http_request_status) AS status,
        min(r.http_request_user_agent) AS user_agent
-FROM logs r JOIN (SELECT DISTINCT trace FROM app_rows WHERE trace IS NOT NULL) a
+FROM logs r
+JOIN (SELECT DISTINCT trace FROM problem_rows WHERE method IS NULL AND trace IS NOT NULL) a
   ON a.trace = id_hash(r.trace)
 WHERE r.http_request_method IS NOT NULL
 GROUP BY a.trace;
@@ -37,16 +42,12 @@ SELECT signature_id, service, revision,
        END AS endpoint,
        status, user_agent, sum(n) AS n
 FROM (
-  SELECT signature_id, service, revision, http_request_method AS method,
-         http_request_url AS url, http_request_status AS status,
-         http_request_user_agent AS user_agent, count(*) AS n
-  FROM logs
-  WHERE (severity_number >= 400 OR http_request_status >= 500)
-    AND http_request_method IS NOT NULL
-  GROUP BY 1, 2, 3, 4, 5, 6, 7
+  SELECT signature_id, service, revision, method, url, status, user_agent, n
+  FROM problem_rows WHERE method IS NOT NULL
   UNION ALL
-  SELECT a.signature_id, a.service, a.revision, t.method, t.url, t.status, t.user_agent, a.n
-  FROM app_rows a LEFT JOIN traced_requests t ON t.trace = a.trace
+  SELECT p.signature_id, p.service, p.revision, t.method, t.url, t.status, t.user_agent, p.n
+  FROM problem_rows p LEFT JOIN traced_requests t ON t.trace = p.trace
+  WHERE p.method IS NULL
 ) rows
 GROUP BY 1, 2, 3, 4, 5, 6;
 

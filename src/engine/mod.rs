@@ -4,6 +4,9 @@
 //! the significance functions of [`stats`], `id_hash` ([`keys`]), named queries from `sql/`,
 //! and output formats. Strings read as `Utf8View`.
 //!
+//! A query that reads neither `signature_id` nor `template` skips the view's join to
+//! `shapes` ([`unused_join`]).
+//!
 //! `--since`/`--until` restrict `logs` by `timestamp` and by the `dt=` partition, so the
 //! files of other days are never opened (EXPLAIN shows the pruned file list).
 //!
@@ -27,6 +30,8 @@ mod session;
 pub mod stats;
 #[cfg(feature = "engine")]
 pub mod table;
+#[cfg(feature = "engine")]
+mod unused_join;
 
 #[cfg(feature = "cluster")]
 pub(crate) use session::register_functions;

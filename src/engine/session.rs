@@ -92,6 +92,7 @@ impl Engine {
             .set_bool("datafusion.execution.parquet.pushdown_filters", true);
         let mut ctx = session(config, runtime, cluster).await?;
         register_functions(&mut ctx)?;
+        ctx.add_optimizer_rule(Arc::new(super::unused_join::DropUnusedShapesJoin));
 
         for table in ["shapes", "signatures"] {
             let path = tables.table(lake, table);
