@@ -6,12 +6,18 @@
 --   1.4826 * MAD, sqrt(baseline) and 1), max_severity
 -- A window is a burst when z >= min_z and n >= min_count. Windows are those in which the
 -- lake holds any row, so a quiet signature's empty windows count as zeros in its baseline.
+-- Rows are counted per shape first (an integer key, so the lake's rows skip the join to
+-- `shapes`); the few groups then get their signature, several shapes to one.
 CREATE TABLE sig_windows AS
-SELECT signature_id,
-       date_bin(INTERVAL '${window}', timestamp, TIMESTAMP '1970-01-01T00:00:00Z') AS w,
-       count(*) AS n,
-       max(severity_number) AS severity_number
-FROM logs
+SELECT s.signature_id, g.w, sum(g.n) AS n, max(g.severity_number) AS severity_number
+FROM (
+  SELECT shape_id,
+         date_bin(INTERVAL '${window}', timestamp, TIMESTAMP '1970-01-01T00:00:00Z') AS w,
+         count(*) AS n,
+         max(severity_number) AS severity_number
+  FROM logs
+  GROUP BY 1, 2
+) g LEFT JOIN shapes s ON s.shape_id = g.shape_id
 GROUP BY 1, 2;
 
 WITH counts AS (SELECT * FROM sig_windows),

@@ -8,13 +8,20 @@
 --   log most of its rows come from)
 -- Problem rows: severity >= WARNING or HTTP status >= 500. Signatures without problem rows
 -- are listed too (count 0), so a rule can promote them; the report then counts all rows.
+-- Rows are counted per shape first (an integer key, so the lake's rows skip the join to
+-- `shapes`); the few groups then get their signature, several shapes to one.
 CREATE TABLE sig_levels AS
-SELECT signature_id, dt, severity_number, log_id,
-       severity_number >= 400 OR coalesce(http_request_status, 0) >= 500 AS problem,
-       count(*) AS n,
-       min(timestamp) AS first_seen,
-       max(timestamp) AS last_seen
-FROM logs
+SELECT s.signature_id, g.dt, g.severity_number, g.log_id, g.problem, sum(g.n) AS n,
+       min(g.first_seen) AS first_seen, max(g.last_seen) AS last_seen
+FROM (
+  SELECT shape_id, dt, severity_number, log_id,
+         severity_number >= 400 OR coalesce(http_request_status, 0) >= 500 AS problem,
+         count(*) AS n,
+         min(timestamp) AS first_seen,
+         max(timestamp) AS last_seen
+  FROM logs
+  GROUP BY 1, 2, 3, 4, 5
+) g LEFT JOIN shapes s ON s.shape_id = g.shape_id
 GROUP BY 1, 2, 3, 4, 5;
 
 WITH names AS (

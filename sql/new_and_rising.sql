@@ -9,10 +9,17 @@
 -- the lake's oldest row, where everything would look new. rising: per service, each
 -- revision against the one before it (ordered by first row); count after >= min_count,
 -- rate after >= min_ratio * rate before, significance >= min_significance.
+-- Rows are counted per shape first (an integer key, so the lake's rows skip the join to
+-- `shapes`); the few groups then get their signature, several shapes to one.
 CREATE TABLE sig_revisions AS
-SELECT signature_id, service, revision,
-       count(*) AS n, min(timestamp) AS first_ts, max(timestamp) AS last_ts
-FROM logs
+SELECT s.signature_id, g.service, g.revision,
+       sum(g.n) AS n, min(g.first_ts) AS first_ts, max(g.last_ts) AS last_ts
+FROM (
+  SELECT shape_id, service, revision,
+         count(*) AS n, min(timestamp) AS first_ts, max(timestamp) AS last_ts
+  FROM logs
+  GROUP BY 1, 2, 3
+) g LEFT JOIN shapes s ON s.shape_id = g.shape_id
 GROUP BY 1, 2, 3;
 
 WITH lake_start AS (SELECT min(first_seen) AS t FROM signatures),

@@ -3,13 +3,21 @@
 -- columns: signature_id, template, count, share (of all rows in range), rate_per_hour
 --   (count over the hours the range spans), first_seen, last_seen, services, revisions
 --   (distinct, comma-separated), max_severity, per_day (JSON: day -> count)
+-- Rows are counted per shape first (an integer key, so the lake's rows skip the join to
+-- `shapes`); the few groups then get their signature, several shapes to one.
 CREATE TABLE sig_days AS
-SELECT signature_id, dt, service, revision,
-       count(*) AS n,
-       min(timestamp) AS first_seen,
-       max(timestamp) AS last_seen,
-       max(severity_number) AS severity_number
-FROM logs
+SELECT s.signature_id, g.dt, g.service, g.revision, sum(g.n) AS n,
+       min(g.first_seen) AS first_seen, max(g.last_seen) AS last_seen,
+       max(g.severity_number) AS severity_number
+FROM (
+  SELECT shape_id, dt, service, revision,
+         count(*) AS n,
+         min(timestamp) AS first_seen,
+         max(timestamp) AS last_seen,
+         max(severity_number) AS severity_number
+  FROM logs
+  GROUP BY 1, 2, 3, 4
+) g LEFT JOIN shapes s ON s.shape_id = g.shape_id
 GROUP BY 1, 2, 3, 4;
 
 WITH span AS (
