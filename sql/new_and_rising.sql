@@ -10,10 +10,11 @@
 -- revision against the one before it (ordered by first row); count after >= min_count,
 -- rate after >= min_ratio * rate before, significance >= min_significance.
 -- Rows are counted per shape first (an integer key, so the lake's rows skip the join to
--- `shapes`); the few groups then get their signature, several shapes to one.
+-- `shapes`); the few groups then get their signature, several shapes to one. `n` stays a
+-- BIGINT where other engines sum to a wider type (DuckDB's HUGEINT), for binom_significance.
 CREATE TABLE sig_revisions AS
 SELECT s.signature_id, g.service, g.revision,
-       sum(g.n) AS n, min(g.first_ts) AS first_ts, max(g.last_ts) AS last_ts
+       CAST(sum(g.n) AS BIGINT) AS n, min(g.first_ts) AS first_ts, max(g.last_ts) AS last_ts
 FROM (
   SELECT shape_id, service, revision,
          count(*) AS n, min(timestamp) AS first_ts, max(timestamp) AS last_ts
