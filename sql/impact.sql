@@ -8,11 +8,12 @@
 -- UUIDs, long hex) written {id}.
 -- Steps computed once into session tables; rows are counted per distinct combination before
 -- anything else, so memory follows the combinations, not the rows: the problem rows in one
--- scan (request rows by their HTTP fields, app rows by their trace, keyed by `id_hash`),
--- the request of each of those traces, then the request rows (their own HTTP fields) and
--- the app rows (their trace's) together.
+-- scan, per shape (an integer key: the rows skip the join to `shapes`; the combinations get
+-- their signature at the end), request rows by their HTTP fields, app rows by their trace
+-- (keyed by `id_hash`); the request of each of those traces; then the request rows (their
+-- own HTTP fields) and the app rows (their trace's) together.
 CREATE TABLE problem_rows AS
-SELECT signature_id, service, revision, http_request_method AS method,
+SELECT shape_id, service, revision, http_request_method AS method,
        http_request_url AS url, http_request_status AS status,
        http_request_user_agent AS user_agent,
        CASE WHEN http_request_method IS NULL THEN id_hash(trace) END AS trace,
@@ -34,7 +35,7 @@ WHERE r.http_request_method IS NOT NULL
 GROUP BY a.trace;
 
 CREATE TABLE charged AS
-SELECT signature_id, service, revision,
+SELECT s.signature_id, service, revision,
        CASE WHEN url IS NOT NULL THEN
          method || ' ' || regexp_replace(
            split_part(regexp_replace(url, '^[a-zA-Z]+://[^/]*', ''), '?', 1),
@@ -42,13 +43,13 @@ SELECT signature_id, service, revision,
        END AS endpoint,
        status, user_agent, sum(n) AS n
 FROM (
-  SELECT signature_id, service, revision, method, url, status, user_agent, n
+  SELECT shape_id, service, revision, method, url, status, user_agent, n
   FROM problem_rows WHERE method IS NOT NULL
   UNION ALL
-  SELECT p.signature_id, p.service, p.revision, t.method, t.url, t.status, t.user_agent, p.n
+  SELECT p.shape_id, p.service, p.revision, t.method, t.url, t.status, t.user_agent, p.n
   FROM problem_rows p LEFT JOIN traced_requests t ON t.trace = p.trace
   WHERE p.method IS NULL
-) rows
+) rows LEFT JOIN shapes s ON s.shape_id = rows.shape_id
 GROUP BY 1, 2, 3, 4, 5, 6;
 
 SELECT signature_id, 'endpoint' AS dimension, endpoint AS value, sum(n) AS n FROM charged WHERE endpoint IS NOT NULL GROUP BY 1, 2, 3
