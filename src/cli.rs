@@ -42,7 +42,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Merge each day's small files into sorted files of --rows-per-file rows.
     ///
-    /// Safe while queries and ingests run: it is one commit of the lake's log, and the files
+    /// Files an older gardener wrote (without the `request_id` column) are rewritten with it,
+    /// whatever their size. Safe while queries and ingests run: it is one commit of the lake's log, and the files
     /// it replaces stay for --grace seconds for queries that opened the lake before. Also
     /// deletes files removed by earlier commits more than --grace ago, and files no commit
     /// names (left by killed runs) once they are a day old.
@@ -187,7 +188,7 @@ pub struct CompactArgs {
     /// Only days before T (same forms as --since).
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
-    /// Files under half this many rows are merged into files of at most this many.
+    /// Files under half this many rows are merged; no file written has more.
     #[arg(long, default_value_t = 262_144)]
     pub rows_per_file: usize,
     /// Seconds a replaced file stays on disk for queries still reading it.

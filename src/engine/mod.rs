@@ -5,7 +5,7 @@
 //! and output formats. Strings read as `Utf8View`.
 //!
 //! A query that reads neither `signature_id` nor `template` skips the view's join to
-//! `shapes` ([`unused_join`]).
+//! `shapes` (`unused_join`).
 //!
 //! `--since`/`--until` restrict `logs` by `timestamp` and by the `dt=` partition, so the
 //! files of other days are never opened (EXPLAIN shows the pruned file list).

@@ -92,13 +92,16 @@ impl Engine {
             .set_bool("datafusion.execution.parquet.pushdown_filters", true);
         let mut ctx = session(config, runtime, cluster).await?;
         register_functions(&mut ctx)?;
-        ctx.add_optimizer_rule(Arc::new(super::unused_join::DropUnusedShapesJoin));
 
         for table in ["shapes", "signatures"] {
             let path = tables.table(lake, table);
             ctx.register_parquet(table, lake.table_url(&path), ParquetReadOptions::default())
                 .await?;
         }
+        let shapes = ctx.table_provider("shapes").await?;
+        ctx.add_optimizer_rule(Arc::new(super::unused_join::DropUnusedShapesJoin::new(
+            shapes,
+        )));
         let newest = newest_entry(&ctx)
             .await
             .map_err(|e| unreachable(cluster, e))?;
@@ -120,8 +123,7 @@ impl Engine {
             });
             filter.push_str(&format!("l.service = '{}'", service.replace('\'', "''")));
         }
-        let older = table::files_in_range(&snapshot, &resolved)
-            .any(|f| f.schema_version < crate::lake::schema::SCHEMA_VERSION);
+        let older = (snapshot.files.values()).any(|f| f.in_range(&resolved) && f.older_schema());
         ctx.sql(&format!(
             "CREATE VIEW logs AS SELECT {}, s.signature_id, s.template \
              FROM logs_files l LEFT JOIN shapes s ON l.shape_id = s.shape_id{filter}",
@@ -358,7 +360,6 @@ fn unreachable(cluster: Option<&str>, e: EngineError) -> EngineError {
     }
 }
 
-/// The tables and views every session has; anything else a script created.
 /// The `logs_files` columns of the `logs` view. Files written before the lake had
 /// `request_id` read it as NULL: while any is in range, the view derives it from
 /// `json_payload` (slower: the payloads are read).
@@ -378,6 +379,7 @@ fn logs_columns(older_files: bool) -> String {
     names.join(", ")
 }
 
+/// The tables and views every session has; anything else a script created.
 const BASE_TABLES: [&str; 5] = ["logs_files", "shapes", "signatures", "logs", "query_range"];
 
 impl Engine {

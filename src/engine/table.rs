@@ -31,7 +31,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 
 use crate::lake::Lake;
-use crate::lake::log::{DataFile, Snapshot};
+use crate::lake::log::Snapshot;
 use crate::range::TimeRange;
 
 /// One file to scan: its object path in the store, size, rows and day.
@@ -62,16 +62,6 @@ pub struct LakeFiles {
 /// The partition column: each file's `dt=` day.
 pub(crate) const DAY: &str = "dt";
 
-/// The files of `snap` whose rows may fall in `range`.
-pub fn files_in_range<'a>(
-    snap: &'a Snapshot,
-    range: &'a TimeRange,
-) -> impl Iterator<Item = &'a DataFile> + 'a {
-    snap.files
-        .values()
-        .filter(|f| range.overlaps(f.min_ts, f.max_ts.saturating_add(1)))
-}
-
 impl LakeFiles {
     /// The files of `snap` whose rows may fall in `range`.
     pub fn new(
@@ -80,7 +70,10 @@ impl LakeFiles {
         file_schema: SchemaRef,
         range: &TimeRange,
     ) -> Result<Self, crate::lake::LakeError> {
-        let files = files_in_range(snap, range)
+        let files = snap
+            .files
+            .values()
+            .filter(|f| f.in_range(range))
             .map(|f| {
                 Ok(File {
                     path: lake.public_path(&lake.child(&f.path))?.to_string(),

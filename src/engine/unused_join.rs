@@ -7,26 +7,38 @@
 //! `totals`. A LEFT JOIN to a table whose key is unique, of which nothing but the key is
 //! read, returns its left side unchanged, so the rule replaces it with that side.
 //!
-//! It applies only where that holds: a left join on `shape_id` alone to a scan of `shapes`
-//! that reads `shape_id` alone, under a projection or an aggregate (nodes that name their
+//! It applies only where that holds: a left join on `shape_id` alone to a scan of the lake's
+//! `shapes` table (the very table the session registered, not another one of that name) that
+//! reads `shape_id` alone, directly under a projection or an aggregate (nodes that name their
 //! output columns, so dropping the right side changes no schema above) whose expressions
 //! read no column of the right side (a user's `SELECT s.shape_id ... LEFT JOIN shapes s`
 //! keeps its join). `shapes` is written by `lake::signatures` with one row per `shape_id`.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
+use datafusion::catalog::TableProvider;
 use datafusion::common::Column;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::datasource::source_as_provider;
 use datafusion::error::Result;
 use datafusion::logical_expr::{Expr, JoinType, LogicalPlan};
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
-/// The key the view joins on, and the table it joins to.
+/// The key the view joins on.
 const KEY: &str = "shape_id";
-const SHAPES: &str = "shapes";
 
-#[derive(Debug, Default)]
-pub struct DropUnusedShapesJoin;
+#[derive(Debug)]
+pub struct DropUnusedShapesJoin {
+    /// The lake's `shapes` table as the session registered it.
+    shapes: Arc<dyn TableProvider>,
+}
+
+impl DropUnusedShapesJoin {
+    pub fn new(shapes: Arc<dyn TableProvider>) -> Self {
+        DropUnusedShapesJoin { shapes }
+    }
+}
 
 impl OptimizerRule for DropUnusedShapesJoin {
     fn name(&self) -> &str {
@@ -35,10 +47,6 @@ impl OptimizerRule for DropUnusedShapesJoin {
 
     fn apply_order(&self) -> Option<ApplyOrder> {
         Some(ApplyOrder::TopDown)
-    }
-
-    fn supports_rewrite(&self) -> bool {
-        true
     }
 
     fn rewrite(
@@ -56,7 +64,7 @@ impl OptimizerRule for DropUnusedShapesJoin {
             .cloned()
             .collect();
         plan.map_children(|child| {
-            Ok(match unused_join_input(&child, &read) {
+            Ok(match self.unused_join_input(&child, &read) {
                 Some(left) => Transformed::yes(left),
                 None => Transformed::no(child),
             })
@@ -64,36 +72,37 @@ impl OptimizerRule for DropUnusedShapesJoin {
     }
 }
 
-/// The left input of `plan` when it is the view's join and `read` uses none of its right
-/// side.
-fn unused_join_input(plan: &LogicalPlan, read: &HashSet<Column>) -> Option<LogicalPlan> {
-    let LogicalPlan::Join(join) = plan else {
-        return None;
-    };
-    let keyed = matches!(join.on.as_slice(), [(_, Expr::Column(c))] if c.name == KEY);
-    if join.join_type != JoinType::Left || join.filter.is_some() || !keyed {
-        return None;
-    }
-    if !scans_shapes_key(&join.right) {
-        return None;
-    }
-    let right = join.right.schema();
-    if read.iter().any(|c| right.has_column(c)) {
-        return None;
-    }
-    Some(join.left.as_ref().clone())
-}
-
-fn scans_shapes_key(plan: &LogicalPlan) -> bool {
-    match plan {
-        LogicalPlan::SubqueryAlias(a) => scans_shapes_key(&a.input),
-        LogicalPlan::TableScan(t) => {
-            let fields = t.projected_schema.fields();
-            t.table_name.table() == SHAPES
-                && t.filters.is_empty()
-                && fields.len() == 1
-                && fields[0].name() == KEY
+impl DropUnusedShapesJoin {
+    /// The left input of `plan` when it is the view's join and `read` uses none of its
+    /// right side.
+    fn unused_join_input(&self, plan: &LogicalPlan, read: &HashSet<Column>) -> Option<LogicalPlan> {
+        let LogicalPlan::Join(join) = plan else {
+            return None;
+        };
+        let keyed = matches!(join.on.as_slice(), [(_, Expr::Column(c))] if c.name == KEY);
+        if join.join_type != JoinType::Left || join.filter.is_some() || !keyed {
+            return None;
         }
-        _ => false,
+        if !self.scans_shapes_key(&join.right) {
+            return None;
+        }
+        let right = join.right.schema();
+        if read.iter().any(|c| right.has_column(c)) {
+            return None;
+        }
+        Some(join.left.as_ref().clone())
+    }
+
+    fn scans_shapes_key(&self, plan: &LogicalPlan) -> bool {
+        match plan {
+            LogicalPlan::SubqueryAlias(a) => self.scans_shapes_key(&a.input),
+            LogicalPlan::TableScan(t) => {
+                let fields = t.projected_schema.fields();
+                let ours =
+                    source_as_provider(&t.source).is_ok_and(|p| Arc::ptr_eq(&p, &self.shapes));
+                ours && t.filters.is_empty() && fields.len() == 1 && fields[0].name() == KEY
+            }
+            _ => false,
+        }
     }
 }

@@ -60,37 +60,35 @@ impl<'a> Columns<'a> {
     }
 
     /// The batch in the lake's schema, for rewriting with the lake's own encoder
-    /// (compaction). Its columns must be exactly the lake's (names, order, types), except
-    /// that a file written before `request_id` (schema version 1) gets that column from its
-    /// `json_payload`, read as ingest reads it.
+    /// (compaction): each column by name, cast where that keeps every value (as the typed
+    /// accessors do); a file written before `request_id` (schema version 1) gets that
+    /// column from its `json_payload`, read as ingest reads it. A column missing or of
+    /// another type, or one the lake does not have, is refused.
     pub fn in_lake_schema(&self) -> Result<RecordBatch, LakeError> {
         let schema = super::schema::logs_schema();
-        let found = self.batch.schema_ref().fields();
-        let derive_request_id = self.batch.column_by_name(REQUEST_ID).is_none();
-        let mut columns = Vec::with_capacity(schema.fields().len());
-        let mut at = 0;
-        for want in schema.fields() {
-            if derive_request_id && want.name() == REQUEST_ID {
-                columns.push(self.request_ids()?);
-                continue;
-            }
-            let field = found.get(at);
-            let same =
-                field.is_some_and(|f| f.name() == want.name() && f.data_type() == want.data_type());
-            if !same {
-                return Err(self.schema_error(
-                    want.name(),
-                    field.map_or("no such column".to_owned(), |f| {
-                        format!("column {} of type {}", f.name(), f.data_type())
-                    }),
-                ));
-            }
-            columns.push(self.batch.column(at).clone());
-            at += 1;
+        if let Some(extra) = self
+            .batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .find(|f| schema.field_with_name(f.name()).is_err())
+        {
+            return Err(self.schema_error(
+                extra.name(),
+                "a column the lake's schema does not have".into(),
+            ));
         }
-        if let Some(extra) = found.get(at) {
-            return Err(self.schema_error(extra.name(), "a column the lake does not have".into()));
-        }
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|want| {
+                if want.name() == REQUEST_ID && self.batch.column_by_name(REQUEST_ID).is_none() {
+                    self.request_ids()
+                } else {
+                    self.column(want.name(), want.data_type())
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         RecordBatch::try_new(schema, columns).map_err(|source| LakeError::Arrow {
             path: self.path.to_owned(),
             source,

@@ -32,7 +32,8 @@ const ORPHAN_AGE: Duration = Duration::from_secs(86_400);
 pub struct CompactOptions {
     /// Only days overlapping this range are compacted.
     pub range: TimeRange,
-    /// Files with fewer rows are merged, into files of at most this many rows.
+    /// Files under half this many rows are merged, and every file written (merged or
+    /// rewritten in the current schema) has at most this many rows.
     pub rows_per_file: usize,
     /// How long removed files stay for readers that still use them.
     pub grace: Duration,
@@ -54,7 +55,8 @@ pub struct MaintenanceSummary {
     pub seconds: f64,
 }
 
-/// Merges the small files of each day in range into sorted files of `rows_per_file` rows.
+/// Merges the small files of each day in range into sorted files of `rows_per_file` rows,
+/// and rewrites the files of an older schema version in the current one.
 pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSummary, LakeError> {
     let started = Instant::now();
     let run_id = ledger::new_run_id();
@@ -79,9 +81,11 @@ pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSu
         })
         .await?;
         let level = opts.zstd_level;
+        // An older file bigger than the target is split (a merge group is within it).
+        let per_file = opts.rows_per_file.max(1);
         let day = group[0].day.clone();
         let encoded =
-            tokio::task::spawn_blocking(move || encode_sorted(&batches, &keys, level, usize::MAX))
+            tokio::task::spawn_blocking(move || encode_sorted(&batches, &keys, level, per_file))
                 .await
                 .map_err(|e| LakeError::Task {
                     path: format!("dt={day}"),
@@ -130,12 +134,9 @@ pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSu
 /// of two files or more, or with a file to bring to the current schema.
 fn rewrite_groups(snap: &Snapshot, opts: &CompactOptions) -> Vec<Vec<DataFile>> {
     let target = opts.rows_per_file.max(1) as u64;
-    let older = |f: &DataFile| f.schema_version < super::schema::SCHEMA_VERSION;
     let mut by_day: BTreeMap<&str, Vec<&DataFile>> = BTreeMap::new();
     for f in snap.files.values() {
-        if (f.rows < target / 2 || older(f))
-            && opts.range.overlaps(f.min_ts, f.max_ts.saturating_add(1))
-        {
+        if (f.rows < target / 2 || f.older_schema()) && f.in_range(&opts.range) {
             by_day.entry(&f.day).or_default().push(f);
         }
     }
@@ -154,7 +155,7 @@ fn rewrite_groups(snap: &Snapshot, opts: &CompactOptions) -> Vec<Vec<DataFile>> 
         }
         groups.push(group);
     }
-    groups.retain(|g| g.len() >= 2 || g.iter().any(older));
+    groups.retain(|g| g.len() >= 2 || g.iter().any(DataFile::older_schema));
     groups
 }
 

@@ -59,6 +59,18 @@ fn first_schema_version() -> u32 {
     1
 }
 
+impl DataFile {
+    /// May hold rows in `range`.
+    pub fn in_range(&self, range: &crate::range::TimeRange) -> bool {
+        range.overlaps(self.min_ts, self.max_ts.saturating_add(1))
+    }
+
+    /// Written in an older schema version than this gardener writes (see `compact`).
+    pub fn older_schema(&self) -> bool {
+        self.schema_version < super::schema::SCHEMA_VERSION
+    }
+}
+
 /// What a commit did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -620,6 +620,7 @@ pub(super) fn encode_sorted(
         "insert_id",
         "trace",
         "span_id",
+        "request_id",
         "http_request_url",
         "http_request_remote_ip",
         "text_payload",
