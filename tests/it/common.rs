@@ -9,6 +9,13 @@ use arrow::array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
+/// The small fixed export most tests ingest (a frequent auth failure and its database
+/// errors, traced and with request ids, among ordinary rows).
+pub const REPORT_SMALL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/report_small.jsonl"
+);
+
 pub fn gardener() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gardener"))
 }

@@ -253,10 +253,7 @@ fn lake_files_of_another_schema_are_read_or_named() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/report_small.jsonl"
-    );
+    let fixture = REPORT_SMALL;
     let ours = d.join("ours");
     let first = ingest(&ours, &[fixture]);
     let rows = first["rows"].as_u64().expect("rows");
@@ -340,10 +337,7 @@ fn lake_files_of_another_schema_are_read_or_named() {
 fn a_lake_from_before_request_id_derives_it_until_compact_rewrites_its_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/report_small.jsonl"
-    );
+    let fixture = REPORT_SMALL;
     let ours = d.join("ours");
     ingest(&ours, &[fixture]);
     let old = d.join("old");

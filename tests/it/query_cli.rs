@@ -161,13 +161,7 @@ fn a_closed_pipe_is_a_quiet_success_and_errors_exit_2() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = dir.path().join("lake");
-    ingest(
-        &lake,
-        &[concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/report_small.jsonl"
-        )],
-    );
+    ingest(&lake, &[REPORT_SMALL]);
     for format in ["csv", "table", "ndjson"] {
         let mut child = gardener()
             .args(["query", "--format", format, "--lake"])
@@ -248,13 +242,7 @@ fn recent_under_service_keeps_to_the_service() {
 fn the_shapes_join_is_planned_only_where_its_columns_are_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = dir.path().join("lake");
-    let s = ingest(
-        &lake,
-        &[concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/report_small.jsonl"
-        )],
-    );
+    let s = ingest(&lake, &[REPORT_SMALL]);
     let rows = s["rows"].as_u64().expect("rows");
     let joins = |sql: &str| {
         query_ok(&lake, &["--format", "csv", &format!("EXPLAIN {sql}")])
