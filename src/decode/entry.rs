@@ -91,25 +91,99 @@ struct RawHttp<'a> {
 }
 
 /// The payload fields read: the ones that carry the human line, in order of preference,
-/// and the request id.
-#[derive(Deserialize)]
+/// and the request id. A repeated key keeps its first value (as `json_get_str` does), where
+/// a derived struct would refuse the whole payload and lose its message.
+#[derive(Default)]
 struct PayloadFields<'a> {
-    #[serde(borrow)]
     request_id: Option<&'a RawValue>,
-    #[serde(borrow)]
     message: Option<&'a RawValue>,
-    #[serde(borrow)]
     msg: Option<&'a RawValue>,
-    #[serde(borrow)]
     error: Option<&'a RawValue>,
-    #[serde(borrow)]
     err: Option<&'a RawValue>,
-    #[serde(borrow)]
     text: Option<&'a RawValue>,
-    #[serde(borrow)]
     log: Option<&'a RawValue>,
-    #[serde(borrow)]
     event: Option<&'a RawValue>,
+}
+
+/// The payload fields' names, in [`PayloadFields::slot`]'s order.
+const PAYLOAD_FIELDS: [&str; 8] = [
+    "request_id",
+    "message",
+    "msg",
+    "error",
+    "err",
+    "text",
+    "log",
+    "event",
+];
+
+impl<'a> PayloadFields<'a> {
+    fn slot(&mut self, field: usize) -> &mut Option<&'a RawValue> {
+        match field {
+            0 => &mut self.request_id,
+            1 => &mut self.message,
+            2 => &mut self.msg,
+            3 => &mut self.error,
+            4 => &mut self.err,
+            5 => &mut self.text,
+            6 => &mut self.log,
+            _ => &mut self.event,
+        }
+    }
+}
+
+/// A payload key: which of [`PAYLOAD_FIELDS`] it is, read without copying it.
+struct PayloadKey(Option<usize>);
+
+impl<'de> Deserialize<'de> for PayloadKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Key;
+        impl serde::de::Visitor<'_> for Key {
+            type Value = PayloadKey;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+
+            fn visit_str<E>(self, key: &str) -> std::result::Result<PayloadKey, E> {
+                Ok(PayloadKey(PAYLOAD_FIELDS.iter().position(|f| *f == key)))
+            }
+        }
+        d.deserialize_identifier(Key)
+    }
+}
+
+impl<'de> Deserialize<'de> for PayloadFields<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = PayloadFields<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut p = PayloadFields::default();
+                while let Some(PayloadKey(field)) = map.next_key()? {
+                    match field {
+                        Some(i) => {
+                            let value: &'de RawValue = map.next_value()?;
+                            p.slot(i).get_or_insert(value);
+                        }
+                        None => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(p)
+            }
+        }
+        d.deserialize_map(Fields)
+    }
 }
 
 #[derive(Deserialize)]
@@ -797,6 +871,14 @@ mod tests {
         assert_eq!(id(r#"{"request_id":42}"#), None);
         assert_eq!(id(r#"{"request_id":null}"#), None);
         assert_eq!(id(r#"{"ctx":{"request_id":"nested"}}"#), None);
+        // A repeated key keeps its first value; the message is not lost.
+        assert_eq!(
+            id(r#"{"request_id":"a","request_id":"b"}"#).as_deref(),
+            Some("a")
+        );
+        let twice =
+            r#"{"timestamp":"2025-01-01T00:00:00Z","jsonPayload":{"message":"m","x":1,"x":2}}"#;
+        assert_eq!(ok(twice).message, "m");
         assert_eq!(
             ok(r#"{"timestamp":"2025-01-01T00:00:00Z","textPayload":"request_id"}"#).request_id,
             None
