@@ -105,84 +105,26 @@ struct PayloadFields<'a> {
     event: Option<&'a RawValue>,
 }
 
-/// The payload fields' names, in [`PayloadFields::slot`]'s order.
-const PAYLOAD_FIELDS: [&str; 8] = [
-    "request_id",
-    "message",
-    "msg",
-    "error",
-    "err",
-    "text",
-    "log",
-    "event",
-];
-
 impl<'a> PayloadFields<'a> {
-    fn slot(&mut self, field: usize) -> &mut Option<&'a RawValue> {
-        match field {
-            0 => &mut self.request_id,
-            1 => &mut self.message,
-            2 => &mut self.msg,
-            3 => &mut self.error,
-            4 => &mut self.err,
-            5 => &mut self.text,
-            6 => &mut self.log,
-            _ => &mut self.event,
+    /// The fields of a payload object (`None`: not an object, or not JSON).
+    fn read(raw: &'a str) -> Option<Self> {
+        let Pairs(pairs) = serde_json::from_str(raw).ok()?;
+        let mut p = PayloadFields::default();
+        for (key, value) in pairs {
+            let slot = match key.as_ref() {
+                "request_id" => &mut p.request_id,
+                "message" => &mut p.message,
+                "msg" => &mut p.msg,
+                "error" => &mut p.error,
+                "err" => &mut p.err,
+                "text" => &mut p.text,
+                "log" => &mut p.log,
+                "event" => &mut p.event,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
         }
-    }
-}
-
-/// A payload key: which of [`PAYLOAD_FIELDS`] it is, read without copying it.
-struct PayloadKey(Option<usize>);
-
-impl<'de> Deserialize<'de> for PayloadKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Key;
-        impl serde::de::Visitor<'_> for Key {
-            type Value = PayloadKey;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a key")
-            }
-
-            fn visit_str<E>(self, key: &str) -> std::result::Result<PayloadKey, E> {
-                Ok(PayloadKey(PAYLOAD_FIELDS.iter().position(|f| *f == key)))
-            }
-        }
-        d.deserialize_identifier(Key)
-    }
-}
-
-impl<'de> Deserialize<'de> for PayloadFields<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = PayloadFields<'de>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Self::Value, A::Error> {
-                let mut p = PayloadFields::default();
-                while let Some(PayloadKey(field)) = map.next_key()? {
-                    match field {
-                        Some(i) => {
-                            let value: &'de RawValue = map.next_value()?;
-                            p.slot(i).get_or_insert(value);
-                        }
-                        None => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(p)
-            }
-        }
-        d.deserialize_map(Fields)
+        Some(p)
     }
 }
 
@@ -721,7 +663,7 @@ fn message<'a>(
 
 /// A payload object's fields (`None`: not an object, or a field of an unexpected shape).
 fn payload_fields(raw: &RawValue) -> Option<PayloadFields<'_>> {
-    serde_json::from_str(raw.get()).ok()
+    PayloadFields::read(raw.get())
 }
 
 /// A payload field's text (`None`: absent, null or not a string).
@@ -732,9 +674,7 @@ fn payload_text(r: Option<&RawValue>) -> Option<Cow<'_, str>> {
 /// The `request_id` of a JSON payload's text, as ingest reads it (for files written before
 /// the lake had the column).
 pub fn payload_request_id(json: &str) -> Option<Cow<'_, str>> {
-    serde_json::from_str::<PayloadFields>(json)
-        .ok()
-        .and_then(|p| payload_text(p.request_id))
+    PayloadFields::read(json).and_then(|p| payload_text(p.request_id))
 }
 
 fn payload_message<'a>(p: &PayloadFields<'a>) -> Option<Cow<'a, str>> {
