@@ -518,7 +518,7 @@ fn normalize(raw: RawEntry<'_>) -> Result<Row<'_>> {
         row.project_id = log_name.as_deref().and_then(project_of_log_name);
     }
     row.log_name = log_name;
-    let payload = present(raw.json_payload).and_then(payload_fields);
+    let payload = present(raw.json_payload).and_then(|r| PayloadFields::read(r.get()));
     row.request_id = payload.as_ref().and_then(|p| payload_text(p.request_id));
     row.message = message(&row, payload.as_ref(), raw.proto_payload, raw.message)?;
     Ok(row)
@@ -661,11 +661,6 @@ fn message<'a>(
     Ok(row.json_payload.clone().unwrap_or_default())
 }
 
-/// A payload object's fields (`None`: not an object, or a field of an unexpected shape).
-fn payload_fields(raw: &RawValue) -> Option<PayloadFields<'_>> {
-    PayloadFields::read(raw.get())
-}
-
 /// A payload field's text (`None`: absent, null or not a string).
 fn payload_text(r: Option<&RawValue>) -> Option<Cow<'_, str>> {
     present(r).and_then(|r| string("", r).ok())
@@ -683,7 +678,7 @@ fn payload_message<'a>(p: &PayloadFields<'a>) -> Option<Cow<'a, str>> {
         .or_else(|| {
             let e = present(p.error)?;
             if e.get().starts_with('{') {
-                payload_fields(e).and_then(|inner| payload_text(inner.message))
+                PayloadFields::read(e.get()).and_then(|inner| payload_text(inner.message))
             } else {
                 payload_text(Some(e))
             }
