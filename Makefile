@@ -79,7 +79,7 @@ fuzz:
 
 # CI builds the fuzz targets (stable, no sanitizers) so they cannot rot; it does not run them.
 fuzz-build:
-	$(CARGO) build --release --manifest-path fuzz/Cargo.toml
+	$(CARGO) build --release --manifest-path fuzz/Cargo.toml --features share-builds
 
 clean:
 	rm -rf out data/generated
