@@ -9,131 +9,241 @@
 //! field, so the quarantine says exactly what to fix.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use serde::de::IgnoredAny;
 
+use super::json::{Cursor, Raw, SyntaxError};
 use super::quarantine::{Reason, Rejection};
 use crate::common::severity::SEVERITIES;
 use crate::common::time::{Nanos, parse_duration_ms, parse_rfc3339};
 
-#[derive(Deserialize)]
-struct RawEntry<'a> {
-    #[serde(borrow, rename = "logName", alias = "log_name")]
-    log_name: Option<&'a RawValue>,
-    #[serde(borrow)]
-    resource: Option<&'a RawValue>,
-    #[serde(borrow)]
-    timestamp: Option<&'a RawValue>,
-    #[serde(borrow, rename = "receiveTimestamp", alias = "receive_timestamp")]
-    receive_timestamp: Option<&'a RawValue>,
-    #[serde(borrow)]
-    severity: Option<&'a RawValue>,
-    #[serde(borrow, rename = "insertId", alias = "insert_id")]
-    insert_id: Option<&'a RawValue>,
-    #[serde(borrow, rename = "httpRequest", alias = "http_request")]
-    http_request: Option<&'a RawValue>,
-    #[serde(borrow)]
-    labels: Option<&'a RawValue>,
-    #[serde(borrow)]
-    operation: Option<&'a RawValue>,
-    #[serde(borrow)]
-    trace: Option<&'a RawValue>,
-    #[serde(borrow, rename = "spanId", alias = "span_id")]
-    span_id: Option<&'a RawValue>,
-    #[serde(borrow, rename = "traceSampled", alias = "trace_sampled")]
-    trace_sampled: Option<&'a RawValue>,
-    #[serde(borrow, rename = "sourceLocation", alias = "source_location")]
-    source_location: Option<&'a RawValue>,
-    #[serde(borrow, rename = "textPayload", alias = "text_payload")]
-    text_payload: Option<&'a RawValue>,
-    #[serde(borrow, rename = "jsonPayload", alias = "json_payload")]
-    json_payload: Option<&'a RawValue>,
-    #[serde(borrow, rename = "protoPayload", alias = "proto_payload")]
-    proto_payload: Option<&'a RawValue>,
-    /// Not LogEntry, but hand-written exports put the line here.
-    #[serde(borrow)]
-    message: Option<&'a RawValue>,
+type Scan<T> = std::result::Result<T, Stop>;
+
+/// Why a scan stopped: the record is not JSON, or a LogEntry object repeats a field (`at`:
+/// the address of the repeated value, which lies in the record's text).
+enum Stop {
+    Syntax(SyntaxError),
+    Duplicate { field: String, at: usize },
 }
 
-#[derive(Deserialize)]
-struct RawResource<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow)]
-    labels: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct RawHttp<'a> {
-    #[serde(borrow, rename = "requestMethod", alias = "request_method")]
-    method: Option<&'a RawValue>,
-    #[serde(borrow, rename = "requestUrl", alias = "request_url")]
-    url: Option<&'a RawValue>,
-    #[serde(borrow)]
-    status: Option<&'a RawValue>,
-    #[serde(borrow)]
-    latency: Option<&'a RawValue>,
-    #[serde(borrow, rename = "userAgent", alias = "user_agent")]
-    user_agent: Option<&'a RawValue>,
-    #[serde(borrow, rename = "remoteIp", alias = "remote_ip")]
-    remote_ip: Option<&'a RawValue>,
-    #[serde(borrow, rename = "serverIp", alias = "server_ip")]
-    server_ip: Option<&'a RawValue>,
-    #[serde(borrow)]
-    referer: Option<&'a RawValue>,
-    #[serde(borrow)]
-    protocol: Option<&'a RawValue>,
-    #[serde(borrow, rename = "requestSize", alias = "request_size")]
-    request_size: Option<&'a RawValue>,
-    #[serde(borrow, rename = "responseSize", alias = "response_size")]
-    response_size: Option<&'a RawValue>,
-}
-
-/// The payload fields read: the ones that carry the human line, in order of preference,
-/// and the request id. A repeated key keeps its first value (as `json_get_str` does), where
-/// a derived struct would refuse the whole payload and lose its message.
-#[derive(Default)]
-struct PayloadFields<'a> {
-    request_id: Option<&'a RawValue>,
-    message: Option<&'a RawValue>,
-    msg: Option<&'a RawValue>,
-    error: Option<&'a RawValue>,
-    err: Option<&'a RawValue>,
-    text: Option<&'a RawValue>,
-    log: Option<&'a RawValue>,
-    event: Option<&'a RawValue>,
-}
-
-impl<'a> PayloadFields<'a> {
-    /// The fields of a payload object (`None`: not an object, or not JSON).
-    fn read(raw: &'a str) -> Option<Self> {
-        let Pairs(pairs) = serde_json::from_str(raw).ok()?;
-        let mut p = PayloadFields::default();
-        for (key, value) in pairs {
-            let slot = match key.as_ref() {
-                "request_id" => &mut p.request_id,
-                "message" => &mut p.message,
-                "msg" => &mut p.msg,
-                "error" => &mut p.error,
-                "err" => &mut p.err,
-                "text" => &mut p.text,
-                "log" => &mut p.log,
-                "event" => &mut p.event,
-                _ => continue,
-            };
-            slot.get_or_insert(value);
-        }
-        Some(p)
+impl From<SyntaxError> for Stop {
+    fn from(e: SyntaxError) -> Self {
+        Stop::Syntax(e)
     }
 }
 
-#[derive(Deserialize)]
-struct ProtoMessage<'a> {
-    #[serde(borrow, rename = "methodName")]
-    method_name: Option<&'a RawValue>,
-    #[serde(borrow, rename = "resourceName")]
-    resource_name: Option<&'a RawValue>,
+/// Stores a LogEntry field's value; a field given twice is refused, as protobuf's JSON
+/// parsers do (`logName` and `log_name` are the same field).
+fn set<'a>(slot: &mut Option<Raw<'a>>, value: Raw<'a>, field: &str) -> Scan<()> {
+    if slot.replace(value).is_some() {
+        return Err(Stop::Duplicate {
+            field: field.to_owned(),
+            at: value.get().as_ptr() as usize,
+        });
+    }
+    Ok(())
+}
+
+/// A string map such as labels: its text and its pairs in input order.
+#[derive(Default)]
+struct Map<'a> {
+    raw: Option<Raw<'a>>,
+    pairs: Vec<(Cow<'a, str>, Raw<'a>)>,
+}
+
+impl<'a> Map<'a> {
+    /// Reads the value at the cursor: the pairs of an object; anything else is kept for
+    /// the wrong-type error.
+    fn read(&mut self, cur: &mut Cursor<'a>, field: &str) -> Scan<()> {
+        let raw = if cur.peek() == Some(b'{') {
+            cur.object(|k, c| {
+                self.pairs.push((k, c.value()?));
+                Ok::<_, SyntaxError>(())
+            })?
+        } else {
+            cur.value()?
+        };
+        set(&mut self.raw, raw, field)
+    }
+}
+
+/// The fields of one LogEntry, read in one pass over the record: the objects whose fields
+/// become columns (resource, httpRequest, labels, the JSON payload) are read as the scan
+/// meets them; any other value is kept as its text.
+#[derive(Default)]
+struct Fields<'a> {
+    log_name: Option<Raw<'a>>,
+    timestamp: Option<Raw<'a>>,
+    receive_timestamp: Option<Raw<'a>>,
+    severity: Option<Raw<'a>>,
+    insert_id: Option<Raw<'a>>,
+    labels: Map<'a>,
+    operation: Option<Raw<'a>>,
+    trace: Option<Raw<'a>>,
+    span_id: Option<Raw<'a>>,
+    trace_sampled: Option<Raw<'a>>,
+    source_location: Option<Raw<'a>>,
+    text_payload: Option<Raw<'a>>,
+    proto_payload: Option<Raw<'a>>,
+    /// Not LogEntry, but hand-written exports put the line here.
+    message: Option<Raw<'a>>,
+    /// `resource` as written, its `type` and its `labels`.
+    resource: Option<Raw<'a>>,
+    resource_type: Option<Raw<'a>>,
+    resource_labels: Map<'a>,
+    http_request: Option<Raw<'a>>,
+    http: HttpFields<'a>,
+    json_payload: Option<Raw<'a>>,
+    payload: PayloadFields<'a>,
+}
+
+impl<'a> Fields<'a> {
+    fn read(text: &'a str) -> Scan<Self> {
+        let mut f = Fields::default();
+        let mut cur = Cursor::new(text);
+        cur.object(|key, cur| {
+            let slot = match key.as_ref() {
+                "logName" | "log_name" => &mut f.log_name,
+                "timestamp" => &mut f.timestamp,
+                "receiveTimestamp" | "receive_timestamp" => &mut f.receive_timestamp,
+                "severity" => &mut f.severity,
+                "insertId" | "insert_id" => &mut f.insert_id,
+                "operation" => &mut f.operation,
+                "trace" => &mut f.trace,
+                "spanId" | "span_id" => &mut f.span_id,
+                "traceSampled" | "trace_sampled" => &mut f.trace_sampled,
+                "sourceLocation" | "source_location" => &mut f.source_location,
+                "textPayload" | "text_payload" => &mut f.text_payload,
+                "protoPayload" | "proto_payload" => &mut f.proto_payload,
+                "message" => &mut f.message,
+                "labels" => return f.labels.read(cur, "labels"),
+                "resource" => return f.read_resource(cur),
+                "httpRequest" | "http_request" => {
+                    let raw = if cur.peek() == Some(b'{') {
+                        f.http.read(cur)?
+                    } else {
+                        cur.value()?
+                    };
+                    return set(&mut f.http_request, raw, "httpRequest");
+                }
+                "jsonPayload" | "json_payload" => {
+                    let raw = if cur.peek() == Some(b'{') {
+                        f.payload.read(cur)?
+                    } else {
+                        cur.value()?
+                    };
+                    return set(&mut f.json_payload, raw, "jsonPayload");
+                }
+                _ => {
+                    cur.value()?;
+                    return Ok(());
+                }
+            };
+            set(slot, cur.value()?, &key)
+        })?;
+        cur.end()?;
+        Ok(f)
+    }
+
+    fn read_resource(&mut self, cur: &mut Cursor<'a>) -> Scan<()> {
+        let raw = if cur.peek() == Some(b'{') {
+            cur.object(|k, c| match k.as_ref() {
+                "type" => set(&mut self.resource_type, c.value()?, "resource.type"),
+                "labels" => self.resource_labels.read(c, "resource.labels"),
+                _ => c.value().map(drop).map_err(Stop::from),
+            })?
+        } else {
+            cur.value()?
+        };
+        set(&mut self.resource, raw, "resource")
+    }
+}
+
+#[derive(Default)]
+struct HttpFields<'a> {
+    method: Option<Raw<'a>>,
+    url: Option<Raw<'a>>,
+    status: Option<Raw<'a>>,
+    latency: Option<Raw<'a>>,
+    user_agent: Option<Raw<'a>>,
+    remote_ip: Option<Raw<'a>>,
+    server_ip: Option<Raw<'a>>,
+    referer: Option<Raw<'a>>,
+    protocol: Option<Raw<'a>>,
+    request_size: Option<Raw<'a>>,
+    response_size: Option<Raw<'a>>,
+}
+
+impl<'a> HttpFields<'a> {
+    fn read(&mut self, cur: &mut Cursor<'a>) -> Scan<Raw<'a>> {
+        cur.object(|key, c| {
+            let slot = match key.as_ref() {
+                "requestMethod" | "request_method" => &mut self.method,
+                "requestUrl" | "request_url" => &mut self.url,
+                "status" => &mut self.status,
+                "latency" => &mut self.latency,
+                "userAgent" | "user_agent" => &mut self.user_agent,
+                "remoteIp" | "remote_ip" => &mut self.remote_ip,
+                "serverIp" | "server_ip" => &mut self.server_ip,
+                "referer" => &mut self.referer,
+                "protocol" => &mut self.protocol,
+                "requestSize" | "request_size" => &mut self.request_size,
+                "responseSize" | "response_size" => &mut self.response_size,
+                _ => return c.value().map(drop).map_err(Stop::from),
+            };
+            set(slot, c.value()?, &format!("httpRequest.{key}"))
+        })
+    }
+}
+
+/// The payload fields read: the ones that carry the human line, in order of preference,
+/// and the request id. A repeated key keeps its first value (as `json_get_str` does): a
+/// payload is the application's own JSON, and refusing it would lose its message.
+#[derive(Default)]
+struct PayloadFields<'a> {
+    request_id: Option<Raw<'a>>,
+    message: Option<Raw<'a>>,
+    msg: Option<Raw<'a>>,
+    error: Option<Raw<'a>>,
+    err: Option<Raw<'a>>,
+    text: Option<Raw<'a>>,
+    log: Option<Raw<'a>>,
+    event: Option<Raw<'a>>,
+}
+
+impl<'a> PayloadFields<'a> {
+    /// Reads the object at the cursor.
+    fn read(&mut self, cur: &mut Cursor<'a>) -> std::result::Result<Raw<'a>, SyntaxError> {
+        cur.object(|key, c| {
+            let slot = match key.as_ref() {
+                "request_id" => &mut self.request_id,
+                "message" => &mut self.message,
+                "msg" => &mut self.msg,
+                "error" => &mut self.error,
+                "err" => &mut self.err,
+                "text" => &mut self.text,
+                "log" => &mut self.log,
+                "event" => &mut self.event,
+                _ => return c.value().map(drop),
+            };
+            let v = c.value()?;
+            slot.get_or_insert(v);
+            Ok(())
+        })
+    }
+
+    /// The fields of a payload object's text (`None`: not an object, or not JSON).
+    fn of(text: &'a str) -> Option<Self> {
+        let mut cur = Cursor::new(text);
+        if cur.peek() != Some(b'{') {
+            return None;
+        }
+        let mut p = PayloadFields::default();
+        p.read(&mut cur).ok()?;
+        cur.end().ok()?;
+        Some(p)
+    }
 }
 
 /// The `httpRequest` of an entry, normalized.
@@ -189,14 +299,14 @@ pub struct Row<'a> {
 
 type Result<T> = std::result::Result<T, Rejection>;
 
-fn wrong(field: &str, want: &str, raw: &RawValue) -> Rejection {
+fn wrong(field: &str, want: &str, raw: Raw<'_>) -> Rejection {
     Rejection::new(
         Reason::WrongType,
         format!("{field}: expected {want}, found {}", kind_of(raw)),
     )
 }
 
-fn kind_of(raw: &RawValue) -> &'static str {
+fn kind_of(raw: Raw<'_>) -> &'static str {
     match raw.get().as_bytes().first() {
         Some(b'{') => "an object",
         Some(b'[') => "an array",
@@ -207,12 +317,12 @@ fn kind_of(raw: &RawValue) -> &'static str {
     }
 }
 
-fn present(raw: Option<&RawValue>) -> Option<&RawValue> {
+fn present(raw: Option<Raw<'_>>) -> Option<Raw<'_>> {
     raw.filter(|r| r.get() != "null")
 }
 
 /// A JSON string's content, borrowed when it has no escapes.
-fn string<'a>(field: &str, raw: &'a RawValue) -> Result<Cow<'a, str>> {
+fn string<'a>(field: &str, raw: Raw<'a>) -> Result<Cow<'a, str>> {
     let s = raw.get();
     if !s.starts_with('"') {
         return Err(wrong(field, "a string", raw));
@@ -226,12 +336,12 @@ fn string<'a>(field: &str, raw: &'a RawValue) -> Result<Cow<'a, str>> {
         .map_err(|e| Rejection::new(Reason::InvalidJson, format!("{field}: {e}")))
 }
 
-fn opt_string<'a>(field: &str, raw: Option<&'a RawValue>) -> Result<Option<Cow<'a, str>>> {
+fn opt_string<'a>(field: &str, raw: Option<Raw<'a>>) -> Result<Option<Cow<'a, str>>> {
     present(raw).map(|r| string(field, r)).transpose()
 }
 
 /// An int64 as proto3 JSON allows: a number or a decimal string.
-fn int64(field: &str, raw: &RawValue) -> Result<i64> {
+fn int64(field: &str, raw: Raw<'_>) -> Result<i64> {
     let s = raw.get();
     let digits = s
         .strip_prefix('"')
@@ -250,24 +360,31 @@ fn int64(field: &str, raw: &RawValue) -> Result<i64> {
         .map_err(|()| wrong(field, "an integer (number or decimal string)", raw))
 }
 
-fn opt_int64(field: &str, raw: Option<&RawValue>) -> Result<Option<i64>> {
+fn opt_int64(field: &str, raw: Option<Raw<'_>>) -> Result<Option<i64>> {
     present(raw).map(|r| int64(field, r)).transpose()
 }
 
-fn timestamp(field: &str, raw: &RawValue) -> Result<Nanos> {
+fn timestamp(field: &str, raw: Raw<'_>) -> Result<Nanos> {
     if raw.get().starts_with('{') {
         // `{"seconds": .., "nanos": ..}` as some clients serialize google.protobuf.Timestamp.
-        #[derive(Deserialize)]
-        struct Parts<'a> {
-            #[serde(borrow)]
-            seconds: Option<&'a RawValue>,
-            #[serde(borrow)]
-            nanos: Option<&'a RawValue>,
-        }
-        let parts: Parts = serde_json::from_str(raw.get())
-            .map_err(|e| Rejection::new(Reason::BadTimestamp, format!("{field}: {e}")))?;
-        let secs = opt_int64(field, parts.seconds)?.unwrap_or(0);
-        let nanos = opt_int64(field, parts.nanos)?.unwrap_or(0);
+        let (mut seconds, mut nanos) = (None, None);
+        Cursor::new(raw.get())
+            .object(|k, c| match k.as_ref() {
+                "seconds" => set(&mut seconds, c.value()?, "seconds"),
+                "nanos" => set(&mut nanos, c.value()?, "nanos"),
+                _ => c.value().map(drop).map_err(Stop::from),
+            })
+            .map_err(|e| match e {
+                Stop::Duplicate { field: part, .. } => Rejection::new(
+                    Reason::BadTimestamp,
+                    format!("{field}: duplicate field `{part}`"),
+                ),
+                Stop::Syntax(_) => {
+                    Rejection::new(Reason::BadTimestamp, format!("{field}: not JSON"))
+                }
+            })?;
+        let secs = opt_int64(field, seconds)?.unwrap_or(0);
+        let nanos = opt_int64(field, nanos)?.unwrap_or(0);
         return secs
             .checked_mul(1_000_000_000)
             .and_then(|s| s.checked_add(nanos))
@@ -286,7 +403,7 @@ fn timestamp(field: &str, raw: &RawValue) -> Result<Nanos> {
         .map_err(|e| Rejection::new(Reason::BadTimestamp, format!("{field}: {e}: {s:?}")))
 }
 
-fn severity(raw: Option<&RawValue>) -> Result<(&'static str, i32)> {
+fn severity(raw: Option<Raw<'_>>) -> Result<(&'static str, i32)> {
     let Some(raw) = present(raw) else {
         return Ok(SEVERITIES[0]);
     };
@@ -354,7 +471,7 @@ pub fn compact_json(raw: &str) -> Cow<'_, str> {
 }
 
 /// A JSON object field kept as compact text; anything but an object is a wrong type.
-fn object_text<'a>(field: &str, raw: Option<&'a RawValue>) -> Result<Option<Cow<'a, str>>> {
+fn object_text<'a>(field: &str, raw: Option<Raw<'a>>) -> Result<Option<Cow<'a, str>>> {
     match present(raw) {
         None => Ok(None),
         Some(r) if r.get().starts_with('{') => Ok(Some(compact_json(r.get()))),
@@ -362,71 +479,21 @@ fn object_text<'a>(field: &str, raw: Option<&'a RawValue>) -> Result<Option<Cow<
     }
 }
 
-/// A JSON string borrowed from the input when it has no escapes.
-struct CowStr<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for CowStr<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CowStr<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
-                Ok(CowStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
-                Ok(CowStr(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// Key/value pairs of a JSON object, in input order, without allocating for plain keys.
-struct Pairs<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Pairs<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Pairs<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(CowStr(k)) = map.next_key::<CowStr<'de>>()? {
-                    out.push((k, map.next_value::<&'de RawValue>()?));
-                }
-                Ok(Pairs(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
 /// A `map<string, string>` such as labels: values must be strings (numbers and booleans are
 /// accepted as their text, as lenient clients send them).
-fn string_map<'a>(field: &str, raw: &'a RawValue) -> Result<Vec<(Cow<'a, str>, Cow<'a, str>)>> {
-    if !raw.get().starts_with('{') {
+fn string_map<'a>(field: &str, map: &Map<'a>) -> Result<Vec<(Cow<'a, str>, Cow<'a, str>)>> {
+    if let Some(raw) = map.raw.filter(|r| !r.get().starts_with('{')) {
         return Err(wrong(field, "an object of strings", raw));
     }
-    let Pairs(pairs) = serde_json::from_str(raw.get())
-        .map_err(|e| Rejection::new(Reason::WrongType, format!("{field}: {e}")))?;
-    let mut out = Vec::with_capacity(pairs.len());
-    for (k, v) in pairs {
+    let mut out = Vec::with_capacity(map.pairs.len());
+    for (k, v) in &map.pairs {
         let value = match v.get().as_bytes().first() {
-            Some(b'"') => string(field, v)?,
-            Some(b'{' | b'[') => return Err(wrong(&format!("{field}.{k}"), "a string", v)),
+            Some(b'"') => string(field, *v)?,
+            Some(b'{' | b'[') => return Err(wrong(&format!("{field}.{k}"), "a string", *v)),
             Some(b'n') => continue,
             _ => Cow::Borrowed(v.get()),
         };
-        out.push((k, value));
+        out.push((k.clone(), value));
     }
     Ok(out)
 }
@@ -439,7 +506,8 @@ pub fn decode(bytes: &[u8]) -> Result<Row<'_>> {
             format!("invalid UTF-8 at byte {} of the record", e.valid_up_to()),
         )
     })?;
-    match text.trim_start().as_bytes().first() {
+    let mut cur = Cursor::new(text);
+    match cur.peek() {
         Some(b'{') => {}
         Some(b'[') => {
             return Err(Rejection::new(
@@ -448,20 +516,61 @@ pub fn decode(bytes: &[u8]) -> Result<Row<'_>> {
             ));
         }
         _ => {
-            return Err(match serde_json::from_str::<&RawValue>(text) {
+            return Err(match cur.document() {
                 Ok(v) => Rejection::new(
                     Reason::NotAnObject,
                     format!("{} where a LogEntry object belongs", kind_of(v)),
                 ),
-                Err(e) => Rejection::from_json_error(&e),
+                Err(e) => not_json(text, e),
             });
         }
     }
-    let raw: RawEntry = serde_json::from_str(text).map_err(|e| Rejection::from_json_error(&e))?;
-    normalize(raw)
+    match Fields::read(text) {
+        Ok(fields) => normalize(fields),
+        Err(Stop::Duplicate { field, at }) => Err(Rejection::new(
+            Reason::WrongType,
+            format!(
+                "duplicate field `{field}` at {}",
+                line_column(text, at.saturating_sub(text.as_ptr() as usize))
+            ),
+        )),
+        Err(Stop::Syntax(e)) => Err(not_json(text, e)),
+    }
 }
 
-fn normalize(raw: RawEntry<'_>) -> Result<Row<'_>> {
+/// A record that is not JSON, worded by serde_json (what is wrong, line and column) as
+/// users of JSON tools know it; the cursor only found where.
+fn not_json(text: &str, e: SyntaxError) -> Rejection {
+    // An object as a map, so that its own errors are worded as for an object ("trailing
+    // comma"); its values are skipped as the cursor skips them.
+    let serde = if text.trim_start().starts_with('{') {
+        serde_json::from_str::<HashMap<String, IgnoredAny>>(text).map(drop)
+    } else {
+        serde_json::from_str::<IgnoredAny>(text).map(drop)
+    };
+    match serde {
+        Err(e) => Rejection::from_json_error(&e),
+        // Not expected (the fuzz target compares the two); still a clear refusal.
+        Ok(()) => Rejection::new(
+            Reason::InvalidJson,
+            format!("invalid JSON at {}", line_column(text, e.offset)),
+        ),
+    }
+}
+
+/// `line L column C` of a byte offset, as serde_json counts them.
+fn line_column(text: &str, offset: usize) -> String {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.len()
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+    format!("line {line} column {}", column + 1)
+}
+
+fn normalize(raw: Fields<'_>) -> Result<Row<'_>> {
     let receive_timestamp = present(raw.receive_timestamp)
         .map(|r| timestamp("receiveTimestamp", r))
         .transpose()?;
@@ -506,21 +615,22 @@ fn normalize(raw: RawEntry<'_>) -> Result<Row<'_>> {
         proto_payload: object_text("protoPayload", raw.proto_payload)?,
         ..Row::default()
     };
-    if let Some(r) = present(raw.labels) {
-        string_map("labels", r)?;
+    if let Some(r) = present(raw.labels.raw) {
+        string_map("labels", &raw.labels)?;
         row.labels = Some(compact_json(r.get()));
     }
     if let Some(r) = present(raw.http_request) {
-        row.http = http(r)?;
+        row.http = http(r, &raw.http)?;
     }
-    resource(&mut row, raw.resource)?;
+    resource(&mut row, &raw)?;
     if row.project_id.is_none() {
         row.project_id = log_name.as_deref().and_then(project_of_log_name);
     }
     row.log_name = log_name;
-    let payload = present(raw.json_payload).and_then(|r| PayloadFields::read(r.get()));
-    row.request_id = payload.as_ref().and_then(|p| payload_text(p.request_id));
-    row.message = message(&row, payload.as_ref(), raw.proto_payload, raw.message)?;
+    // Only an object reaches the row as a payload (`object_text` above).
+    let payload = present(raw.json_payload).map(|_| &raw.payload);
+    row.request_id = payload.and_then(|p| payload_text(p.request_id));
+    row.message = message(&row, payload, raw.proto_payload, raw.message)?;
     Ok(row)
 }
 
@@ -538,12 +648,10 @@ fn project_of_log_name(log_name: &str) -> Option<String> {
     Some(project.to_owned())
 }
 
-fn http<'a>(raw: &'a RawValue) -> Result<Http<'a>> {
+fn http<'a>(raw: Raw<'a>, h: &HttpFields<'a>) -> Result<Http<'a>> {
     if !raw.get().starts_with('{') {
         return Err(wrong("httpRequest", "an object", raw));
     }
-    let h: RawHttp = serde_json::from_str(raw.get())
-        .map_err(|e| Rejection::new(Reason::WrongType, format!("httpRequest: {e}")))?;
     let latency_ms = match present(h.latency) {
         None => None,
         Some(r) if r.get().starts_with('{') => {
@@ -587,20 +695,18 @@ fn http<'a>(raw: &'a RawValue) -> Result<Http<'a>> {
 }
 
 /// Resource type and labels, and the columns derived from the common resource types.
-fn resource<'a>(row: &mut Row<'a>, raw: Option<&'a RawValue>) -> Result<()> {
-    let Some(raw) = present(raw) else {
+fn resource<'a>(row: &mut Row<'a>, f: &Fields<'a>) -> Result<()> {
+    let Some(raw) = present(f.resource) else {
         return Ok(());
     };
     if !raw.get().starts_with('{') {
         return Err(wrong("resource", "an object", raw));
     }
-    let r: RawResource = serde_json::from_str(raw.get())
-        .map_err(|e| Rejection::new(Reason::WrongType, format!("resource: {e}")))?;
-    row.resource_type = opt_string("resource.type", r.kind)?;
-    let Some(labels_raw) = present(r.labels) else {
+    row.resource_type = opt_string("resource.type", f.resource_type)?;
+    let Some(labels_raw) = present(f.resource_labels.raw) else {
         return Ok(());
     };
-    let labels = string_map("resource.labels", labels_raw)?;
+    let labels = string_map("resource.labels", &f.resource_labels)?;
     row.resource_labels = Some(compact_json(labels_raw.get()));
     let get = |k: &str| {
         labels
@@ -639,8 +745,8 @@ fn resource<'a>(row: &mut Row<'a>, raw: Option<&'a RawValue>) -> Result<()> {
 fn message<'a>(
     row: &Row<'a>,
     payload: Option<&PayloadFields<'a>>,
-    proto_payload: Option<&'a RawValue>,
-    top_message: Option<&'a RawValue>,
+    proto_payload: Option<Raw<'a>>,
+    top_message: Option<Raw<'a>>,
 ) -> Result<Cow<'a, str>> {
     // Cloning a borrowed text copies a pointer, not the text.
     if let Some(t) = &row.text_payload {
@@ -662,14 +768,14 @@ fn message<'a>(
 }
 
 /// A payload field's text (`None`: absent, null or not a string).
-fn payload_text(r: Option<&RawValue>) -> Option<Cow<'_, str>> {
+fn payload_text(r: Option<Raw<'_>>) -> Option<Cow<'_, str>> {
     present(r).and_then(|r| string("", r).ok())
 }
 
 /// The `request_id` of a JSON payload's text, as ingest reads it (for files written before
 /// the lake had the column).
 pub fn payload_request_id(json: &str) -> Option<Cow<'_, str>> {
-    PayloadFields::read(json).and_then(|p| payload_text(p.request_id))
+    PayloadFields::of(json).and_then(|p| payload_text(p.request_id))
 }
 
 fn payload_message<'a>(p: &PayloadFields<'a>) -> Option<Cow<'a, str>> {
@@ -678,7 +784,7 @@ fn payload_message<'a>(p: &PayloadFields<'a>) -> Option<Cow<'a, str>> {
         .or_else(|| {
             let e = present(p.error)?;
             if e.get().starts_with('{') {
-                PayloadFields::read(e.get()).and_then(|inner| payload_text(inner.message))
+                PayloadFields::of(e.get()).and_then(|inner| payload_text(inner.message))
             } else {
                 payload_text(Some(e))
             }
@@ -718,10 +824,21 @@ pub fn url_path(url: &str) -> &str {
     &path[..end]
 }
 
-fn proto_line(raw: &RawValue) -> Option<String> {
-    let p: ProtoMessage = serde_json::from_str(raw.get()).ok()?;
-    let method = string("", present(p.method_name)?).ok()?;
-    match present(p.resource_name).and_then(|r| string("", r).ok()) {
+fn proto_line(raw: Raw<'_>) -> Option<String> {
+    let (mut method_name, mut resource_name) = (None, None);
+    Cursor::new(raw.get())
+        .object(|k, c| {
+            let v = c.value()?;
+            match k.as_ref() {
+                "methodName" => method_name.get_or_insert(v),
+                "resourceName" => resource_name.get_or_insert(v),
+                _ => return Ok(()),
+            };
+            Ok::<_, SyntaxError>(())
+        })
+        .ok()?;
+    let method = string("", present(method_name)?).ok()?;
+    match present(resource_name).and_then(|r| string("", r).ok()) {
         Some(res) => Some(format!("{method} {res}")),
         None => Some(method.into_owned()),
     }
@@ -868,6 +985,42 @@ mod tests {
         assert_eq!(
             reason(br#"{"timestamp":"2025-01-01T00:00:00Z","resource":{"labels":{"a":{"b":1}}}}"#),
             Reason::WrongType
+        );
+    }
+
+    #[test]
+    fn repeated_logentry_fields_are_refused_where_they_repeat() {
+        let detail = |json: &str| match decode(json.as_bytes()) {
+            Ok(r) => panic!("accepted: {r:?}"),
+            Err(e) => (e.reason, e.detail),
+        };
+        assert_eq!(
+            detail(r#"{"timestamp":"2025-01-01T00:00:00Z","timestamp":"2025-01-01T00:00:01Z"}"#),
+            (
+                Reason::WrongType,
+                "duplicate field `timestamp` at line 1 column 49".to_owned()
+            )
+        );
+        assert_eq!(
+            detail(
+                "{\"timestamp\":\"2025-01-01T00:00:00Z\",\n \"httpRequest\": {\"status\": 200, \"status\": 500}}"
+            ),
+            (
+                Reason::WrongType,
+                "duplicate field `httpRequest.status` at line 2 column 43".to_owned()
+            )
+        );
+        assert_eq!(
+            detail(r#"{"log_name":"a","logName":"b","timestamp":"2025-01-01T00:00:00Z"}"#).1,
+            "duplicate field `logName` at line 1 column 27"
+        );
+        // Not JSON: serde_json's wording, as for an object.
+        assert_eq!(
+            detail(r#"{"timestamp":"2025-01-01T00:00:00Z",}"#),
+            (
+                Reason::InvalidJson,
+                "trailing comma at line 1 column 37".to_owned()
+            )
         );
     }
 

@@ -8,8 +8,9 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use log_gardener::common::time::{format_rfc3339, parse_rfc3339};
-use log_gardener::decode::entry;
 use log_gardener::decode::frame::{Chunk, FrameError, FrameOptions, Framer};
+use log_gardener::decode::quarantine::Reason;
+use log_gardener::decode::{entry, json};
 use log_gardener::engine::named;
 use log_gardener::ingest::stage::decode_chunk;
 use log_gardener::range::{TimeRange, time_at};
@@ -269,6 +270,31 @@ pub fn decode_record(bytes: &[u8]) -> Check {
             parse_rfc3339(&printed) == Ok(row.timestamp),
             "timestamp {} prints as {printed}, which does not parse back",
             row.timestamp
+        );
+    }
+    Ok(())
+}
+
+/// The decoder's one-pass JSON cursor accepts exactly the text serde_json accepts, and an
+/// object serde_json reads in full (strings decoded: no lone surrogates) is never refused
+/// as malformed JSON.
+pub fn json_validity(bytes: &[u8]) -> Check {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(());
+    };
+    let ours = json::Cursor::new(text).document();
+    let theirs = serde_json::from_str::<serde::de::IgnoredAny>(text);
+    ensure!(
+        ours.is_ok() == theirs.is_ok(),
+        "cursor: {ours:?}, serde_json: {theirs:?}, on {text:?}"
+    );
+    if text.trim_start().starts_with('{')
+        && serde_json::from_str::<serde_json::Value>(text).is_ok()
+        && let Err(e) = entry::decode(bytes)
+    {
+        ensure!(
+            !matches!(e.reason, Reason::InvalidJson | Reason::TruncatedJson),
+            "valid JSON refused as {e:?}: {text:?}"
         );
     }
     Ok(())

@@ -26,6 +26,51 @@ fn loggy() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
 }
 
+/// JSON text: a generated document, compact or pretty, sometimes with one byte dropped or
+/// one structural byte put in (most mutants are invalid, a few still valid).
+fn json_text() -> impl Strategy<Value = Vec<u8>> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(serde_json::Value::from),
+        "(\\PC|[\"\\\\\n\u{1}])*".prop_map(serde_json::Value::from),
+    ];
+    let doc = leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map("[a-z\"\\\\]{0,4}", inner, 0..6)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    });
+    let mutation = prop_oneof![
+        Just(None),
+        (
+            any::<proptest::sample::Index>(),
+            proptest::option::of(proptest::sample::select(b"{}[]:,\"\\ -.0eEtu".to_vec()))
+        )
+            .prop_map(Some),
+    ];
+    (doc, any::<bool>(), mutation).prop_map(|(doc, pretty, mutation)| {
+        let text = if pretty {
+            serde_json::to_vec_pretty(&doc)
+        } else {
+            serde_json::to_vec(&doc)
+        };
+        let mut text = text.unwrap_or_default();
+        if let Some((at, byte)) = mutation.filter(|_| !text.is_empty()) {
+            let i = at.index(text.len());
+            match byte {
+                Some(b) => text.insert(i, b),
+                None => {
+                    text.remove(i);
+                }
+            }
+        }
+        text
+    })
+}
+
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![loggy(), proptest::collection::vec(any::<u8>(), 0..600)]
 }
@@ -65,6 +110,11 @@ proptest! {
         input in bytes(), read_size in 1usize..64, max_record in 8usize..200,
     ) {
         prop_assert_eq!(invariants::accounting(&input, read_size, max_record), Ok(()));
+    }
+
+    #[test]
+    fn json_is_read_as_serde_json_reads_it(text in prop_oneof![json_text(), loggy()]) {
+        prop_assert_eq!(invariants::json_validity(&text), Ok(()));
     }
 
     #[test]

@@ -1,0 +1,475 @@
+//! A validating, borrowing JSON cursor: the entry decoder reads each record in one pass,
+//! descending into the objects whose fields it needs (resource, httpRequest, the payload)
+//! and skipping everything else, where serde_json's derive would skip a nested object as a
+//! raw value and then parse it again (measured in docs/BENCHMARKS.md, "one pass").
+//!
+//! It accepts exactly the documents serde_json accepts when it skips a value (RFC 8259, any
+//! depth of nesting); a fuzz target and property tests compare the two. It only says *that* a record is
+//! malformed and where: the decoder asks serde_json for the wording users know.
+//!
+//! Failure modes: [`SyntaxError`] with the byte offset, `eof` set when the input ends first.
+
+use std::borrow::Cow;
+
+/// A JSON value's text, as written (whitespace inside kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raw<'a>(&'a str);
+
+impl<'a> Raw<'a> {
+    pub fn get(self) -> &'a str {
+        self.0
+    }
+}
+
+/// Where a document stops being JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub offset: usize,
+    /// The input ended inside a value.
+    pub eof: bool,
+}
+
+type Result<T> = std::result::Result<T, SyntaxError>;
+
+pub struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Cursor { text, pos: 0 }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn error(&self) -> SyntaxError {
+        SyntaxError {
+            offset: self.pos,
+            eof: self.pos >= self.text.len(),
+        }
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes().get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// The next byte that is not whitespace, not consumed.
+    pub fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.bytes().get(self.pos).copied()
+    }
+
+    fn eat(&mut self, b: u8) -> Result<()> {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error())
+        }
+    }
+
+    /// The whole input as one value with nothing but whitespace after it.
+    pub fn document(mut self) -> Result<Raw<'a>> {
+        let v = self.value()?;
+        self.end()?;
+        Ok(v)
+    }
+
+    /// Nothing but whitespace is left.
+    pub fn end(&mut self) -> Result<()> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(self.error()),
+        }
+    }
+
+    /// The object at the cursor: `field` is called with each key and must consume its
+    /// value (with [`Cursor::value`], [`Cursor::object`] or [`Cursor::string`]). Returns
+    /// the object's text.
+    pub fn object<E: From<SyntaxError>>(
+        &mut self,
+        mut field: impl FnMut(Cow<'a, str>, &mut Self) -> std::result::Result<(), E>,
+    ) -> std::result::Result<Raw<'a>, E> {
+        let start = self.pos_of_next();
+        self.eat(b'{')?;
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+        } else {
+            loop {
+                if self.peek() != Some(b'"') {
+                    return Err(self.error().into());
+                }
+                let key = self.string()?;
+                self.eat(b':')?;
+                self.ws();
+                field(key, self)?;
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b'}') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return Err(self.error().into()),
+                }
+            }
+        }
+        Ok(Raw(&self.text[start..self.pos]))
+    }
+
+    fn pos_of_next(&mut self) -> usize {
+        self.ws();
+        self.pos
+    }
+
+    /// Skips (and checks) the value at the cursor; returns its text. Iterative, so any
+    /// depth of nesting is read without recursion (serde_json skips values the same way).
+    pub fn value(&mut self) -> Result<Raw<'a>> {
+        let start = self.pos_of_next();
+        let mut open = Nesting::default();
+        loop {
+            // A value starts here.
+            match self.peek() {
+                Some(b'{') => {
+                    self.pos += 1;
+                    if self.peek() == Some(b'}') {
+                        self.pos += 1;
+                    } else {
+                        open.push(true);
+                        self.key()?;
+                        continue;
+                    }
+                }
+                Some(b'[') => {
+                    self.pos += 1;
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                    } else {
+                        open.push(false);
+                        continue;
+                    }
+                }
+                Some(b'"') => {
+                    self.string_end()?;
+                }
+                Some(b't') => self.literal("true")?,
+                Some(b'f') => self.literal("false")?,
+                Some(b'n') => self.literal("null")?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                _ => return Err(self.error()),
+            }
+            // A value ended: close what it ends, up to the next value.
+            loop {
+                let Some(in_object) = open.top() else {
+                    return Ok(Raw(&self.text[start..self.pos]));
+                };
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        if in_object {
+                            self.key()?;
+                        }
+                        break;
+                    }
+                    Some(b'}') if in_object => self.pos += 1,
+                    Some(b']') if !in_object => self.pos += 1,
+                    _ => return Err(self.error()),
+                }
+                open.pop();
+            }
+        }
+    }
+
+    /// A key and its colon, skipped.
+    fn key(&mut self) -> Result<()> {
+        if self.peek() != Some(b'"') {
+            return Err(self.error());
+        }
+        self.string_end()?;
+        self.eat(b':')
+    }
+
+    fn literal(&mut self, word: &str) -> Result<()> {
+        for &b in word.as_bytes() {
+            match self.bytes().get(self.pos) {
+                Some(&c) if c == b => self.pos += 1,
+                _ => return Err(self.error()),
+            }
+        }
+        Ok(())
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.bytes().get(self.pos) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn number(&mut self) -> Result<()> {
+        if self.bytes().get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        match self.bytes().get(self.pos) {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(self.error()),
+        }
+        if self.bytes().get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(self.error());
+            }
+        }
+        if let Some(b'e' | b'E') = self.bytes().get(self.pos) {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.bytes().get(self.pos) {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.error());
+            }
+        }
+        Ok(())
+    }
+
+    /// The string at the cursor, borrowed when it has no escapes.
+    pub fn string(&mut self) -> Result<Cow<'a, str>> {
+        let start = self.pos_of_next();
+        let escaped = self.string_end()?;
+        let inner = &self.text[start + 1..self.pos - 1];
+        if !escaped {
+            return Ok(Cow::Borrowed(inner));
+        }
+        // Escapes were checked; only a lone surrogate (`"\ud800"`) can still fail.
+        serde_json::from_str::<String>(&self.text[start..self.pos])
+            .map(Cow::Owned)
+            .map_err(|_| SyntaxError {
+                offset: start,
+                eof: false,
+            })
+    }
+
+    /// Moves past the string at the cursor (its opening quote); says whether it had escapes.
+    fn string_end(&mut self) -> Result<bool> {
+        self.eat(b'"')?;
+        let mut escaped = false;
+        loop {
+            self.pos = special(self.bytes(), self.pos);
+            match self.bytes().get(self.pos) {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(escaped);
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    self.pos += 1;
+                    match self.bytes().get(self.pos) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                            self.pos += 1
+                        }
+                        Some(b'u') => {
+                            self.pos += 1;
+                            for _ in 0..4 {
+                                match self.bytes().get(self.pos) {
+                                    Some(c) if c.is_ascii_hexdigit() => self.pos += 1,
+                                    _ => return Err(self.error()),
+                                }
+                            }
+                        }
+                        _ => return Err(self.error()),
+                    }
+                }
+                // A control character, or the end of the input.
+                _ => return Err(self.error()),
+            }
+        }
+    }
+}
+
+/// The containers a skipped value is inside: a bit per level (set: an object), the levels
+/// past 64 in a vector, so the usual few levels never allocate.
+#[derive(Default)]
+struct Nesting {
+    bits: u64,
+    depth: usize,
+    deeper: Vec<bool>,
+}
+
+impl Nesting {
+    fn push(&mut self, object: bool) {
+        if self.depth < 64 {
+            self.bits = (self.bits & !(1 << self.depth)) | (u64::from(object) << self.depth);
+        } else {
+            self.deeper.push(object);
+        }
+        self.depth += 1;
+    }
+
+    /// Whether the innermost open container is an object (`None`: none is open).
+    fn top(&self) -> Option<bool> {
+        let d = self.depth.checked_sub(1)?;
+        if d < 64 {
+            Some(self.bits & (1 << d) != 0)
+        } else {
+            self.deeper.last().copied()
+        }
+    }
+
+    fn pop(&mut self) {
+        self.depth -= 1;
+        if self.depth >= 64 {
+            self.deeper.pop();
+        }
+    }
+}
+
+/// The first index from `i` holding a quote, a backslash or a control character (or the
+/// length): eight bytes per step, the usual has-zero-byte trick.
+fn special(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        let quote = v ^ (ONES * u64::from(b'"'));
+        let slash = v ^ (ONES * u64::from(b'\\'));
+        let hits = (v.wrapping_sub(ONES * 0x20) & !v)
+            | (quote.wrapping_sub(ONES) & !quote)
+            | (slash.wrapping_sub(ONES) & !slash);
+        let hits = hits & HIGH;
+        if hits != 0 {
+            // Borrows only run upward from a real hit, so the lowest flagged byte is one.
+            return i + hits.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(s: &str) -> bool {
+        Cursor::new(s).document().is_ok()
+    }
+
+    fn serde_valid(s: &str) -> bool {
+        serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok()
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_edge_cases() {
+        let cases = [
+            "{}",
+            "[]",
+            " { \"a\" : [ 1 , -0.5e+3 , true , null , \"x\\u00e9\\n\" ] } ",
+            "01",
+            "-",
+            "1.",
+            "1e",
+            ".5",
+            "+1",
+            "1.5E-7",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"\\ud800\"",
+            "\"a\tb\"",
+            "\"a\u{7f}b\"",
+            "{\"a\":1,}",
+            "[1,]",
+            "{\"a\" 1}",
+            "{1:2}",
+            "tru",
+            "nul",
+            "{} x",
+            "",
+            "   ",
+            "\"unclosed",
+            "{\"a\":{\"b\":[{}]}}",
+            "\"0123456789abcdef\\\"0123456789\"",
+        ];
+        for c in cases {
+            assert_eq!(valid(c), serde_valid(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_read_without_recursion() {
+        for depth in [63, 64, 65, 129, 100_000] {
+            let doc = format!(
+                r#"{}{{"a":1}}{}"#,
+                "[{\"k\":".repeat(depth),
+                "}]".repeat(depth)
+            );
+            assert!(valid(&doc), "depth {depth}");
+            assert_eq!(valid(&doc), serde_valid(&doc), "depth {depth}");
+            let bad = format!("{}{}", "[".repeat(depth), "}".repeat(depth));
+            assert!(!valid(&bad), "depth {depth}");
+        }
+    }
+
+    #[test]
+    fn objects_visit_keys_and_return_their_text() {
+        let text = r#"{"a": {"b": "x\"y"}, "c": [1, 2]}"#;
+        let mut c = Cursor::new(text);
+        let mut seen = Vec::new();
+        let raw = c
+            .object(|k, c| {
+                if k == "a" {
+                    c.object(|k2, c| {
+                        seen.push((k2.into_owned(), c.string()?.into_owned()));
+                        Ok::<_, SyntaxError>(())
+                    })?;
+                } else {
+                    seen.push((k.into_owned(), c.value()?.get().to_owned()));
+                }
+                Ok::<_, SyntaxError>(())
+            })
+            .expect("valid");
+        assert_eq!(raw.get(), text);
+        assert_eq!(
+            seen,
+            [("b".into(), "x\"y".into()), ("c".into(), "[1, 2]".into())]
+        );
+    }
+
+    #[test]
+    fn special_finds_the_first_stop_byte() {
+        let s = b"abcdefghij\"klmnop\\";
+        assert_eq!(special(s, 0), 10);
+        assert_eq!(special(s, 11), 17);
+        assert_eq!(special(b"abcdefghijklmnop\x01", 0), 16);
+        assert_eq!(special(b"abc", 0), 3);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_valid_as_serde_json_says(s in "[ -~\\t\\n]{0,40}") {
+            proptest::prop_assert_eq!(valid(&s), serde_valid(&s), "{:?}", s);
+        }
+
+        #[test]
+        fn json_like_text_valid_as_serde_json_says(
+            s in "[\\[\\]{}\",:0-9.eE+\\-tfrulnsa\\\\ ]{0,30}"
+        ) {
+            proptest::prop_assert_eq!(valid(&s), serde_valid(&s), "{:?}", s);
+        }
+    }
+}
