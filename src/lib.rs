@@ -23,7 +23,8 @@
 //!   through object_store), gzip, and which sink date folders a time range can skip.
 //! - [`range`]: `--since/--until/--now` as the user writes them, resolved to UTC nanoseconds.
 //! - [`decode`]: framing records out of the byte stream ([`decode::frame`]), the LogEntry
-//!   model and its normalization ([`decode::entry`]), quarantine reasons.
+//!   model and its normalization ([`decode::entry`], each record read in one pass by the
+//!   JSON cursor [`decode::json`]), quarantine reasons.
 //! - [`signature`]: masking a message into its shape (per line), clustering shapes into
 //!   templates (over the distinct shapes), stable signature ids, the Loghub metrics.
 //! - [`lake`]: the Arrow schema, deduplication, partitioned Parquet writing, the commit log
