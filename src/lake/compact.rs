@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use object_store::ObjectStoreExt;
 
-use super::dedup::batch_keys;
 use super::log::{self, Commit, DataFile, Operation, Snapshot};
 use super::reader::scan_files;
 use super::writer::{encode_sorted, upload};
@@ -71,11 +70,9 @@ pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSu
     for group in &groups {
         let paths: Vec<_> = group.iter().map(|f| lake.child(&f.path)).collect();
         let mut batches = Vec::new();
-        let mut keys = Vec::new();
         // Rewritten with the lake's encoder in its current schema: a file of another schema
         // is refused, not mixed in.
         scan_files(lake, &paths, None, |cols| {
-            keys.push(batch_keys(cols)?);
             batches.push(cols.in_lake_schema()?);
             Ok(())
         })
@@ -85,7 +82,7 @@ pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSu
         let per_file = opts.rows_per_file.max(1);
         let day = group[0].day.clone();
         let encoded =
-            tokio::task::spawn_blocking(move || encode_sorted(&batches, &keys, level, per_file))
+            tokio::task::spawn_blocking(move || encode_sorted(&batches, level, per_file))
                 .await
                 .map_err(|e| LakeError::Task {
                     path: format!("dt={day}"),
@@ -95,7 +92,7 @@ pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSu
         for e in encoded {
             seq += 1;
             let path = format!("logs/dt={day}/part-{run_id}-{seq:05}.parquet");
-            add.push(upload(lake, path, &day, e).await?.file);
+            add.push(upload(lake, path, &day, e).await?);
         }
     }
     let remove: Vec<DataFile> = groups.into_iter().flatten().collect();

@@ -61,17 +61,9 @@ impl Default for WriterOptions {
     }
 }
 
-/// A file uploaded but not yet committed, with the key of each of its rows (in order).
-pub(super) struct Staged {
-    pub(super) file: DataFile,
-    keys: Vec<u128>,
-}
-
 #[derive(Default)]
 struct Day {
     batches: Vec<RecordBatch>,
-    /// The key of each row of `batches`, batch by batch.
-    keys: Vec<Vec<u128>>,
     rows: usize,
     bytes: usize,
     seen: HashSet<u128>,
@@ -82,7 +74,7 @@ struct Day {
 /// Rows a file holds, sorted by time, ready to upload.
 pub(super) struct Encoded {
     bytes: Vec<u8>,
-    keys: Vec<u128>,
+    rows: u64,
     min_ts: i64,
     max_ts: i64,
 }
@@ -97,8 +89,11 @@ pub struct LakeWriter {
     quarantine: Vec<Quarantined>,
     quarantine_bytes: usize,
     seq: u64,
-    inflight: tokio::task::JoinSet<Result<Vec<Staged>, LakeError>>,
-    staged: Vec<Staged>,
+    inflight: tokio::task::JoinSet<Result<Vec<DataFile>, LakeError>>,
+    /// Files uploaded but not yet committed. Their rows' keys are not kept (16 bytes a row,
+    /// 195 MB for a 12 M-row run): the rare commit of another writer on the same day reads
+    /// them back from the files ([`LakeWriter::drop_staged_rows`]).
+    staged: Vec<DataFile>,
     /// The lake as of the last commit this writer read.
     snapshot: Snapshot,
     /// Files this writer committed.
@@ -167,17 +162,10 @@ impl LakeWriter {
                 continue;
             };
             part.touched = true;
-            let mut kept_keys = Vec::new();
             let mask: BooleanArray = keys
                 .iter()
                 .zip(days)
-                .map(|(k, d)| {
-                    let keep = *d == day && part.seen.insert(*k);
-                    if keep {
-                        kept_keys.push(*k);
-                    }
-                    Some(keep)
-                })
+                .map(|(k, d)| Some(*d == day && part.seen.insert(*k)))
                 .collect();
             let in_day = days.iter().filter(|d| **d == day).count();
             let kept = mask.true_count();
@@ -193,7 +181,6 @@ impl LakeWriter {
             part.rows += kept;
             part.bytes += bytes;
             part.batches.push(rows);
-            part.keys.push(kept_keys);
             self.buffered_bytes += bytes;
             if part.rows >= self.opts.rows_per_file {
                 self.flush_day(day, self.opts.max_inflight).await?;
@@ -259,7 +246,6 @@ impl LakeWriter {
             return Ok(());
         };
         let batches = std::mem::take(&mut part.batches);
-        let keys = std::mem::take(&mut part.keys);
         let rows = std::mem::take(&mut part.rows);
         self.buffered_bytes -= std::mem::take(&mut part.bytes);
         if rows == 0 {
@@ -279,7 +265,7 @@ impl LakeWriter {
         let lake = self.lake.clone();
         self.inflight.spawn(async move {
             let encoded = tokio::task::spawn_blocking(move || {
-                encode_sorted(&batches, &keys, level, per_file)
+                encode_sorted(&batches, level, per_file)
             })
             .await
             .map_err(|e| LakeError::Task {
@@ -332,16 +318,16 @@ impl LakeWriter {
                 operation: Operation::Ingest,
                 run_id: self.run_id.clone(),
                 committed_at: log::now(),
-                add: self.staged.iter().map(|s| s.file.clone()).collect(),
+                add: self.staged.clone(),
                 remove: Vec::new(),
                 consumed: consumed.clone(),
             };
             if log::try_commit(&self.lake, &commit).await? {
                 self.snapshot.apply(&commit);
                 log::maybe_checkpoint(&self.lake, &self.snapshot).await;
-                for s in std::mem::take(&mut self.staged) {
-                    self.rows += s.file.rows;
-                    self.published.push(s.file);
+                for f in std::mem::take(&mut self.staged) {
+                    self.rows += f.rows;
+                    self.published.push(f);
                 }
                 return Ok(Some(commit.version));
             }
@@ -363,8 +349,8 @@ impl LakeWriter {
     pub async fn reset(&mut self, duplicates: u64) {
         self.inflight.abort_all();
         while self.inflight.join_next().await.is_some() {}
-        for s in std::mem::take(&mut self.staged) {
-            let _ = self.delete(&s.file.path).await;
+        for f in std::mem::take(&mut self.staged) {
+            let _ = self.delete(&f.path).await;
         }
         self.days.clear();
         self.buffered_bytes = 0;
@@ -389,11 +375,11 @@ impl LakeWriter {
                 let named: HashSet<&str> = c.add.iter().map(|f| f.path.as_str()).collect();
                 let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.staged)
                     .into_iter()
-                    .partition(|s| named.contains(s.file.path.as_str()));
+                    .partition(|f| named.contains(f.path.as_str()));
                 self.staged = rest;
-                for s in mine {
-                    self.rows += s.file.rows;
-                    self.published.push(s.file);
+                for f in mine {
+                    self.rows += f.rows;
+                    self.published.push(f);
                 }
                 ours = Some(c.version);
             } else if c.operation != Operation::Compact {
@@ -431,7 +417,7 @@ impl LakeWriter {
 
     /// Whether this writer holds rows or keys of `day` that another commit may repeat.
     fn tracks(&self, day: &str) -> bool {
-        self.staged.iter().any(|s| s.file.day == day)
+        self.staged.iter().any(|f| f.day == day)
             || self.days.keys().any(|d| day_string(*d) == day)
     }
 
@@ -447,82 +433,92 @@ impl LakeWriter {
         self.drop_staged_rows(day, keys).await
     }
 
-    /// Takes rows with `keys` out of the staged files of `day`: a file losing rows is
-    /// rewritten under a new name (or dropped when none is left) and the old one deleted.
+    /// Takes rows with `keys` out of the staged files of `day`: each is read back (its
+    /// rows' keys are not kept in memory); a file losing rows is rewritten under a new name
+    /// (or dropped when none is left) and the old one deleted.
     async fn drop_staged_rows(&mut self, day: &str, keys: &HashSet<u128>) -> Result<(), LakeError> {
-        let mut i = 0;
-        while i < self.staged.len() {
-            let s = &self.staged[i];
-            if s.file.day != day || !s.keys.iter().any(|k| keys.contains(k)) {
-                i += 1;
-                continue;
+        let (of_day, mut kept_files): (Vec<_>, Vec<_>) = std::mem::take(&mut self.staged)
+            .into_iter()
+            .partition(|f| f.day == day);
+        // Files already handled go back to `staged` at once, so an error leaves each
+        // file either staged (and deleted by `reset`) or deleted.
+        let mut rest = of_day.into_iter();
+        let result = loop {
+            let Some(f) = rest.next() else {
+                break Ok(());
+            };
+            match self.without_keys(&f, keys).await {
+                Ok(None) => kept_files.push(f),
+                Ok(Some((dropped, rewritten))) => {
+                    self.duplicates += dropped;
+                    kept_files.extend(rewritten);
+                    if let Err(e) = self.delete(&f.path).await {
+                        kept_files.extend(rest);
+                        break Err(e);
+                    }
+                }
+                Err(e) => {
+                    kept_files.push(f);
+                    kept_files.extend(rest);
+                    break Err(e);
+                }
             }
-            let s = self.staged.swap_remove(i);
-            let keep: Vec<bool> = s.keys.iter().map(|k| !keys.contains(k)).collect();
-            let kept = keep.iter().filter(|k| **k).count();
-            self.duplicates += (s.keys.len() - kept) as u64;
-            if kept > 0 {
-                let path = format!("logs/dt={day}/{}", self.next_name());
-                let encoded = self.refilter(&s, &keep).await?;
-                let staged = upload(&self.lake, path, day, encoded).await?;
-                self.staged.push(staged);
-            }
-            self.delete(&s.file.path).await?;
-        }
-        Ok(())
+        };
+        self.staged = kept_files;
+        result
     }
 
-    /// The rows of a staged file where `keep` is true, encoded again.
-    async fn refilter(&self, s: &Staged, keep: &[bool]) -> Result<Encoded, LakeError> {
+    /// Staged file `f` without the rows whose key is in `keys`: `None` when it has none of
+    /// them, else how many rows it loses and the file that replaces it (none when no row is
+    /// left).
+    async fn without_keys(
+        &mut self,
+        f: &DataFile,
+        keys: &HashSet<u128>,
+    ) -> Result<Option<(u64, Option<DataFile>)>, LakeError> {
         let mut batches = Vec::new();
-        let path = self.lake.child(&s.file.path);
+        let mut masks = Vec::new();
+        let path = self.lake.child(&f.path);
         super::reader::scan_files(&self.lake, std::slice::from_ref(&path), None, |cols| {
+            let keep: BooleanArray = dedup::batch_keys(cols)?
+                .iter()
+                .map(|k| Some(!keys.contains(k)))
+                .collect();
             batches.push(cols.batch.clone());
+            masks.push(keep);
             Ok(())
         })
         .await?;
-        let mut kept_batches = Vec::with_capacity(batches.len());
-        let mut kept_keys = Vec::new();
-        let mut offset = 0;
-        for b in batches {
-            let n = b.num_rows();
-            let Some(part) = keep.get(offset..offset + n) else {
-                return Err(LakeError::Task {
-                    path: s.file.path.clone(),
-                    detail: format!("staged file has more rows than the {} written", keep.len()),
-                });
-            };
-            let mask = BooleanArray::from(part.to_vec());
-            kept_keys.push(
-                s.keys[offset..offset + n]
-                    .iter()
-                    .zip(part)
-                    .filter(|(_, k)| **k)
-                    .map(|(key, _)| *key)
-                    .collect::<Vec<_>>(),
-            );
-            kept_batches.push(filter_record_batch(&b, &mask).map_err(|source| {
-                LakeError::Arrow {
-                    path: s.file.path.clone(),
-                    source,
-                }
-            })?);
-            offset += n;
+        let dropped: usize = masks.iter().map(|m| m.len() - m.true_count()).sum();
+        if dropped == 0 {
+            return Ok(None);
         }
+        let kept: Vec<RecordBatch> = batches
+            .iter()
+            .zip(&masks)
+            .map(|(b, m)| {
+                filter_record_batch(b, m).map_err(|source| LakeError::Arrow {
+                    path: f.path.clone(),
+                    source,
+                })
+            })
+            .collect::<Result<_, _>>()?;
         let level = self.opts.zstd_level;
-        let mut encoded = tokio::task::spawn_blocking(move || {
-            encode_sorted(&kept_batches, &kept_keys, level, usize::MAX)
-        })
-        .await
-        .map_err(|e| LakeError::Task {
-            path: s.file.path.clone(),
-            detail: e.to_string(),
-        })?
-        .map_err(|e| e.at(&s.file.path))?;
-        encoded.pop().ok_or_else(|| LakeError::Task {
-            path: s.file.path.clone(),
-            detail: "no rows left to encode".into(),
-        })
+        let encoded = tokio::task::spawn_blocking(move || encode_sorted(&kept, level, usize::MAX))
+            .await
+            .map_err(|e| LakeError::Task {
+                path: f.path.clone(),
+                detail: e.to_string(),
+            })?
+            .map_err(|e| e.at(&f.path))?;
+        let rewritten = match encoded.into_iter().next() {
+            Some(e) => {
+                let path = format!("logs/dt={}/{}", f.day, self.next_name());
+                Some(upload(&self.lake, path, &f.day, e).await?)
+            }
+            None => None,
+        };
+        Ok(Some((dropped as u64, rewritten)))
     }
 
     async fn delete(&self, rel: &str) -> Result<(), LakeError> {
@@ -555,20 +551,17 @@ pub(super) async fn upload(
     path: String,
     day: &str,
     e: Encoded,
-) -> Result<Staged, LakeError> {
+) -> Result<DataFile, LakeError> {
     let bytes = e.bytes.len() as u64;
     lake.put(&lake.child(&path), e.bytes).await?;
-    Ok(Staged {
-        file: DataFile {
-            path,
-            day: day.to_owned(),
-            rows: e.keys.len() as u64,
-            bytes,
-            min_ts: e.min_ts,
-            max_ts: e.max_ts,
-            schema_version: super::schema::SCHEMA_VERSION,
-        },
-        keys: e.keys,
+    Ok(DataFile {
+        path,
+        day: day.to_owned(),
+        rows: e.rows,
+        bytes,
+        min_ts: e.min_ts,
+        max_ts: e.max_ts,
+        schema_version: super::schema::SCHEMA_VERSION,
     })
 }
 
@@ -597,7 +590,6 @@ impl EncodeError {
 /// with its rows.
 pub(super) fn encode_sorted(
     batches: &[RecordBatch],
-    keys: &[Vec<u128>],
     level: i32,
     per_file: usize,
 ) -> Result<Vec<Encoded>, EncodeError> {
@@ -657,7 +649,7 @@ pub(super) fn encode_sorted(
         let (first, last) = (file[0], file[rows - 1]);
         out.push(Encoded {
             bytes: buf,
-            keys: file.iter().map(|&(b, r)| keys[b][r]).collect(),
+            rows: rows as u64,
             min_ts: stamps[first.0][first.1],
             max_ts: stamps[last.0][last.1],
         });
