@@ -66,7 +66,7 @@ struct Day {
     batches: Vec<RecordBatch>,
     rows: usize,
     bytes: usize,
-    seen: HashSet<u128>,
+    seen: dedup::KeySet,
     /// Rows arrived since the last [`LakeWriter::forget_idle_days`].
     touched: bool,
 }
@@ -264,15 +264,14 @@ impl LakeWriter {
             .collect();
         let lake = self.lake.clone();
         self.inflight.spawn(async move {
-            let encoded = tokio::task::spawn_blocking(move || {
-                encode_sorted(&batches, level, per_file)
-            })
-            .await
-            .map_err(|e| LakeError::Task {
-                path: format!("dt={dt}"),
-                detail: e.to_string(),
-            })?
-            .map_err(|e| e.at(&format!("dt={dt}")))?;
+            let encoded =
+                tokio::task::spawn_blocking(move || encode_sorted(&batches, level, per_file))
+                    .await
+                    .map_err(|e| LakeError::Task {
+                        path: format!("dt={dt}"),
+                        detail: e.to_string(),
+                    })?
+                    .map_err(|e| e.at(&format!("dt={dt}")))?;
             let mut staged = Vec::with_capacity(encoded.len());
             for (file, path) in encoded.into_iter().zip(names) {
                 staged.push(upload(&lake, path, &dt, file).await?);
@@ -417,12 +416,11 @@ impl LakeWriter {
 
     /// Whether this writer holds rows or keys of `day` that another commit may repeat.
     fn tracks(&self, day: &str) -> bool {
-        self.staged.iter().any(|f| f.day == day)
-            || self.days.keys().any(|d| day_string(*d) == day)
+        self.staged.iter().any(|f| f.day == day) || self.days.keys().any(|d| day_string(*d) == day)
     }
 
     /// Keys another writer committed on `day`: later rows skip them, staged files drop them.
-    async fn absorb_keys(&mut self, day: &str, keys: &HashSet<u128>) -> Result<(), LakeError> {
+    async fn absorb_keys(&mut self, day: &str, keys: &dedup::KeySet) -> Result<(), LakeError> {
         if let Some(part) = self
             .days
             .iter_mut()
@@ -436,7 +434,7 @@ impl LakeWriter {
     /// Takes rows with `keys` out of the staged files of `day`: each is read back (its
     /// rows' keys are not kept in memory); a file losing rows is rewritten under a new name
     /// (or dropped when none is left) and the old one deleted.
-    async fn drop_staged_rows(&mut self, day: &str, keys: &HashSet<u128>) -> Result<(), LakeError> {
+    async fn drop_staged_rows(&mut self, day: &str, keys: &dedup::KeySet) -> Result<(), LakeError> {
         let (of_day, mut kept_files): (Vec<_>, Vec<_>) = std::mem::take(&mut self.staged)
             .into_iter()
             .partition(|f| f.day == day);
@@ -474,7 +472,7 @@ impl LakeWriter {
     async fn without_keys(
         &mut self,
         f: &DataFile,
-        keys: &HashSet<u128>,
+        keys: &dedup::KeySet,
     ) -> Result<Option<(u64, Option<DataFile>)>, LakeError> {
         let mut batches = Vec::new();
         let mut masks = Vec::new();
