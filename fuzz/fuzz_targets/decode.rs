@@ -1,5 +1,5 @@
-//! The LogEntry decoder, its JSON cursor (against serde_json) and its RFC 3339 parser, on
-//! any record.
+//! The LogEntry decoder, its JSON cursor and compaction (against serde_json) and its RFC
+//! 3339 parser, on any record.
 #![no_main]
 
 #[allow(dead_code)] // each target checks some of the statements
@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let mut checks = vec![
         invariants::decode_record(data),
         invariants::json_validity(data),
+        invariants::json_compacts(data),
     ];
     if let Ok(text) = std::str::from_utf8(data) {
         checks.push(invariants::time_text(text.trim()));

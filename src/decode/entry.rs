@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use serde::de::IgnoredAny;
 
-use super::json::{Cursor, Raw, SyntaxError};
+use super::json::{self, Cursor, Raw, SyntaxError};
 use super::quarantine::{Reason, Rejection};
 use crate::common::severity::SEVERITIES;
 use crate::common::time::{Nanos, parse_duration_ms, parse_rfc3339};
@@ -434,47 +434,11 @@ fn severity(raw: Option<Raw<'_>>) -> Result<(&'static str, i32)> {
     }
 }
 
-/// Whitespace outside strings removed, so the same entry pretty-printed by gcloud and compact
-/// in a sink file stores the same text. A single line is borrowed as it is.
-pub fn compact_json(raw: &str) -> Cow<'_, str> {
-    let b = raw.as_bytes();
-    // Pretty-printed JSON always breaks lines; a single line is kept as written (sink files
-    // are already compact, and scanning every payload twice costs a fifth of decoding).
-    if memchr::memchr(b'\n', b).is_none() {
-        return Cow::Borrowed(raw);
-    }
-    let mut out = Vec::with_capacity(b.len());
-    let mut in_string = false;
-    let mut escape = false;
-    for &c in b {
-        if in_string {
-            out.push(c);
-            if escape {
-                escape = false;
-            } else if c == b'\\' {
-                escape = true;
-            } else if c == b'"' {
-                in_string = false;
-            }
-        } else if !matches!(c, b' ' | b'\n' | b'\t' | b'\r') {
-            if c == b'"' {
-                in_string = true;
-            }
-            out.push(c);
-        }
-    }
-    // Only ASCII whitespace outside strings was removed from valid UTF-8.
-    Cow::Owned(
-        String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    )
-}
-
 /// A JSON object field kept as compact text; anything but an object is a wrong type.
 fn object_text<'a>(field: &str, raw: Option<Raw<'a>>) -> Result<Option<Cow<'a, str>>> {
     match present(raw) {
         None => Ok(None),
-        Some(r) if r.get().starts_with('{') => Ok(Some(compact_json(r.get()))),
+        Some(r) if r.get().starts_with('{') => Ok(Some(json::compact(r.get()))),
         Some(r) => Err(wrong(field, "an object", r)),
     }
 }
@@ -617,7 +581,7 @@ fn normalize(raw: Fields<'_>) -> Result<Row<'_>> {
     };
     if let Some(r) = present(raw.labels.raw) {
         string_map("labels", &raw.labels)?;
-        row.labels = Some(compact_json(r.get()));
+        row.labels = Some(json::compact(r.get()));
     }
     if let Some(r) = present(raw.http_request) {
         row.http = http(r, &raw.http)?;
@@ -707,7 +671,7 @@ fn resource<'a>(row: &mut Row<'a>, f: &Fields<'a>) -> Result<()> {
         return Ok(());
     };
     let labels = string_map("resource.labels", &f.resource_labels)?;
-    row.resource_labels = Some(compact_json(labels_raw.get()));
+    row.resource_labels = Some(json::compact(labels_raw.get()));
     let get = |k: &str| {
         labels
             .iter()
@@ -1070,13 +1034,5 @@ mod tests {
         assert_eq!(url_path("https://h.run.app/ws?x=1"), "/ws");
         assert_eq!(url_path("https://h.run.app"), "/");
         assert_eq!(url_path("/health#frag"), "/health");
-    }
-
-    #[test]
-    fn compacting_keeps_strings() {
-        assert_eq!(
-            compact_json("{ \"a b\" :\n [ 1, \"x \\\" y\" ] }"),
-            "{\"a b\":[1,\"x \\\" y\"]}"
-        );
     }
 }

@@ -295,6 +295,45 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Whitespace outside strings removed, so the same entry pretty-printed by gcloud and compact
+/// in a sink file stores the same text. `raw` must be valid JSON (a value the cursor read);
+/// a single line is borrowed as it is.
+pub fn compact(raw: &str) -> Cow<'_, str> {
+    let b = raw.as_bytes();
+    // Pretty-printed JSON always breaks lines; a single line is kept as written (sink files
+    // are already compact, and scanning every payload twice costs a fifth of decoding).
+    if memchr::memchr(b'\n', b).is_none() {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        // Between strings: punctuation, numbers, literals and the whitespace to drop.
+        let quote = memchr::memchr(b'"', &b[i..]).map_or(b.len(), |q| i + q);
+        for part in raw[i..quote].split([' ', '\n', '\t', '\r']) {
+            out.push_str(part);
+        }
+        if quote == b.len() {
+            break;
+        }
+        // A string, copied whole.
+        let mut end = quote + 1;
+        loop {
+            end = special(b, end);
+            match b.get(end) {
+                Some(b'"') => break,
+                Some(b'\\') => end += 2,
+                Some(_) => end += 1,
+                None => break,
+            }
+        }
+        let end = (end + 1).min(b.len());
+        out.push_str(&raw[quote..end]);
+        i = end;
+    }
+    Cow::Owned(out)
+}
+
 /// The containers a skipped value is inside: a bit per level (set: an object), the levels
 /// past 64 in a vector, so the usual few levels never allocate.
 #[derive(Default)]
@@ -447,6 +486,19 @@ mod tests {
         assert_eq!(
             seen,
             [("b".into(), "x\"y".into()), ("c".into(), "[1, 2]".into())]
+        );
+    }
+
+    #[test]
+    fn compacting_keeps_strings() {
+        assert_eq!(
+            compact("{ \"a b\" :\n [ 1, \"x \\\" y\", \"\\\\\", true ] }"),
+            "{\"a b\":[1,\"x \\\" y\",\"\\\\\",true]}"
+        );
+        assert_eq!(compact("{\"a\": 1}"), "{\"a\": 1}");
+        assert_eq!(
+            compact("{\n\t\"\u{e9}\\n\" : null\r\n}"),
+            "{\"\u{e9}\\n\":null}"
         );
     }
 

@@ -300,6 +300,26 @@ pub fn json_validity(bytes: &[u8]) -> Check {
     Ok(())
 }
 
+/// Compacting a pretty-printed document gives serde_json's compact text of it (what a
+/// gcloud array's entry and the same entry in a sink file both store).
+pub fn json_compacts(bytes: &[u8]) -> Check {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    let (Ok(pretty), Ok(compact)) = (
+        serde_json::to_string_pretty(&doc),
+        serde_json::to_string(&doc),
+    ) else {
+        return Ok(());
+    };
+    let ours = json::compact(&pretty);
+    ensure!(
+        ours == compact,
+        "{pretty:?} compacted to {ours:?}, not {compact:?}"
+    );
+    Ok(())
+}
+
 /// A timestamp the parser accepts prints as one that parses back to the same instant.
 pub fn time_text(s: &str) -> Check {
     if let Ok(t) = parse_rfc3339(s) {

@@ -115,6 +115,7 @@ proptest! {
     #[test]
     fn json_is_read_as_serde_json_reads_it(text in prop_oneof![json_text(), loggy()]) {
         prop_assert_eq!(invariants::json_validity(&text), Ok(()));
+        prop_assert_eq!(invariants::json_compacts(&text), Ok(()));
     }
 
     #[test]
