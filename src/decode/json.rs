@@ -134,22 +134,16 @@ impl<'a> Cursor<'a> {
         loop {
             // A value starts here.
             match self.peek() {
-                Some(b'{') => {
+                Some(b @ (b'{' | b'[')) => {
                     self.pos += 1;
-                    if self.peek() == Some(b'}') {
+                    let object = b == b'{';
+                    if self.peek() == Some(if object { b'}' } else { b']' }) {
                         self.pos += 1;
                     } else {
-                        open.push(true);
-                        self.key()?;
-                        continue;
-                    }
-                }
-                Some(b'[') => {
-                    self.pos += 1;
-                    if self.peek() == Some(b']') {
-                        self.pos += 1;
-                    } else {
-                        open.push(false);
+                        open.push(object);
+                        if object {
+                            self.key()?;
+                        }
                         continue;
                     }
                 }

@@ -18,7 +18,7 @@ use object_store::ObjectStoreExt;
 
 use super::log::{self, Commit, DataFile, Operation, Snapshot};
 use super::reader::scan_files;
-use super::writer::{encode_sorted, upload};
+use super::writer::{encode_off_thread, upload};
 use super::{Lake, LakeError, ledger};
 use crate::range::TimeRange;
 
@@ -81,13 +81,7 @@ pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSu
         // An older file bigger than the target is split (a merge group is within it).
         let per_file = opts.rows_per_file.max(1);
         let day = group[0].day.clone();
-        let encoded = tokio::task::spawn_blocking(move || encode_sorted(&batches, level, per_file))
-            .await
-            .map_err(|e| LakeError::Task {
-                path: format!("dt={day}"),
-                detail: e.to_string(),
-            })?
-            .map_err(|e| e.at(&format!("dt={day}")))?;
+        let encoded = encode_off_thread(batches, level, per_file, format!("dt={day}")).await?;
         for e in encoded {
             seq += 1;
             let path = format!("logs/dt={day}/part-{run_id}-{seq:05}.parquet");

@@ -264,14 +264,7 @@ impl LakeWriter {
             .collect();
         let lake = self.lake.clone();
         self.inflight.spawn(async move {
-            let encoded =
-                tokio::task::spawn_blocking(move || encode_sorted(&batches, level, per_file))
-                    .await
-                    .map_err(|e| LakeError::Task {
-                        path: format!("dt={dt}"),
-                        detail: e.to_string(),
-                    })?
-                    .map_err(|e| e.at(&format!("dt={dt}")))?;
+            let encoded = encode_off_thread(batches, level, per_file, format!("dt={dt}")).await?;
             let mut staged = Vec::with_capacity(encoded.len());
             for (file, path) in encoded.into_iter().zip(names) {
                 staged.push(upload(&lake, path, &dt, file).await?);
@@ -502,13 +495,7 @@ impl LakeWriter {
             })
             .collect::<Result<_, _>>()?;
         let level = self.opts.zstd_level;
-        let encoded = tokio::task::spawn_blocking(move || encode_sorted(&kept, level, usize::MAX))
-            .await
-            .map_err(|e| LakeError::Task {
-                path: f.path.clone(),
-                detail: e.to_string(),
-            })?
-            .map_err(|e| e.at(&f.path))?;
+        let encoded = encode_off_thread(kept, level, usize::MAX, f.path.clone()).await?;
         let rewritten = match encoded.into_iter().next() {
             Some(e) => {
                 let path = format!("logs/dt={}/{}", f.day, self.next_name());
@@ -586,7 +573,7 @@ impl EncodeError {
 /// Concatenates and sorts by timestamp, then encodes files of at most `per_file` rows, each
 /// one row group. `keys` are the rows' keys, batch by batch; each file gets its own, sorted
 /// with its rows.
-pub(super) fn encode_sorted(
+fn encode_sorted(
     batches: &[RecordBatch],
     level: i32,
     per_file: usize,
@@ -653,6 +640,22 @@ pub(super) fn encode_sorted(
         });
     }
     Ok(out)
+}
+
+/// [`encode_sorted`] on a blocking thread; errors name `what` (a day or a file).
+pub(super) async fn encode_off_thread(
+    batches: Vec<RecordBatch>,
+    level: i32,
+    per_file: usize,
+    what: String,
+) -> Result<Vec<Encoded>, LakeError> {
+    match tokio::task::spawn_blocking(move || encode_sorted(&batches, level, per_file)).await {
+        Ok(encoded) => encoded.map_err(|e| e.at(&what)),
+        Err(e) => Err(LakeError::Task {
+            path: what,
+            detail: e.to_string(),
+        }),
+    }
 }
 
 /// Rows gathered at once while encoding a file.
