@@ -35,10 +35,11 @@ impl From<SyntaxError> for Stop {
 
 /// Stores a LogEntry field's value; a field given twice is refused, as protobuf's JSON
 /// parsers do (`logName` and `log_name` are the same field).
-fn set<'a>(slot: &mut Option<Raw<'a>>, value: Raw<'a>, field: &str) -> Scan<()> {
+/// `field` is only written out for the error (no allocation per value).
+fn set<'a>(slot: &mut Option<Raw<'a>>, value: Raw<'a>, field: impl std::fmt::Display) -> Scan<()> {
     if slot.replace(value).is_some() {
         return Err(Stop::Duplicate {
-            field: field.to_owned(),
+            field: field.to_string(),
             at: value.get().as_ptr() as usize,
         });
     }
@@ -192,7 +193,7 @@ impl<'a> HttpFields<'a> {
                 "responseSize" | "response_size" => &mut self.response_size,
                 _ => return c.value().map(drop).map_err(Stop::from),
             };
-            set(slot, c.value()?, &format!("httpRequest.{key}"))
+            set(slot, c.value()?, format_args!("httpRequest.{key}"))
         })
     }
 }
