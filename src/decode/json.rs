@@ -1,11 +1,12 @@
 //! A validating, borrowing JSON cursor: the entry decoder reads each record in one pass,
 //! descending into the objects whose fields it needs (resource, httpRequest, the payload)
 //! and skipping everything else, where serde_json's derive would skip a nested object as a
-//! raw value and then parse it again (measured in docs/BENCHMARKS.md, "one pass").
+//! raw value and then parse it again (docs/BENCHMARKS.md, "each entry read once").
 //!
 //! It accepts exactly the documents serde_json accepts when it skips a value (RFC 8259, any
-//! depth of nesting); a fuzz target and property tests compare the two. It only says *that* a record is
-//! malformed and where: the decoder asks serde_json for the wording users know.
+//! depth of nesting); a fuzz target and property tests compare the two. It only says
+//! *that* a record is malformed and where: the decoder asks serde_json for the wording
+//! users know.
 //!
 //! Failure modes: [`SyntaxError`] with the byte offset, `eof` set when the input ends first.
 
