@@ -46,6 +46,19 @@ fn set<'a>(slot: &mut Option<Raw<'a>>, value: Raw<'a>, field: impl std::fmt::Dis
     Ok(())
 }
 
+/// The value at the cursor: an object read by `read` (which returns its text); anything else
+/// is kept as its text, for the wrong-type error.
+fn object_or_text<'a, E: From<SyntaxError>>(
+    cur: &mut Cursor<'a>,
+    read: impl FnOnce(&mut Cursor<'a>) -> std::result::Result<Raw<'a>, E>,
+) -> std::result::Result<Raw<'a>, E> {
+    if cur.peek() == Some(b'{') {
+        read(cur)
+    } else {
+        Ok(cur.value()?)
+    }
+}
+
 /// A string map such as labels: its text and its pairs in input order.
 #[derive(Default)]
 struct Map<'a> {
@@ -57,14 +70,12 @@ impl<'a> Map<'a> {
     /// Reads the value at the cursor: the pairs of an object; anything else is kept for
     /// the wrong-type error.
     fn read(&mut self, cur: &mut Cursor<'a>, field: &str) -> Scan<()> {
-        let raw = if cur.peek() == Some(b'{') {
+        let raw = object_or_text(cur, |cur| {
             cur.object(|k, c| {
                 self.pairs.push((k, c.value()?));
                 Ok::<_, SyntaxError>(())
-            })?
-        } else {
-            cur.value()?
-        };
+            })
+        })?;
         set(&mut self.raw, raw, field)
     }
 }
@@ -121,19 +132,11 @@ impl<'a> Fields<'a> {
                 "labels" => return f.labels.read(cur, "labels"),
                 "resource" => return f.read_resource(cur),
                 "httpRequest" | "http_request" => {
-                    let raw = if cur.peek() == Some(b'{') {
-                        f.http.read(cur)?
-                    } else {
-                        cur.value()?
-                    };
+                    let raw = object_or_text(cur, |cur| f.http.read(cur))?;
                     return set(&mut f.http_request, raw, "httpRequest");
                 }
                 "jsonPayload" | "json_payload" => {
-                    let raw = if cur.peek() == Some(b'{') {
-                        f.payload.read(cur)?
-                    } else {
-                        cur.value()?
-                    };
+                    let raw = object_or_text(cur, |cur| f.payload.read(cur))?;
                     return set(&mut f.json_payload, raw, "jsonPayload");
                 }
                 _ => {
@@ -148,15 +151,13 @@ impl<'a> Fields<'a> {
     }
 
     fn read_resource(&mut self, cur: &mut Cursor<'a>) -> Scan<()> {
-        let raw = if cur.peek() == Some(b'{') {
+        let raw = object_or_text(cur, |cur| {
             cur.object(|k, c| match k.as_ref() {
                 "type" => set(&mut self.resource_type, c.value()?, "resource.type"),
                 "labels" => self.resource_labels.read(c, "resource.labels"),
                 _ => c.value().map(drop).map_err(Stop::from),
-            })?
-        } else {
-            cur.value()?
-        };
+            })
+        })?;
         set(&mut self.resource, raw, "resource")
     }
 }

@@ -467,9 +467,14 @@ impl LakeWriter {
         f: &DataFile,
         keys: &dedup::KeySet,
     ) -> Result<Option<(u64, Option<DataFile>)>, LakeError> {
+        // Its keys first (four columns): most staged files share no row with the commit.
+        let path = self.lake.child(&f.path);
+        let ours = dedup::keys_of_files(&self.lake, std::slice::from_ref(&path)).await?;
+        if ours.is_disjoint(keys) {
+            return Ok(None);
+        }
         let mut batches = Vec::new();
         let mut masks = Vec::new();
-        let path = self.lake.child(&f.path);
         super::reader::scan_files(&self.lake, std::slice::from_ref(&path), None, |cols| {
             let keep: BooleanArray = dedup::batch_keys(cols)?
                 .iter()
@@ -481,9 +486,6 @@ impl LakeWriter {
         })
         .await?;
         let dropped: usize = masks.iter().map(|m| m.len() - m.true_count()).sum();
-        if dropped == 0 {
-            return Ok(None);
-        }
         let kept: Vec<RecordBatch> = batches
             .iter()
             .zip(&masks)
