@@ -48,6 +48,16 @@
 //!
 //! Errors are `thiserror` enums per module with the input named in each message; `anyhow`
 //! appears only in `main.rs`.
+//!
+//! # Boxed entry points
+//!
+//! The async functions that `main.rs` and the tests call (an ingest run, compaction and
+//! pruning, opening the engine and querying it, gathering the report, the cluster roles)
+//! return a [`futures::future::BoxFuture`] made here. An `async fn`'s body is compiled in
+//! every crate that polls it, and with it everything it awaits: DataFusion's SQL planner,
+//! generic over the session it plans in, was compiled at opt-level 3 in this library, in the
+//! binary and in the test binary (docs/BENCHMARKS.md, "CI under 20 minutes"). Boxed, it is
+//! compiled once, here. The box costs one allocation per call of these.
 
 #[cfg(feature = "engine")]
 pub mod cli;

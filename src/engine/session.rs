@@ -14,6 +14,7 @@ use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
 use datafusion::sql::parser::DFParserBuilder;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
+use futures::future::BoxFuture;
 
 use url::Url;
 
@@ -59,8 +60,17 @@ const CLUSTER_RETRIES: usize = 2;
 impl Engine {
     /// Opens `lake`, restricting `logs` to `range` (relative times resolved against `now`,
     /// or the newest entry in the lake) and, when given, to one `service`; the session's
-    /// queries run as `execution` says.
-    pub async fn open(
+    /// queries run as `execution` says. Boxed: see the crate doc.
+    pub fn open<'a>(
+        lake: &'a Lake,
+        range: &'a crate::range::RangeSpec,
+        service: Option<&'a str>,
+        execution: &'a Execution,
+    ) -> BoxFuture<'a, Result<Engine, EngineError>> {
+        Box::pin(Self::open_unboxed(lake, range, service, execution))
+    }
+
+    async fn open_unboxed(
         lake: &Lake,
         range: &crate::range::RangeSpec,
         service: Option<&str>,
@@ -150,18 +160,21 @@ impl Engine {
     /// schema). Statements before the last may create tables and views in the session
     /// (`CREATE TABLE t AS SELECT ...`), which is how a named query computes a step once and
     /// reads it many times (DataFusion recomputes a CTE at each reference). On a cluster a
-    /// failed query drops every session table (and deletes their files).
-    pub async fn query(
-        &self,
-        sql: &str,
+    /// failed query drops every session table (and deletes their files). Boxed: see the
+    /// crate doc.
+    pub fn query<'a>(
+        &'a self,
+        sql: &'a str,
         allow_write: bool,
-    ) -> Result<Vec<RecordBatch>, EngineError> {
-        let result = self.statements(sql, allow_write).await;
-        if result.is_err() && self.cluster.is_some() {
-            // The query's own error is the one to show.
-            let _ = self.drop_session_tables().await;
-        }
-        result
+    ) -> BoxFuture<'a, Result<Vec<RecordBatch>, EngineError>> {
+        Box::pin(async move {
+            let result = self.statements(sql, allow_write).await;
+            if result.is_err() && self.cluster.is_some() {
+                // The query's own error is the one to show.
+                let _ = self.drop_session_tables().await;
+            }
+            result
+        })
     }
 
     async fn statements(
@@ -385,8 +398,12 @@ const BASE_TABLES: [&str; 5] = ["logs_files", "shapes", "signatures", "logs", "q
 impl Engine {
     /// Drops the session tables and views earlier scripts created, freeing their memory
     /// (the report runs many named queries in one session) and, on a cluster, deleting
-    /// their files.
-    pub async fn drop_session_tables(&self) -> Result<(), EngineError> {
+    /// their files. Boxed: see the crate doc.
+    pub fn drop_session_tables(&self) -> BoxFuture<'_, Result<(), EngineError>> {
+        Box::pin(self.drop_session_tables_unboxed())
+    }
+
+    async fn drop_session_tables_unboxed(&self) -> Result<(), EngineError> {
         let names = self
             .ctx
             .catalog("datafusion")

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::decode::frame::{Chunk, FrameOptions, Framer, Layout};
@@ -122,8 +123,13 @@ pub(crate) fn warn(quiet: bool, msg: impl std::fmt::Display) {
 
 /// Runs one ingest to completion (or until `stop`). Any error or panic in a stage fails
 /// the run: the ledger records it `failed` with the reason, and the rows of the failed part
-/// are not committed (staged files stay invisible to readers, as after a crash).
-pub async fn run(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError> {
+/// are not committed (staged files stay invisible to readers, as after a crash). Boxed: see
+/// the crate doc.
+pub fn run(opts: IngestOptions, stop: Stop) -> BoxFuture<'static, Result<Summary, IngestError>> {
+    Box::pin(run_unboxed(opts, stop))
+}
+
+async fn run_unboxed(opts: IngestOptions, stop: Stop) -> Result<Summary, IngestError> {
     let started = Instant::now();
     if opts.sources.is_empty() {
         return Err(IngestError::NoSources);

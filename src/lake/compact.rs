@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use object_store::ObjectStoreExt;
 
 use super::log::{self, Commit, DataFile, Operation, Snapshot};
@@ -55,8 +56,19 @@ pub struct MaintenanceSummary {
 }
 
 /// Merges the small files of each day in range into sorted files of `rows_per_file` rows,
-/// and rewrites the files of an older schema version in the current one.
-pub async fn compact(lake: &Lake, opts: &CompactOptions) -> Result<MaintenanceSummary, LakeError> {
+/// and rewrites the files of an older schema version in the current one. Boxed: see the
+/// crate doc.
+pub fn compact<'a>(
+    lake: &'a Lake,
+    opts: &'a CompactOptions,
+) -> BoxFuture<'a, Result<MaintenanceSummary, LakeError>> {
+    Box::pin(compact_unboxed(lake, opts))
+}
+
+async fn compact_unboxed(
+    lake: &Lake,
+    opts: &CompactOptions,
+) -> Result<MaintenanceSummary, LakeError> {
     let started = Instant::now();
     let run_id = ledger::new_run_id();
     let mut snap = log::for_writer(lake, &run_id).await?;
@@ -149,8 +161,17 @@ fn rewrite_groups(snap: &Snapshot, opts: &CompactOptions) -> Vec<Vec<DataFile>> 
     groups
 }
 
-/// Removes every day before the day of `cutoff` (its files, rows and signatures).
-pub async fn prune(
+/// Removes every day before the day of `cutoff` (its files, rows and signatures). Boxed:
+/// see the crate doc.
+pub fn prune(
+    lake: &Lake,
+    cutoff: i64,
+    grace: Duration,
+) -> BoxFuture<'_, Result<MaintenanceSummary, LakeError>> {
+    Box::pin(prune_unboxed(lake, cutoff, grace))
+}
+
+async fn prune_unboxed(
     lake: &Lake,
     cutoff: i64,
     grace: Duration,

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use super::ReportError;
@@ -438,8 +439,15 @@ impl Candidate {
 /// Problem rows under this share of a signature's rows make it "occasional".
 const OCCASIONAL: f64 = 0.01;
 
-/// Builds the report from the engine's lake and range.
-pub async fn gather(engine: &Engine, opts: &Options) -> Result<Report, ReportError> {
+/// Builds the report from the engine's lake and range. Boxed: see the crate doc.
+pub fn gather<'a>(
+    engine: &'a Engine,
+    opts: &'a Options,
+) -> BoxFuture<'a, Result<Report, ReportError>> {
+    Box::pin(gather_unboxed(engine, opts))
+}
+
+async fn gather_unboxed(engine: &Engine, opts: &Options) -> Result<Report, ReportError> {
     let mut q = Runner {
         engine,
         opts,

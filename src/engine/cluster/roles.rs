@@ -40,6 +40,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 use futures::StreamExt;
+use futures::future::BoxFuture;
 
 use super::codec::Codec;
 use super::{LakeStores, with_functions};
@@ -109,8 +110,12 @@ const HEARTBEAT: u64 = 5;
 /// naming a big lake's files (`logs_files` lists each, ~150 bytes) is never refused.
 pub const MAX_MESSAGE: usize = 1 << 30;
 
-/// Runs a scheduler on `bind` until SIGTERM or Ctrl-C.
-pub async fn scheduler(bind: &str) -> Result<(), RoleError> {
+/// Runs a scheduler on `bind` until SIGTERM or Ctrl-C. Boxed: see the crate doc.
+pub fn scheduler(bind: &str) -> BoxFuture<'_, Result<(), RoleError>> {
+    Box::pin(scheduler_unboxed(bind))
+}
+
+async fn scheduler_unboxed(bind: &str) -> Result<(), RoleError> {
     let (host, port) = host_port("--bind", bind)?;
     let config = Arc::new(SchedulerConfig {
         bind_host: host.clone(),
@@ -213,8 +218,12 @@ pub struct ExecutorOptions {
     pub work_dir: Option<String>,
 }
 
-/// Runs an executor until SIGTERM or Ctrl-C, then drains it.
-pub async fn executor(opts: ExecutorOptions) -> Result<(), RoleError> {
+/// Runs an executor until SIGTERM or Ctrl-C, then drains it. Boxed: see the crate doc.
+pub fn executor(opts: ExecutorOptions) -> BoxFuture<'static, Result<(), RoleError>> {
+    Box::pin(executor_unboxed(opts))
+}
+
+async fn executor_unboxed(opts: ExecutorOptions) -> Result<(), RoleError> {
     let (scheduler_host, scheduler_port) = host_port("--scheduler", &opts.scheduler)?;
     let (bind_host, port) = host_port("--bind", &opts.bind)?;
     let grpc_port = port.checked_add(1).ok_or_else(|| RoleError::Address {
