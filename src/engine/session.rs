@@ -10,7 +10,7 @@ use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::transform_schema_to_view;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::{DdlStatement, LogicalPlan};
+use datafusion::logical_expr::{DdlStatement, LogicalPlan, Statement};
 use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
 use datafusion::sql::parser::DFParserBuilder;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
@@ -159,7 +159,8 @@ impl Engine {
     /// Runs SQL and collects the last statement's result (at least one batch, for the
     /// schema). Statements before the last may create tables and views in the session
     /// (`CREATE TABLE t AS SELECT ...`), which is how a named query computes a step once and
-    /// reads it many times (DataFusion recomputes a CTE at each reference). On a cluster a
+    /// reads it many times (DataFusion recomputes a CTE at each reference), and set the
+    /// session's options for the steps after them (`SET datafusion.x = y`). On a cluster a
     /// failed query drops every session table (and deletes their files). Boxed: see the
     /// crate doc.
     pub fn query<'a>(
@@ -198,6 +199,7 @@ impl Engine {
             let in_session = matches!(
                 &plan,
                 LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(_) | DdlStatement::CreateView(_))
+                    | LogicalPlan::Statement(Statement::SetVariable(_))
             );
             if !in_session {
                 verify(&options, &plan)?;

@@ -77,8 +77,16 @@ fn query_the_lake() {
     );
     assert!(
         !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--allow-write"),
-        "only session tables and views are allowed before the last statement"
+        "only session tables, views and options are allowed before the last statement"
     );
+    // ... and options of the session, for the statements after them (as `impact` does).
+    let r = json_rows(
+        &lake,
+        &["SET datafusion.execution.batch_size = 7; \
+           SELECT value FROM information_schema.df_settings \
+           WHERE name = 'datafusion.execution.batch_size'"],
+    );
+    assert_eq!(r[0]["value"].as_str(), Some("7"), "{r:?}");
     // Regression: `logs_files` gives the planner each file's rows from the commit log
     // (without them `impact` hashed the problem rows into memory and failed on 12 M rows):
     // a count is answered from them without a scan.
