@@ -44,7 +44,7 @@ DIALECT = [
     (r"(\w+) / \((\d+) \* 1000000\)", r"\1 // (\2 * 1000000)", "integer division"),
     (r"coded / 2", "coded // 2", "integer division"),
     (r"first_value\(", "first(", "ordered first() aggregate"),
-    (r"SET datafusion\.[^;]*;", "", "DataFusion's own settings"),
+    (r"(?:RE)?SET datafusion\.[^;]*;", "", "DataFusion's own settings"),
 ]
 
 

@@ -25,7 +25,7 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 -- DataFusion's dynamic join filter (the build side's keys pushed into the scan) is off for
 -- this step: few of the 5.6 M request rows' traces are among the app errors', and with it
 -- each row's key was probed twice, in the scan and in the join (1.81 -> 1.71 s on the
--- 12 M-row lake); `recent` lives on that filter, so it is set back after.
+-- 12 M-row lake); `recent` lives on that filter, so it is reset after.
 SET datafusion.optimizer.enable_join_dynamic_filter_pushdown = false;
 
 CREATE TABLE traced_requests AS
@@ -40,7 +40,7 @@ JOIN (SELECT DISTINCT trace FROM problem_rows WHERE method IS NULL AND trace IS 
 WHERE r.http_request_method IS NOT NULL
 GROUP BY a.trace;
 
-SET datafusion.optimizer.enable_join_dynamic_filter_pushdown = true;
+RESET datafusion.optimizer.enable_join_dynamic_filter_pushdown;
 
 CREATE TABLE charged AS
 SELECT s.signature_id, service, revision,

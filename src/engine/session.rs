@@ -160,7 +160,7 @@ impl Engine {
     /// schema). Statements before the last may create tables and views in the session
     /// (`CREATE TABLE t AS SELECT ...`), which is how a named query computes a step once and
     /// reads it many times (DataFusion recomputes a CTE at each reference), and set the
-    /// session's options for the steps after them (`SET datafusion.x = y`). On a cluster a
+    /// session's options for the steps after them (`SET datafusion.x = y`, `RESET`). On a cluster a
     /// failed query drops every session table (and deletes their files). Boxed: see the
     /// crate doc.
     pub fn query<'a>(
@@ -199,7 +199,9 @@ impl Engine {
             let in_session = matches!(
                 &plan,
                 LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(_) | DdlStatement::CreateView(_))
-                    | LogicalPlan::Statement(Statement::SetVariable(_))
+                    | LogicalPlan::Statement(
+                        Statement::SetVariable(_) | Statement::ResetVariable(_)
+                    )
             );
             if !in_session {
                 verify(&options, &plan)?;

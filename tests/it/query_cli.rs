@@ -87,6 +87,15 @@ fn query_the_lake() {
            WHERE name = 'datafusion.execution.batch_size'"],
     );
     assert_eq!(r[0]["value"].as_str(), Some("7"), "{r:?}");
+    let r = json_rows(
+        &lake,
+        &[
+            "SET datafusion.execution.batch_size = 7; RESET datafusion.execution.batch_size; \
+           SELECT value FROM information_schema.df_settings \
+           WHERE name = 'datafusion.execution.batch_size'",
+        ],
+    );
+    assert_eq!(r[0]["value"].as_str(), Some("8192"), "{r:?}");
     // Regression: `logs_files` gives the planner each file's rows from the commit log
     // (without them `impact` hashed the problem rows into memory and failed on 12 M rows):
     // a count is answered from them without a scan.
