@@ -55,6 +55,9 @@ pub enum EngineError {
     ReadOnly { detail: String },
     #[error("{0}")]
     Usage(String),
+    /// A `SET` or `RESET` DataFusion refused: an unknown option or a value of the wrong type.
+    #[error("setting {variable}: {detail}")]
+    Setting { variable: String, detail: String },
     #[error(transparent)]
     Lake(#[from] crate::lake::LakeError),
     #[error(transparent)]

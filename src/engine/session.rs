@@ -10,7 +10,7 @@ use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::transform_schema_to_view;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::{DdlStatement, LogicalPlan, Statement};
+use datafusion::logical_expr::{DdlStatement, LogicalPlan, ResetVariable, SetVariable, Statement};
 use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, SessionContext};
 use datafusion::sql::parser::DFParserBuilder;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
@@ -221,6 +221,19 @@ impl Engine {
 
     /// Runs one statement; on a cluster, a session table goes to the scratch folder.
     async fn run(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
+        // DataFusion's message for a bad value does not name the option ("invalid digit
+        // found in string").
+        if let LogicalPlan::Statement(
+            Statement::SetVariable(SetVariable { variable, .. })
+            | Statement::ResetVariable(ResetVariable { variable }),
+        ) = &plan
+        {
+            let variable = variable.clone();
+            return (self.collect(|| Ok(plan.clone())).await).map_err(|e| EngineError::Setting {
+                variable,
+                detail: e.to_string(),
+            });
+        }
         match (&self.cluster, plan) {
             (
                 Some(Cluster { scratch, .. }),

@@ -96,6 +96,15 @@ fn query_the_lake() {
         ],
     );
     assert_eq!(r[0]["value"].as_str(), Some("8192"), "{r:?}");
+    let out = query(
+        &lake,
+        &["SET datafusion.execution.batch_size = 'many'; SELECT 1"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("setting datafusion.execution.batch_size: "),
+        "a bad value names its option: {err}"
+    );
     // Regression: `logs_files` gives the planner each file's rows from the commit log
     // (without them `impact` hashed the problem rows into memory and failed on 12 M rows):
     // a count is answered from them without a scan.
