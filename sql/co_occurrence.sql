@@ -14,20 +14,20 @@
 -- Problem rows: severity >= WARNING or HTTP status >= 500. Events of one signature at the
 -- same nanosecond count once. The id population is every trace in the range plus the
 -- request ids of problem rows without a trace; ids are keyed by `id_hash` (64 bits: two ids
--- share a key with a chance of ~3e-8 per million ids). Steps used more than once are computed
+-- share a key with a chance of ~3e-8 per million ids; a trace's is the lake's `trace_key`). Steps used more than once are computed
 -- once into session tables (DataFusion would recompute a CTE at each reference).
 CREATE TABLE problems AS
 SELECT signature_id AS sig,
        timestamp AS ts,
        CAST(timestamp AS BIGINT) AS ns,
-       id_hash(coalesce(trace, request_id)) AS rid,
-       trace IS NULL AS untraced
+       coalesce(trace_key, id_hash(request_id)) AS rid,
+       trace_key IS NULL AS untraced
 FROM logs
 WHERE severity_number >= 400 OR http_request_status >= 500;
 
 CREATE TABLE totals AS
 SELECT greatest(CAST(max(timestamp) AS BIGINT) - CAST(min(timestamp) AS BIGINT), 1) AS span_ns,
-       CAST(approx_distinct(trace) AS BIGINT)
+       CAST(approx_distinct(trace_key) AS BIGINT)
          + (SELECT count(DISTINCT rid) FROM problems WHERE untraced) AS ids,
        count(DISTINCT date_bin(INTERVAL '${window}', timestamp, TIMESTAMP '1970-01-01T00:00:00Z')) AS windows
 FROM logs;

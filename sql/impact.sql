@@ -10,13 +10,14 @@
 -- anything else, so memory follows the combinations, not the rows: the problem rows in one
 -- scan, per shape (an integer key: the rows skip the join to `shapes`; the combinations get
 -- their signature at the end), request rows by their HTTP fields, app rows by their trace
--- (keyed by `id_hash`); the request of each of those traces; then the request rows (their
--- own HTTP fields) and the app rows (their trace's) together.
+-- (its integer key, `trace_key`: the trace strings are never read); the request of each of
+-- those traces; then the request rows (their own HTTP fields) and the app rows (their
+-- trace's) together.
 CREATE TABLE problem_rows AS
 SELECT shape_id, service, revision, http_request_method AS method,
        http_request_url AS url, http_request_status AS status,
        http_request_user_agent AS user_agent,
-       CASE WHEN http_request_method IS NULL THEN id_hash(trace) END AS trace,
+       CASE WHEN http_request_method IS NULL THEN trace_key END AS trace,
        count(*) AS n
 FROM logs
 WHERE severity_number >= 400 OR http_request_status >= 500
@@ -36,7 +37,7 @@ SELECT a.trace,
        min(r.http_request_user_agent) AS user_agent
 FROM logs r
 JOIN (SELECT DISTINCT trace FROM problem_rows WHERE method IS NULL AND trace IS NOT NULL) a
-  ON a.trace = id_hash(r.trace)
+  ON a.trace = r.trace_key
 WHERE r.http_request_method IS NOT NULL
 GROUP BY a.trace;
 

@@ -1,9 +1,9 @@
-//! `id_hash(text)`: a 64-bit key (xxh3) of a trace or request id, registered in every
-//! session. The queries that join or count ids (`co_occurrence`, `impact`) key them by it:
-//! an id of the lake is a 50-70 byte string, and a table of 2.5 M of them cost more time
-//! and memory than the rest of the step (`co_occurrence`'s problem rows, 12 M-row lake:
-//! 1.6 s and 0.89 GB with the strings, 1.0 s and 0.35 GB with their keys). Two ids share a
-//! key with a chance of about n^2 / 2^65: 3e-8 for a million ids. NULL gives NULL.
+//! `id_hash(text)`: the 64-bit key of a trace or request id ([`id_key`]: `id_hash(trace)` is
+//! the lake's `trace_key`), registered in every session. The queries that join or count ids
+//! (`co_occurrence`, `impact`) key them by it: an id of the lake is a 50-70 byte string, and
+//! a table of 2.5 M of them cost more time and memory than the rest of the step
+//! (`co_occurrence`'s problem rows, 12 M-row lake: 1.6 s and 0.89 GB with the strings, 1.0 s
+//! and 0.35 GB with their keys). NULL gives NULL.
 
 use std::sync::Arc;
 
@@ -11,7 +11,8 @@ use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{ScalarValue, exec_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
-use xxhash_rust::xxh3::xxh3_64;
+
+use crate::lake::schema::id_key;
 
 /// The `id_hash` function.
 pub fn udf() -> ScalarUDF {
@@ -26,11 +27,8 @@ pub fn udf() -> ScalarUDF {
             let Some(ids) = arrays.first().and_then(|a| a.as_string_view_opt()) else {
                 return exec_err!("id_hash takes one text argument");
             };
-            let keys: ArrayRef = Arc::new(
-                ids.iter()
-                    .map(|id| id.map(|s| xxh3_64(s.as_bytes()) as i64))
-                    .collect::<Int64Array>(),
-            );
+            let keys: ArrayRef =
+                Arc::new(ids.iter().map(|id| id.map(id_key)).collect::<Int64Array>());
             Ok(if scalar {
                 ColumnarValue::Scalar(ScalarValue::try_from_array(&keys, 0)?)
             } else {

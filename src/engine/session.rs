@@ -22,7 +22,7 @@ use url::Url;
 use super::cluster;
 use super::{EngineError, TimeRange, keys, scratch, stats, table};
 use crate::lake::Lake;
-use crate::lake::schema::logs_schema;
+use crate::lake::schema::{SCHEMA_VERSION, WITH_REQUEST_ID, WITH_TRACE_KEY, logs_schema};
 
 /// Memory DataFusion may use before it spills to disk (sorts, joins, aggregations).
 pub const MEMORY_LIMIT: usize = 1 << 30;
@@ -133,11 +133,15 @@ impl Engine {
             });
             filter.push_str(&format!("l.service = '{}'", service.replace('\'', "''")));
         }
-        let older = (snapshot.files.values()).any(|f| f.in_range(&resolved) && f.older_schema());
+        let oldest = (snapshot.files.values())
+            .filter(|f| f.in_range(&resolved))
+            .map(|f| f.schema_version)
+            .min()
+            .unwrap_or(SCHEMA_VERSION);
         ctx.sql(&format!(
             "CREATE VIEW logs AS SELECT {}, s.signature_id, s.template \
              FROM logs_files l LEFT JOIN shapes s ON l.shape_id = s.shape_id{filter}",
-            logs_columns(older)
+            logs_columns(oldest)
         ))
         .await?;
         ctx.sql(&format!(
@@ -390,17 +394,21 @@ fn unreachable(cluster: Option<&str>, e: EngineError) -> EngineError {
     }
 }
 
-/// The `logs_files` columns of the `logs` view. Files written before the lake had
-/// `request_id` read it as NULL: while any is in range, the view derives it from
-/// `json_payload` (slower: the payloads are read).
-fn logs_columns(older_files: bool) -> String {
+/// The `logs_files` columns of the `logs` view. Files of an older schema version read the
+/// columns they lack as NULL: while any is in range (`oldest` is the oldest version there),
+/// the view derives them: `request_id` from `json_payload` (slower: the payloads are read),
+/// `trace_key` from `trace`.
+fn logs_columns(oldest: u32) -> String {
     let mut names: Vec<String> = logs_schema()
         .fields()
         .iter()
         .map(|f| match f.name().as_str() {
-            "request_id" if older_files => {
+            "request_id" if oldest < WITH_REQUEST_ID => {
                 "coalesce(l.request_id, json_get_str(l.json_payload, 'request_id')) AS request_id"
                     .to_owned()
+            }
+            "trace_key" if oldest < WITH_TRACE_KEY => {
+                "coalesce(l.trace_key, id_hash(l.trace)) AS trace_key".to_owned()
             }
             name => format!("l.{name}"),
         })

@@ -17,6 +17,7 @@ use arrow::datatypes::{DataType, Int32Type, Int64Type, TimeUnit, TimestampNanose
 use super::LakeError;
 
 const REQUEST_ID: &str = "request_id";
+const TRACE_KEY: &str = "trace_key";
 
 /// One batch of a lake file, with the file's name for errors.
 #[derive(Clone, Copy)]
@@ -62,7 +63,8 @@ impl<'a> Columns<'a> {
     /// The batch in the lake's schema, for rewriting with the lake's own encoder
     /// (compaction): each column by name, cast where that keeps every value (as the typed
     /// accessors do); a file written before `request_id` (schema version 1) gets that
-    /// column from its `json_payload`, read as ingest reads it. A column missing or of
+    /// column from its `json_payload`, read as ingest reads it, and one written before
+    /// `trace_key` (versions 1 and 2) that key of its `trace`. A column missing or of
     /// another type, or one the lake does not have, is refused.
     pub fn in_lake_schema(&self) -> Result<RecordBatch, LakeError> {
         let schema = super::schema::logs_schema();
@@ -82,10 +84,14 @@ impl<'a> Columns<'a> {
             .fields()
             .iter()
             .map(|want| {
-                if want.name() == REQUEST_ID && self.batch.column_by_name(REQUEST_ID).is_none() {
-                    self.request_ids()
-                } else {
-                    self.column(want.name(), want.data_type())
+                let name = want.name().as_str();
+                match name {
+                    REQUEST_ID | TRACE_KEY if self.batch.column_by_name(name).is_some() => {
+                        self.column(name, want.data_type())
+                    }
+                    REQUEST_ID => self.request_ids(),
+                    TRACE_KEY => self.trace_keys(),
+                    _ => self.column(name, want.data_type()),
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -102,6 +108,15 @@ impl<'a> Columns<'a> {
             .map(|p| p.and_then(crate::decode::entry::payload_request_id))
             .collect();
         Ok(Arc::new(ids))
+    }
+
+    fn trace_keys(&self) -> Result<ArrayRef, LakeError> {
+        let traces = self.strings("trace")?;
+        let keys: Int64Array = traces
+            .iter()
+            .map(|t| t.map(super::schema::id_key))
+            .collect();
+        Ok(Arc::new(keys))
     }
 
     fn column(&self, name: &str, want: &DataType) -> Result<ArrayRef, LakeError> {

@@ -603,6 +603,7 @@ fn encode_sorted(
         "receive_timestamp",
         "insert_id",
         "trace",
+        "trace_key",
         "span_id",
         "request_id",
         "http_request_url",

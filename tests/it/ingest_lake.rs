@@ -330,11 +330,12 @@ fn lake_files_of_another_schema_are_read_or_named() {
     assert_eq!(s["duplicates"].as_u64(), Some(rows), "{s}");
 }
 
-/// A lake written before `request_id` (files without the column, adopted as schema version
-/// 1): `logs` derives the column from `json_payload`, so queries answer as on a new lake,
-/// until `compact` rewrites those files (whatever their size) with the column.
+/// A lake written before `request_id` and `trace_key` (files without those columns,
+/// adopted as schema version 1): `logs` derives them (`request_id` from `json_payload`,
+/// `trace_key` from `trace`), so queries answer as on a new lake, until `compact` rewrites
+/// those files (whatever their size) with the columns.
 #[test]
-fn a_lake_from_before_request_id_derives_it_until_compact_rewrites_its_files() {
+fn a_lake_from_before_request_id_and_trace_key_derives_them_until_compact_rewrites_its_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let fixture = REPORT_SMALL;
@@ -345,7 +346,7 @@ fn a_lake_from_before_request_id_derives_it_until_compact_rewrites_its_files() {
     for f in &files {
         let rel = f.strip_prefix(&ours).expect("inside the lake");
         write_foreign(&old.join(rel), &read_parquet(f), &|name, c| {
-            (name != "request_id").then_some(c)
+            (name != "request_id" && name != "trace_key").then_some(c)
         });
     }
     // Adopted by a run that adds nothing: every entry is already there.
@@ -358,21 +359,32 @@ fn a_lake_from_before_request_id_derives_it_until_compact_rewrites_its_files() {
             &[
                 "--format",
                 "csv",
-                "SELECT count(request_id) AS n FROM logs_files",
+                "SELECT count(request_id) AS n, count(trace_key) AS k FROM logs_files",
             ],
         )
     };
-    assert_eq!(in_files(&old), "n\n0\n", "the old files lack the column");
+    assert_eq!(
+        in_files(&old),
+        "n,k\n0,0\n",
+        "the old files lack the columns"
+    );
     let ids = [
         "--format",
         "csv",
-        "SELECT insert_id, request_id FROM logs WHERE request_id IS NOT NULL ORDER BY insert_id",
+        "SELECT insert_id, request_id, trace_key, trace_key = id_hash(trace) AS same \
+         FROM logs WHERE request_id IS NOT NULL OR trace IS NOT NULL ORDER BY insert_id",
     ];
     let want = query_ok(&ours, &ids);
-    assert_eq!(want.lines().count(), 13, "{want}");
+    assert_eq!(want.lines().count(), 61, "{want}");
+    assert!(
+        want.lines().skip(1).all(|l| l.ends_with(",true")),
+        "trace_key is id_hash(trace): {want}"
+    );
     assert_eq!(query_ok(&old, &ids), want);
-    let co = ["--named", "co_occurrence", "--format", "csv"];
-    assert_eq!(query_ok(&old, &co), query_ok(&ours, &co));
+    for named in ["co_occurrence", "impact"] {
+        let q = ["--named", named, "--format", "csv"];
+        assert_eq!(query_ok(&old, &q), query_ok(&ours, &q), "{named}");
+    }
 
     // Rewritten whatever their size, into files of at most --rows-per-file rows.
     let summary = compact(&old, "2");
@@ -385,7 +397,12 @@ fn a_lake_from_before_request_id_derives_it_until_compact_rewrites_its_files() {
         let rows: usize = read_parquet(&f).iter().map(|b| b.num_rows()).sum();
         assert!(rows <= 2, "{}: {rows} rows", f.display());
     }
-    assert_eq!(in_files(&old), "n\n12\n");
+    let traced = query_ok(
+        &ours,
+        &["--format", "csv", "SELECT count(trace) AS t FROM logs"],
+    );
+    let traced = traced.trim_start_matches("t\n").trim_end();
+    assert_eq!(in_files(&old), format!("n,k\n12,{traced}\n"));
     assert_eq!(query_ok(&old, &ids), want);
     // Nothing older is left: a second compaction has nothing to do.
     let again = compact(&old, "2");
