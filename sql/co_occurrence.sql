@@ -81,16 +81,17 @@ SELECT a, b, k, lag_ns, conf, conf / chance AS lift,
 FROM lag_dir;
 
 -- Levels 1 and 3 share one method: baskets (a trace or request id; a window) holding
--- signatures, with a hypergeometric test against the population of baskets.
-WITH baskets AS (
-  SELECT 'same_id' AS level, 1 AS rank, rid AS basket, sig, min(ns) AS ns
-  FROM problems WHERE rid IS NOT NULL GROUP BY rid, sig
-  UNION ALL
-  SELECT 'window' AS level, 3 AS rank, CAST(w AS BIGINT) AS basket, sig, ns
-  FROM (SELECT date_bin(INTERVAL '${window}', ts, TIMESTAMP '1970-01-01T00:00:00Z') AS w, sig, min(ns) AS ns
-        FROM problems GROUP BY 1, 2) wins
-),
-populations AS (
+-- signatures, with a hypergeometric test against the population of baskets. A session
+-- table, read three times below (12 M-row lake: 1.97 -> 1.68 s as a table, not a CTE).
+CREATE TABLE baskets AS
+SELECT 'same_id' AS level, 1 AS rank, rid AS basket, sig, min(ns) AS ns
+FROM problems WHERE rid IS NOT NULL GROUP BY rid, sig
+UNION ALL
+SELECT 'window' AS level, 3 AS rank, CAST(w AS BIGINT) AS basket, sig, ns
+FROM (SELECT date_bin(INTERVAL '${window}', ts, TIMESTAMP '1970-01-01T00:00:00Z') AS w, sig, min(ns) AS ns
+      FROM problems GROUP BY 1, 2) wins;
+
+WITH populations AS (
   SELECT 'same_id' AS level, ids AS n FROM totals
   UNION ALL
   SELECT 'window' AS level, windows AS n FROM totals
