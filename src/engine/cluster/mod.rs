@@ -9,6 +9,7 @@
 //!   client's functions are not sent to executors;
 //! - the object stores ([`LakeStores`]): `file:///` and `gs://BUCKET`, with the same
 //!   credential rules as ingest and query (`common::gcs`);
+//! - joins that stay correct when each partition is a task of its own ([`joins`]);
 //! - the tables: `logs_files` travels as the commit log's file list, never a listing
 //!   ([`codec::Codec`]); the session tables a named query creates (`CREATE TABLE t AS
 //!   ...`) are written by the executors to the lake's store and read back from there
@@ -22,6 +23,7 @@
 //! each.
 
 pub mod codec;
+pub mod joins;
 pub mod roles;
 
 use std::collections::HashMap;

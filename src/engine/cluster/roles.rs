@@ -97,6 +97,7 @@ fn session_state(
     with_functions(
         SessionStateBuilder::new_from_existing(base)
             .with_runtime_env(runtime)
+            .with_physical_optimizer_rules(super::joins::physical_rules())
             .build(),
     )
 }
