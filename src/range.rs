@@ -5,7 +5,7 @@
 //!
 //! Failure modes: a value that is none of the three forms is a [`RangeError`] naming the flag.
 
-use crate::common::time::{Nanos, day_of, day_string, format_rfc3339, parse_rfc3339};
+use crate::common::time::{Nanos, format_rfc3339, parse_rfc3339};
 
 /// A `--since`/`--until`/`--now` value that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +32,7 @@ pub fn wall_clock() -> Nanos {
 }
 
 /// A resolved half-open range `[since, until)`, in UTC nanoseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TimeRange {
     pub since: Option<Nanos>,
     pub until: Option<Nanos>,
@@ -116,26 +116,10 @@ impl TimeRange {
         }
     }
 
-    /// ` WHERE ...` restricting table `alias` to the range, by partition and by timestamp,
-    /// or an empty string for no range.
-    pub fn sql_filter(&self, alias: &str) -> String {
-        let mut conds = Vec::new();
-        if let Some(s) = self.since {
-            conds.push(format!("{alias}.dt >= '{}'", day_string(day_of(s))));
-            conds.push(format!("{alias}.timestamp >= '{}'", format_rfc3339(s)));
-        }
-        if let Some(u) = self.until {
-            conds.push(format!(
-                "{alias}.dt <= '{}'",
-                day_string(day_of(u.saturating_sub(1)))
-            ));
-            conds.push(format!("{alias}.timestamp < '{}'", format_rfc3339(u)));
-        }
-        if conds.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conds.join(" AND "))
-        }
+    /// Whether every instant of the half-open span `[start, end)` is in the range: a lake
+    /// file whose rows all are needs no row-level filter.
+    pub fn covers(&self, start: Nanos, end: Nanos) -> bool {
+        self.since.is_none_or(|s| start >= s) && self.until.is_none_or(|u| end <= u)
     }
 }
 
@@ -172,15 +156,15 @@ mod tests {
     }
 
     #[test]
-    fn filters_prune_by_day() {
+    fn a_span_is_covered_only_when_all_of_it_is_in_range() {
         let r = TimeRange {
-            since: parse_rfc3339("2025-09-10T12:00:00Z").ok(),
-            until: parse_rfc3339("2025-09-12T00:00:00Z").ok(),
+            since: Some(100),
+            until: Some(200),
         };
-        let f = r.sql_filter("l");
-        assert!(
-            f.contains("l.dt >= '2025-09-10'") && f.contains("l.dt <= '2025-09-11'"),
-            "{f}"
-        );
+        assert!(r.covers(100, 200));
+        assert!(!r.covers(99, 150), "starts before since");
+        assert!(!r.covers(150, 201), "ends after until");
+        assert!(r.overlaps(99, 150) && r.overlaps(150, 201));
+        assert!(TimeRange::default().covers(i64::MIN, i64::MAX));
     }
 }

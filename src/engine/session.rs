@@ -124,15 +124,10 @@ impl Engine {
         let schema = Arc::new(transform_schema_to_view(&logs_schema()));
         let files = table::LakeFiles::new(lake, &snapshot, schema, &resolved)?;
         ctx.register_table("logs_files", Arc::new(files))?;
-        let mut filter = resolved.sql_filter("l");
-        if let Some(service) = service {
-            filter.push_str(if filter.is_empty() {
-                " WHERE "
-            } else {
-                " AND "
-            });
-            filter.push_str(&format!("l.service = '{}'", service.replace('\'', "''")));
-        }
+        // `logs_files` holds the range's rows already (see `table`); `--service` filters here.
+        let filter = service.map_or_else(String::new, |service| {
+            format!(" WHERE l.service = '{}'", service.replace('\'', "''"))
+        });
         let oldest = (snapshot.files.values())
             .filter(|f| f.in_range(&resolved))
             .map(|f| f.schema_version)

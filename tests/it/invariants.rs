@@ -396,7 +396,7 @@ pub fn range_value(value: &str, now: i64) -> Check {
         since: Some(t),
         until: Some(t),
     };
-    let _ = range.sql_filter("l");
+    let _ = (TimeRange::sql_bound(range.since), range.covers(t, t));
     Ok(())
 }
 
