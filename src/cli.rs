@@ -42,8 +42,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Merge each day's small files into sorted files of --rows-per-file rows.
     ///
-    /// Files an older gardener wrote (without the `request_id` column) are rewritten with it,
-    /// whatever their size. Safe while queries and ingests run: it is one commit of the lake's log, and the files
+    /// Files an older gardener wrote (without the `request_id` or `trace_key` column) are
+    /// rewritten with them, whatever their size. Safe while queries and ingests run: it is one commit of the lake's log, and the files
     /// it replaces stay for --grace seconds for queries that opened the lake before. Also
     /// deletes files removed by earlier commits more than --grace ago, and files no commit
     /// names (left by killed runs) once they are a day old.

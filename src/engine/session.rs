@@ -128,11 +128,20 @@ impl Engine {
         let filter = service.map_or_else(String::new, |service| {
             format!(" WHERE l.service = '{}'", service.replace('\'', "''"))
         });
-        let oldest = (snapshot.files.values())
-            .filter(|f| f.in_range(&resolved))
+        let in_range = || snapshot.files.values().filter(|f| f.in_range(&resolved));
+        let oldest = in_range()
             .map(|f| f.schema_version)
             .min()
             .unwrap_or(SCHEMA_VERSION);
+        let older = in_range().filter(|f| f.older_schema()).count();
+        if older > 0 {
+            eprintln!(
+                "warning: {older} files in range were written by an older gardener; queries \
+                 derive the columns they lack, which is slower, until `gardener compact --lake \
+                 {}` rewrites them",
+                lake.display
+            );
+        }
         ctx.sql(&format!(
             "CREATE VIEW logs AS SELECT {}, s.signature_id, s.template \
              FROM logs_files l LEFT JOIN shapes s ON l.shape_id = s.shape_id{filter}",

@@ -368,6 +368,11 @@ fn a_lake_from_before_request_id_and_trace_key_derives_them_until_compact_rewrit
         "n,k\n0,0\n",
         "the old files lack the columns"
     );
+    let warned = |lake: &Path| {
+        let out = query(lake, &["SELECT 1"]);
+        String::from_utf8_lossy(&out.stderr).contains("written by an older gardener")
+    };
+    assert!(warned(&old), "a query says to compact");
     let ids = [
         "--format",
         "csv",
@@ -404,6 +409,7 @@ fn a_lake_from_before_request_id_and_trace_key_derives_them_until_compact_rewrit
     let traced = traced.trim_start_matches("t\n").trim_end();
     assert_eq!(in_files(&old), format!("n,k\n12,{traced}\n"));
     assert_eq!(query_ok(&old, &ids), want);
+    assert!(!warned(&old), "nothing older is left to warn about");
     // Nothing older is left: a second compaction has nothing to do.
     let again = compact(&old, "2");
     assert_eq!(again["files_removed"], 0, "{again}");
