@@ -13,6 +13,12 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// `n` with `noun`, plural unless one: (1, "row") -> "1 row", (1200, "row") -> "1,200 rows".
+pub fn plural(n: u64, noun: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{s}", thousands(n))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -21,5 +27,12 @@ mod tests {
         assert_eq!(super::thousands(999), "999");
         assert_eq!(super::thousands(151_200), "151,200");
         assert_eq!(super::thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(super::plural(1, "problem row"), "1 problem row");
+        assert_eq!(super::plural(0, "row"), "0 rows");
+        assert_eq!(super::plural(1_200, "row"), "1,200 rows");
     }
 }

@@ -14,7 +14,7 @@ use super::model::Priority;
 use std::fmt::Write;
 
 use super::model::{Counted, Incident, Issue, Report};
-use crate::common::numbers::thousands;
+use crate::common::numbers::{plural, thousands};
 
 /// Text for HTML element content and quoted attribute values.
 pub fn esc(s: &str) -> String {
@@ -175,9 +175,9 @@ fn bursts(o: &mut String, r: &Report) {
             );
             let _ = writeln!(
                 o,
-                "<li>{who} at {}: {} rows against a baseline of {:.1} (z = {:.1})</li>",
+                "<li>{who} at {}: {} against a baseline of {:.1} (z = {:.1})</li>",
                 esc(&b.window_start),
-                thousands(b.n),
+                plural(b.n, "row"),
                 b.baseline,
                 b.z
             );

@@ -11,7 +11,7 @@
 use std::fmt::Write;
 
 use super::model::{Counted, Effect, Impact, Incident, Issue, IssueStatus, Priority, Report};
-use crate::common::numbers::thousands;
+use crate::common::numbers::{plural, thousands};
 
 /// Plain text, inert in Markdown (and in the HTML a renderer makes of it).
 pub fn text(s: &str) -> String {
@@ -161,11 +161,11 @@ fn summary(o: &mut String, r: &Report) {
         };
         let _ = writeln!(
             o,
-            "{}. **{} · {}** — {} problem rows, {} frequency, {} to {}{status}",
+            "{}. **{} · {}** — {}, {} frequency, {} to {}{status}",
             inc.id,
             inc.priority,
             text(&inc.title),
-            thousands(inc.count),
+            plural(inc.count, "problem row"),
             root.frequency,
             short_time(&inc.first_seen),
             short_time(&inc.last_seen),
@@ -200,7 +200,7 @@ fn summary(o: &mut String, r: &Report) {
 
 /// "ERROR, 412 rows of the statement's 9,000, mostly DEBUG, new".
 fn issue_words(i: &Issue) -> String {
-    let mut s = format!("{}, {} rows", i.severity, thousands(i.count));
+    let mut s = format!("{}, {}", i.severity, plural(i.count, "row"));
     if i.total_rows != i.count {
         let _ = write!(
             s,
@@ -223,10 +223,10 @@ fn effects(r: &Report, inc: &Incident, most: usize) -> String {
         .filter_map(|e| {
             let i = r.issue(e.issue)?;
             Some(format!(
-                "#{} {} ({} rows, {})",
+                "#{} {} ({}, {})",
                 i.id,
                 text(&i.title),
-                thousands(i.count),
+                plural(i.count, "row"),
                 evidence(e)
             ))
         })
@@ -418,10 +418,10 @@ fn analysis(o: &mut String, r: &Report) {
             .map_or_else(|| code(&b.template), |i| format!("Issue #{i}"));
         let _ = writeln!(
             o,
-            "- {} at {}: {} rows against a baseline of {:.1} (z = {:.1})",
+            "- {} at {}: {} against a baseline of {:.1} (z = {:.1})",
             who,
             b.window_start,
-            thousands(b.n),
+            plural(b.n, "row"),
             b.baseline,
             b.z
         );
@@ -537,10 +537,10 @@ fn draft(r: &Report, inc: &Incident, root: &Issue) -> String {
                 .find(|e| e.issue == i.id)
                 .map_or_else(String::new, |e| format!(": {}", evidence(e)));
             format!(
-                "{} ({}, {} rows){why}\n  {}",
+                "{} ({}, {}){why}\n  {}",
                 text(&i.title),
                 i.priority,
-                thousands(i.count),
+                plural(i.count, "row"),
                 code(&i.signature_id)
             )
         })
