@@ -14,8 +14,9 @@
 -- Problem rows: severity >= WARNING or HTTP status >= 500. Events of one signature at the
 -- same nanosecond count once. The id population is every trace in the range plus the
 -- request ids of problem rows without a trace; ids are keyed by `id_hash` (64 bits: two ids
--- share a key with a chance of ~3e-8 per million ids; a trace's is the lake's `trace_key`). Steps used more than once are computed
--- once into session tables (DataFusion would recompute a CTE at each reference).
+-- share a key with a chance of ~3e-8 per million ids; a trace's is the lake's `trace_key`).
+-- Steps used more than once are computed once into session tables (DataFusion would
+-- recompute a CTE at each reference).
 CREATE TABLE problems AS
 SELECT signature_id AS sig,
        timestamp AS ts,
