@@ -8,7 +8,7 @@ mod invariants;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use log_gardener::range::RangeSpec;
+use log_gardener::range::{RangeSpec, TimeRange};
 
 #[derive(Debug, Arbitrary)]
 struct Input {
@@ -22,6 +22,11 @@ fuzz_target!(|input: Input| {
     invariants::hold([invariants::range_value(&input.value, input.now)]);
     let (since, until, now) = input.spec;
     if let Ok(range) = (RangeSpec { since, until, now }).resolve(input.newest) {
-        let _ = range.sql_filter("l");
+        // The bounds as SQL literals (the `query_range` view) and a file's test against them.
+        let _ = (
+            TimeRange::sql_bound(range.since),
+            TimeRange::sql_bound(range.until),
+            range.covers(input.now, input.now.saturating_add(1)),
+        );
     }
 });
