@@ -13,10 +13,9 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// `n` with `noun`, plural unless one: (1, "row") -> "1 row", (1200, "row") -> "1,200 rows".
-pub fn plural(n: u64, noun: &str) -> String {
-    let s = if n == 1 { "" } else { "s" };
-    format!("{} {noun}{s}", thousands(n))
+/// `n` with its noun: (1, "row", "rows") -> "1 row", (1200, ...) -> "1,200 rows".
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
@@ -31,8 +30,11 @@ mod tests {
 
     #[test]
     fn one_is_singular() {
-        assert_eq!(super::plural(1, "problem row"), "1 problem row");
-        assert_eq!(super::plural(0, "row"), "0 rows");
-        assert_eq!(super::plural(1_200, "row"), "1,200 rows");
+        assert_eq!(
+            super::plural(1, "problem row", "problem rows"),
+            "1 problem row"
+        );
+        assert_eq!(super::plural(0, "row", "rows"), "0 rows");
+        assert_eq!(super::plural(1_200, "row", "rows"), "1,200 rows");
     }
 }

@@ -128,12 +128,15 @@ impl Engine {
         let filter = service.map_or_else(String::new, |service| {
             format!(" WHERE l.service = '{}'", service.replace('\'', "''"))
         });
-        let in_range = || snapshot.files.values().filter(|f| f.in_range(&resolved));
-        let oldest = in_range()
-            .map(|f| f.schema_version)
-            .min()
-            .unwrap_or(SCHEMA_VERSION);
-        let older = in_range().filter(|f| f.older_schema()).count();
+        // The oldest schema version in range, and how many files are older than this one.
+        let (oldest, older) = (snapshot.files.values())
+            .filter(|f| f.in_range(&resolved))
+            .fold((SCHEMA_VERSION, 0), |(oldest, older), f| {
+                (
+                    oldest.min(f.schema_version),
+                    older + usize::from(f.older_schema()),
+                )
+            });
         if older > 0 {
             eprintln!(
                 "warning: {older} files in range were written by an older gardener; queries \

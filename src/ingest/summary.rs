@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::common::numbers::thousands;
+use crate::common::numbers::{plural, thousands};
 use crate::lake::ledger::RunStatus;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -42,10 +42,6 @@ pub struct Summary {
     pub quarantine_dir: Option<String>,
     /// The signatures tables after this run (absent when nothing was written).
     pub signatures: Option<crate::lake::signatures::SignatureSummary>,
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 impl fmt::Display for Summary {

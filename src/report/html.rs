@@ -177,7 +177,7 @@ fn bursts(o: &mut String, r: &Report) {
                 o,
                 "<li>{who} at {}: {} against a baseline of {:.1} (z = {:.1})</li>",
                 esc(&b.window_start),
-                plural(b.n, "row"),
+                plural(b.n, "row", "rows"),
                 b.baseline,
                 b.z
             );

@@ -165,7 +165,7 @@ fn summary(o: &mut String, r: &Report) {
             inc.id,
             inc.priority,
             text(&inc.title),
-            plural(inc.count, "problem row"),
+            plural(inc.count, "problem row", "problem rows"),
             root.frequency,
             short_time(&inc.first_seen),
             short_time(&inc.last_seen),
@@ -200,7 +200,7 @@ fn summary(o: &mut String, r: &Report) {
 
 /// "ERROR, 412 rows of the statement's 9,000, mostly DEBUG, new".
 fn issue_words(i: &Issue) -> String {
-    let mut s = format!("{}, {}", i.severity, plural(i.count, "row"));
+    let mut s = format!("{}, {}", i.severity, plural(i.count, "row", "rows"));
     if i.total_rows != i.count {
         let _ = write!(
             s,
@@ -226,7 +226,7 @@ fn effects(r: &Report, inc: &Incident, most: usize) -> String {
                 "#{} {} ({}, {})",
                 i.id,
                 text(&i.title),
-                plural(i.count, "row"),
+                plural(i.count, "row", "rows"),
                 evidence(e)
             ))
         })
@@ -421,7 +421,7 @@ fn analysis(o: &mut String, r: &Report) {
             "- {} at {}: {} against a baseline of {:.1} (z = {:.1})",
             who,
             b.window_start,
-            plural(b.n, "row"),
+            plural(b.n, "row", "rows"),
             b.baseline,
             b.z
         );
@@ -540,7 +540,7 @@ fn draft(r: &Report, inc: &Incident, root: &Issue) -> String {
                 "{} ({}, {}){why}\n  {}",
                 text(&i.title),
                 i.priority,
-                plural(i.count, "row"),
+                plural(i.count, "row", "rows"),
                 code(&i.signature_id)
             )
         })
