@@ -7,6 +7,7 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use log_gardener::decode::frame::{Chunk, FrameOptions, Framer};
 use log_gardener::ingest::stage::decode_chunk;
+use log_gardener::lake::schema::RowsBuilder;
 use log_gardener::synth::SynthFormat;
 use log_gardener::synth::{SynthOptions, generate};
 
@@ -68,10 +69,11 @@ fn benches(c: &mut Criterion) {
     let source: Arc<str> = "bench".into();
     g.throughput(Throughput::Bytes(ndjson.len() as u64));
     g.bench_function("decode_ndjson", |b| {
+        let mut rows = RowsBuilder::default();
         b.iter(|| {
             chunks
                 .iter()
-                .map(|c| decode_chunk(c, &source).records)
+                .map(|c| decode_chunk(c, &source, &mut rows).records)
                 .sum::<u64>()
         })
     });

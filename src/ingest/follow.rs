@@ -26,6 +26,7 @@ use super::{Counts, IngestError, IngestOptions, Stop, Summary, keep_in_range, ta
 use crate::common::signals::Signals;
 use crate::decode::frame::Framer;
 use crate::lake::log::{self, Consumed};
+use crate::lake::schema::RowsBuilder;
 use crate::lake::writer::LakeWriter;
 use crate::range::{TimeRange, wall_clock};
 use crate::source::{self, Input, SourceError};
@@ -173,8 +174,9 @@ async fn poll_once(
             let mut framer =
                 Framer::new(std::io::Cursor::new(next.bytes), frame).resume_at(start, line);
             let mut out: Vec<Decoded> = Vec::new();
+            let mut rows = RowsBuilder::default();
             while let Some(chunk) = framer.next_chunk()? {
-                out.push(decode_chunk(&chunk, &source));
+                out.push(decode_chunk(&chunk, &source, &mut rows));
             }
             Ok::<_, std::io::Error>(out)
         })

@@ -28,6 +28,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::decode::frame::{Chunk, FrameOptions, Framer, Layout};
 use crate::lake::ledger::{self, RunStatus};
+use crate::lake::schema::RowsBuilder;
 use crate::lake::writer::{LakeWriter, WriterOptions};
 use crate::lake::{Lake, LakeError};
 use crate::range::{RangeError, RangeSpec, TimeRange};
@@ -408,9 +409,13 @@ fn spawn_decoders(
             let rx = chunk_rx.clone();
             let tx = decoded_tx.clone();
             tokio::task::spawn_blocking(move || {
+                let mut rows = RowsBuilder::default();
                 while let Ok((source, chunk)) = rx.recv_blocking() {
                     injected_panic(Stage::Decoder);
-                    if tx.blocking_send(decode_chunk(&chunk, &source)).is_err() {
+                    if tx
+                        .blocking_send(decode_chunk(&chunk, &source, &mut rows))
+                        .is_err()
+                    {
                         break;
                     }
                 }

@@ -30,9 +30,9 @@ pub struct Decoded {
     pub blank_lines: u64,
 }
 
-/// Decodes every record of a chunk from `source`.
-pub fn decode_chunk(chunk: &Chunk, source: &Arc<str>) -> Decoded {
-    let mut rows = RowsBuilder::default();
+/// Decodes every record of a chunk from `source` into `rows` (a decoder's builder, kept
+/// from chunk to chunk so its buffers come sized; it is empty again on return).
+pub fn decode_chunk(chunk: &Chunk, source: &Arc<str>, rows: &mut RowsBuilder) -> Decoded {
     let mut keys = Vec::with_capacity(chunk.spans.len());
     let mut days = Vec::with_capacity(chunk.spans.len());
     let mut quarantined = Vec::new();

@@ -28,7 +28,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
-use parquet::file::properties::{WriterProperties, WriterVersion};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 
 use super::dedup;
@@ -54,9 +54,13 @@ impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
             rows_per_file: 262_144,
-            buffer_bytes: 160 << 20,
+            // Two encodes in flight keep both cores busy while the writer waits for one (a
+            // single one left a core idle ~20% of a batch ingest); the smaller buffer pays
+            // for the second in memory. bench.ndjson 3.20-3.30 -> 2.88-2.99 s, storefront
+            // 3.58-3.78 -> 3.23-3.33 s at the same peak RSS (docs/BENCHMARKS.md).
+            buffer_bytes: 96 << 20,
             zstd_level: 1,
-            max_inflight: 1,
+            max_inflight: 2,
         }
     }
 }
@@ -624,6 +628,9 @@ fn encode_sorted(
                 .set_column_bloom_filter_enabled(ColumnPath::from(col), true)
                 .set_column_bloom_filter_max_ndv(ColumnPath::from(col), rows as u64);
         }
+        for col in NO_STATISTICS {
+            p = p.set_column_statistics_enabled(ColumnPath::from(*col), EnabledStatistics::None);
+        }
         // Gather and encode the file's rows a slice at a time: the writer keeps only encoded
         // pages, so no sorted copy of the whole file is ever alive.
         let mut buf = Vec::with_capacity(rows * 96);
@@ -660,6 +667,26 @@ pub(super) async fn encode_off_thread(
         }),
     }
 }
+
+/// Columns whose min/max prune nothing (free text, random ids: every file spans nearly the
+/// whole range): no statistics, so the encoder does not compare every value twice.
+const NO_STATISTICS: &[&str] = &[
+    "insert_id",
+    "resource_labels",
+    "labels",
+    "trace",
+    "span_id",
+    "request_id",
+    "http_request_url",
+    "http_request_user_agent",
+    "http_request_referer",
+    "text_payload",
+    "json_payload",
+    "proto_payload",
+    "operation",
+    "source_location",
+    "message",
+];
 
 /// Rows gathered at once while encoding a file.
 const ENCODE_SLICE_ROWS: usize = 16_384;

@@ -13,6 +13,7 @@ use log_gardener::decode::quarantine::Reason;
 use log_gardener::decode::{entry, json};
 use log_gardener::engine::named;
 use log_gardener::ingest::stage::decode_chunk;
+use log_gardener::lake::schema::RowsBuilder;
 use log_gardener::range::{TimeRange, time_at};
 use log_gardener::signature::{self, cluster, mask};
 use log_gardener::source::sink;
@@ -179,8 +180,9 @@ pub fn gzip_corrupt(input: &[u8], read_size: usize) -> Check {
 /// `max_record` bytes is one `too_large` record holding its first `max_record` bytes.
 pub fn accounting(input: &[u8], read_size: usize, max_record: usize) -> Check {
     let source: Arc<str> = "fuzz".into();
+    let mut builder = RowsBuilder::default();
     for chunk in frame_all(input, read_size, 64, max_record).0 {
-        let d = decode_chunk(&chunk, &source);
+        let d = decode_chunk(&chunk, &source, &mut builder);
         let rows = d.batch.num_rows() as u64;
         ensure!(d.records == chunk.spans.len() as u64, "records miscounted");
         ensure!(

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use log_gardener::decode::frame::{FrameOptions, Framer};
 use log_gardener::ingest::stage::{Decoded, decode_chunk};
+use log_gardener::lake::schema::RowsBuilder;
 use log_gardener::lake::writer::{LakeWriter, WriterOptions};
 use log_gardener::lake::{Lake, dedup, log};
 use serde_json::Value;
@@ -45,7 +46,7 @@ fn entries(range: std::ops::Range<usize>) -> Decoded {
     let bytes = ndjson(range).into_bytes();
     let mut framer = Framer::new(Cursor::new(bytes), FrameOptions::default());
     let chunk = framer.next_chunk().expect("read").expect("a chunk");
-    decode_chunk(&chunk, &Arc::from("test"))
+    decode_chunk(&chunk, &Arc::from("test"), &mut RowsBuilder::default())
 }
 
 async fn add(w: &mut LakeWriter, d: Decoded) {
