@@ -15,17 +15,19 @@
 //! either uploaded whole or not at all, and visible only once committed.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use arrow::array::AsArray;
+use arrow::array::{Array, AsArray};
 use arrow::array::{
     ArrayRef, BinaryBuilder, BooleanArray, Int64Builder, RecordBatch, StringBuilder,
 };
-use arrow::compute::{filter_record_batch, interleave_record_batch};
+use arrow::compute::{filter_record_batch, interleave};
 use arrow::datatypes::TimestampNanosecondType;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
@@ -54,13 +56,9 @@ impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
             rows_per_file: 262_144,
-            // Two encodes in flight keep both cores busy while the writer waits for one (a
-            // single one left a core idle ~20% of a batch ingest); the smaller buffer pays
-            // for the second in memory. bench.ndjson 3.20-3.30 -> 2.88-2.99 s, storefront
-            // 3.58-3.78 -> 3.23-3.33 s at the same peak RSS (docs/BENCHMARKS.md).
-            buffer_bytes: 96 << 20,
+            buffer_bytes: 160 << 20,
             zstd_level: 1,
-            max_inflight: 2,
+            max_inflight: 1,
         }
     }
 }
@@ -576,9 +574,8 @@ impl EncodeError {
     }
 }
 
-/// Concatenates and sorts by timestamp, then encodes files of at most `per_file` rows, each
-/// one row group. `keys` are the rows' keys, batch by batch; each file gets its own, sorted
-/// with its rows.
+/// Sorts the rows of `batches` by timestamp and encodes files of at most `per_file` rows,
+/// each one row group.
 fn encode_sorted(
     batches: &[RecordBatch],
     level: i32,
@@ -600,7 +597,6 @@ fn encode_sorted(
         .flat_map(|(b, ts)| (0..ts.len()).map(move |r| (b, r)))
         .collect();
     order.sort_by_key(|&(b, r)| stamps[b][r]);
-    let refs: Vec<&RecordBatch> = batches.iter().collect();
     // High-cardinality columns: a dictionary would only be built to be abandoned.
     let plain = [
         "timestamp",
@@ -631,16 +627,21 @@ fn encode_sorted(
         for col in NO_STATISTICS {
             p = p.set_column_statistics_enabled(ColumnPath::from(*col), EnabledStatistics::None);
         }
-        // Gather and encode the file's rows a slice at a time: the writer keeps only encoded
-        // pages, so no sorted copy of the whole file is ever alive.
         let mut buf = Vec::with_capacity(rows * 96);
-        let mut w = ArrowWriter::try_new(&mut buf, logs_schema(), Some(p.build()))
+        let (mut writer, factory) = ArrowWriter::try_new(&mut buf, logs_schema(), Some(p.build()))
+            .and_then(ArrowWriter::into_serialized_writer)
             .map_err(EncodeError::Parquet)?;
-        for piece in file.chunks(ENCODE_SLICE_ROWS) {
-            let sorted = interleave_record_batch(&refs, piece).map_err(EncodeError::Arrow)?;
-            w.write(&sorted).map_err(EncodeError::Parquet)?;
+        let columns = factory
+            .create_column_writers(0)
+            .map_err(EncodeError::Parquet)?;
+        let mut row_group = writer.next_row_group().map_err(EncodeError::Parquet)?;
+        for chunk in encode_columns(batches, file, columns)? {
+            chunk
+                .append_to_row_group(&mut row_group)
+                .map_err(EncodeError::Parquet)?;
         }
-        w.close().map_err(EncodeError::Parquet)?;
+        row_group.close().map_err(EncodeError::Parquet)?;
+        writer.close().map_err(EncodeError::Parquet)?;
         let (first, last) = (file[0], file[rows - 1]);
         out.push(Encoded {
             bytes: buf,
@@ -650,6 +651,59 @@ fn encode_sorted(
         });
     }
     Ok(out)
+}
+
+/// Gathers each column's rows in `order` and encodes them, a column at a time on every
+/// core: the writer waits on this encode while the decoders wait on the writer, so one core
+/// alone here left the other idle (~20% of a batch ingest). Slices of
+/// [`ENCODE_SLICE_ROWS`] rows are gathered at once: no sorted copy of a whole column is
+/// ever alive, the writers keep only encoded pages. Returns the chunks in column order.
+fn encode_columns(
+    batches: &[RecordBatch],
+    order: &[(usize, usize)],
+    writers: Vec<ArrowColumnWriter>,
+) -> Result<Vec<ArrowColumnChunk>, EncodeError> {
+    let schema = logs_schema();
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<ArrowColumnWriter>>> =
+        writers.into_iter().map(|w| Mutex::new(Some(w))).collect();
+    let encode = || -> Result<Vec<(usize, ArrowColumnChunk)>, EncodeError> {
+        let mut done = Vec::new();
+        loop {
+            let c = next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = slots.get(c) else {
+                return Ok(done);
+            };
+            // Each slot is taken by exactly one thread (the counter hands out each index once).
+            let Some(mut w) = slot.lock().ok().and_then(|mut s| s.take()) else {
+                continue;
+            };
+            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+            for piece in order.chunks(ENCODE_SLICE_ROWS) {
+                let gathered = interleave(&arrays, piece).map_err(EncodeError::Arrow)?;
+                for leaf in
+                    compute_leaves(schema.field(c), &gathered).map_err(EncodeError::Parquet)?
+                {
+                    w.write(&leaf).map_err(EncodeError::Parquet)?;
+                }
+            }
+            done.push((c, w.close().map_err(EncodeError::Parquet)?));
+        }
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut chunks = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..cores).map(|_| scope.spawn(encode)).collect();
+        let mut all = encode()?;
+        for h in helpers {
+            match h.join() {
+                Ok(done) => all.extend(done?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok::<_, EncodeError>(all)
+    })?;
+    chunks.sort_unstable_by_key(|(c, _)| *c);
+    Ok(chunks.into_iter().map(|(_, chunk)| chunk).collect())
 }
 
 /// [`encode_sorted`] on a blocking thread; errors name `what` (a day or a file).
