@@ -657,7 +657,8 @@ fn encode_sorted(
 /// core: the writer waits on this encode while the decoders wait on the writer, so one core
 /// alone here left the other idle (~20% of a batch ingest). Slices of
 /// [`ENCODE_SLICE_ROWS`] rows are gathered at once: no sorted copy of a whole column is
-/// ever alive, the writers keep only encoded pages. Returns the chunks in column order.
+/// ever alive, the writers keep only encoded pages. Returns the chunks in column order
+/// (the lake schema is flat: writer `c` is field `c`).
 fn encode_columns(
     batches: &[RecordBatch],
     order: &[(usize, usize)],
