@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::array::{Array, AsArray};
 use arrow::array::{
@@ -676,7 +676,7 @@ fn encode_columns(
                 return Ok(done);
             };
             // Each slot is taken by exactly one thread (the counter hands out each index once).
-            let Some(mut w) = slot.lock().ok().and_then(|mut s| s.take()) else {
+            let Some(mut w) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() else {
                 continue;
             };
             let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();

@@ -99,6 +99,22 @@ fn files_are_partitioned_sorted_and_zstd() {
         files.len() > 3,
         "several files per day with --rows-per-file 2000"
     );
+    // Each entry's own timestamp, to check that every column was put in the same order
+    // (the columns of a file are gathered and encoded one by one, on several threads).
+    let entries: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(export.join("export.json")).expect("read export"))
+            .expect("a JSON array");
+    let stamp_of: std::collections::HashMap<String, i64> = entries
+        .iter()
+        .map(|e| {
+            let ts =
+                log_gardener::common::time::parse_rfc3339(e["timestamp"].as_str().expect("ts"));
+            (
+                e["insertId"].as_str().expect("insertId").to_owned(),
+                ts.expect("rfc3339"),
+            )
+        })
+        .collect();
     let mut total = 0;
     for f in &files {
         let dt = f
@@ -119,11 +135,27 @@ fn files_are_partitioned_sorted_and_zstd() {
             rg.sorting_columns()
                 .is_some_and(|c| c[0].column_idx == 0 && !c[0].descending)
         );
+        // Bounds on what prunes files (time, severity); none on free text, which nothing
+        // could prune by.
+        let column = |name: &str| {
+            (0..rg.num_columns())
+                .map(|i| rg.column(i))
+                .find(|c| c.column_path().string() == name)
+                .expect("column")
+        };
+        assert!(column("timestamp").statistics().is_some());
+        assert!(column("severity").statistics().is_some());
+        assert!(column("message").statistics().is_none());
         let batches = read_parquet(f);
         let mut prev = i64::MIN;
         for b in &batches {
             let ts = b.column(0).as_primitive::<TimestampNanosecondType>();
-            for &t in ts.values() {
+            let ids = b
+                .column_by_name("insert_id")
+                .expect("insert_id")
+                .as_string::<i32>();
+            for (&t, id) in ts.values().iter().zip(ids.iter()) {
+                assert_eq!(Some(&t), stamp_of.get(id.expect("an insert id")));
                 assert!(t >= prev, "{} not sorted by timestamp", f.display());
                 prev = t;
                 let day =
