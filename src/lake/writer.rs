@@ -15,7 +15,6 @@
 //! either uploaded whole or not at all, and visible only once committed.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::array::{Array, AsArray};
@@ -217,8 +216,10 @@ impl LakeWriter {
     }
 
     /// Writes out everything buffered as staged files (not yet visible). The rows are in
-    /// memory already and nothing is decoded meanwhile, so the days are encoded on every
-    /// core (one at a time, the end of a batch ingest ran on one core for 0.3 s).
+    /// memory already and nothing is decoded meanwhile, so up to one day per core is encoded
+    /// at once (added when a file was encoded on one thread: the end of a batch ingest ran on
+    /// one core for 0.3 s; now each file uses every core too, and the days overlap one's
+    /// sort and upload with another's encode).
     pub async fn flush_all(&mut self) -> Result<(), LakeError> {
         let days: Vec<i32> = self
             .days
@@ -665,19 +666,14 @@ fn encode_columns(
     writers: Vec<ArrowColumnWriter>,
 ) -> Result<Vec<ArrowColumnChunk>, EncodeError> {
     let schema = logs_schema();
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<ArrowColumnWriter>>> =
-        writers.into_iter().map(|w| Mutex::new(Some(w))).collect();
+    // The columns still to encode, taken one at a time by whichever thread is free.
+    let queue = Mutex::new(writers.into_iter().enumerate());
     let encode = || -> Result<Vec<(usize, ArrowColumnChunk)>, EncodeError> {
         let mut done = Vec::new();
         loop {
-            let c = next.fetch_add(1, Ordering::Relaxed);
-            let Some(slot) = slots.get(c) else {
+            let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+            let Some((c, mut w)) = next else {
                 return Ok(done);
-            };
-            // Each slot is taken by exactly one thread (the counter hands out each index once).
-            let Some(mut w) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() else {
-                continue;
             };
             let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
             for piece in order.chunks(ENCODE_SLICE_ROWS) {
