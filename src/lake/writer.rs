@@ -628,6 +628,9 @@ fn encode_sorted(
         for col in NO_STATISTICS {
             p = p.set_column_statistics_enabled(ColumnPath::from(*col), EnabledStatistics::None);
         }
+        for col in UNCOMPRESSED {
+            p = p.set_column_compression(ColumnPath::from(*col), Compression::UNCOMPRESSED);
+        }
         let mut buf = Vec::with_capacity(rows * 96);
         let (mut writer, factory) = ArrowWriter::try_new(&mut buf, logs_schema(), Some(p.build()))
             .and_then(ArrowWriter::into_serialized_writer)
@@ -737,6 +740,35 @@ const NO_STATISTICS: &[&str] = &[
     "operation",
     "source_location",
     "message",
+];
+
+/// Columns written without zstd: timestamps, random keys and low-cardinality dictionaries,
+/// which it shrinks little (`trace_key` 12%, `timestamp` 4%) or which are small whatever
+/// it does. A reader builds a zstd context pair for every compressed column chunk it opens
+/// (parquet 59), and that was most of the cost of reading these columns: the named queries
+/// 5-20% faster on the 12 M-row lake (the report 7.21 -> 6.49 s), the lake 2.2% bigger.
+const UNCOMPRESSED: &[&str] = &[
+    "timestamp",
+    "receive_timestamp",
+    "timestamp_missing",
+    "severity",
+    "severity_number",
+    "log_name",
+    "log_id",
+    "resource_type",
+    "project_id",
+    "service",
+    "revision",
+    "location",
+    "trace_key",
+    "trace_sampled",
+    "http_request_method",
+    "http_request_status",
+    "http_request_latency_ms",
+    "http_request_protocol",
+    "http_request_server_ip",
+    "shape_id",
+    "shape",
 ];
 
 /// Rows of a column gathered at once while encoding a file. Per column, a slice of 16 K
