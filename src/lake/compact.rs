@@ -260,7 +260,7 @@ async fn commit_maintenance(
 
 /// Deletes files removed more than `grace` ago, files under `logs/` that no commit names
 /// and the session tables of cluster queries ([`super::SCRATCH`]) once they
-/// are [`ORPHAN_AGE`] old. Returns how many objects were deleted.
+/// are a day old. Returns how many objects were deleted.
 pub async fn vacuum(lake: &Lake, snap: &Snapshot, grace: Duration) -> Result<usize, LakeError> {
     let now = chrono::Utc::now();
     let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);

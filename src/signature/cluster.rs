@@ -550,7 +550,7 @@ fn merge_optional_parts(templates: &mut [String]) {
 
 /// Does `shape` (a message's shape, or a narrower template) belong to `template`: each
 /// `<*>` read as any text, and a value the shape restates in parentheses (`(<*>)`) allowed
-/// to be absent from the template, as [`merge_optional_parts`] leaves it out.
+/// to be absent from the template, as `merge_optional_parts` leaves it out.
 pub fn fits(template: &str, shape: &str) -> bool {
     let restated = |t: &str| t.starts_with('(') && t.ends_with(')') && t.contains(VAR);
     matches_template(template, shape)
