@@ -1,7 +1,7 @@
 //! `gardener report`: the weekly triage report ("worklog") from every line of a range.
 //!
-//! Layout: [`gather`](mod@gather) runs the named queries of `sql/` (totals, issues, impact, recent,
-//! co_occurrence, bursts, new_and_rising, windows) and builds the [`model::Report`];
+//! Layout: [`gather`](mod@gather) runs the named queries of `sql/` (totals, issues, impact,
+//! recent, co_occurrence, bursts, new_and_rising, windows) and builds the [`model::Report`];
 //! [`priority`] holds the P0-P3 rules (built-in and `--rules FILE`); [`incidents`] groups
 //! issues into root causes with their effects; [`title`] names them; [`known`] the
 //! known-issue ledger; [`markdown`] and [`html`] render it (JSON is the model serialized).
