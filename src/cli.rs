@@ -158,7 +158,7 @@ pub struct IngestArgs {
     /// Decoder threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Rows per Parquet file (one row group each).
+    /// Rows per Parquet file (in two row groups: the problem rows and the others).
     #[arg(long, default_value_t = 262_144)]
     pub rows_per_file: usize,
     /// Keep following the sources (a sink folder or gs:// prefix): every --poll seconds,

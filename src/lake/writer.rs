@@ -19,11 +19,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::array::{Array, AsArray};
 use arrow::array::{
-    ArrayRef, BinaryBuilder, BooleanArray, Int64Builder, RecordBatch, StringBuilder,
+    ArrayRef, BinaryBuilder, BooleanArray, Int32Array, Int64Builder, RecordBatch, StringBuilder,
 };
 use arrow::compute::{filter_record_batch, interleave};
-use arrow::datatypes::TimestampNanosecondType;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{Int32Type, TimestampNanosecondType};
 
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
@@ -576,7 +576,7 @@ impl EncodeError {
 }
 
 /// Sorts the rows of `batches` by timestamp and encodes files of at most `per_file` rows,
-/// each one row group.
+/// each in two row groups (see [`split_problems`]).
 fn encode_sorted(
     batches: &[RecordBatch],
     level: i32,
@@ -606,16 +606,19 @@ fn encode_sorted(
         let (mut writer, factory) = ArrowWriter::try_new(&mut buf, logs_schema(), Some(props))
             .and_then(ArrowWriter::into_serialized_writer)
             .map_err(EncodeError::Parquet)?;
-        let columns = factory
-            .create_column_writers(0)
-            .map_err(EncodeError::Parquet)?;
-        let mut row_group = writer.next_row_group().map_err(EncodeError::Parquet)?;
-        for chunk in encode_columns(batches, file, columns)? {
-            chunk
-                .append_to_row_group(&mut row_group)
+        let groups = split_problems(batches, file)?;
+        for (i, group) in groups.iter().filter(|g| !g.is_empty()).enumerate() {
+            let columns = factory
+                .create_column_writers(i)
                 .map_err(EncodeError::Parquet)?;
+            let mut row_group = writer.next_row_group().map_err(EncodeError::Parquet)?;
+            for chunk in encode_columns(batches, group, columns)? {
+                chunk
+                    .append_to_row_group(&mut row_group)
+                    .map_err(EncodeError::Parquet)?;
+            }
+            row_group.close().map_err(EncodeError::Parquet)?;
         }
-        row_group.close().map_err(EncodeError::Parquet)?;
         writer.close().map_err(EncodeError::Parquet)?;
         let (first, last) = (file[0], file[rows - 1]);
         out.push(Encoded {
@@ -626,6 +629,42 @@ fn encode_sorted(
         });
     }
     Ok(out)
+}
+
+/// A problem row, as the named queries and the report define it (`sql/`: `severity_number
+/// >= 400 OR http_request_status >= 500`).
+const PROBLEM_SEVERITY: i32 = 400; // WARNING
+const PROBLEM_STATUS: i32 = 500;
+
+/// Splits a file's rows (in time order) into the other rows, then the problem rows: each
+/// becomes a row group, still in time order. A query for problems (most of the report's:
+/// `impact`, `recent`, `issues`, `co_occurrence`) then skips the other group by its
+/// statistics (its `severity_number` and `http_request_status` stay below the bounds),
+/// and reads about a fifth of the rows. On the 12 M-row lake: `impact` 1.63 -> 1.21 s,
+/// `recent` 0.92 -> 0.46 s, the report 5.04 -> 4.19 s (docs/BENCHMARKS.md).
+fn split_problems(
+    batches: &[RecordBatch],
+    rows: &[(usize, usize)],
+) -> Result<[Vec<(usize, usize)>; 2], EncodeError> {
+    fn int<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a Int32Array, EncodeError> {
+        b.column_by_name(name)
+            .and_then(|c| c.as_primitive_opt::<Int32Type>())
+            .ok_or_else(|| {
+                EncodeError::Arrow(arrow::error::ArrowError::SchemaError(format!(
+                    "the rows have no Int32 column {name}"
+                )))
+            })
+    }
+    let columns = batches
+        .iter()
+        .map(|b| Ok((int(b, "severity_number")?, int(b, "http_request_status")?)))
+        .collect::<Result<Vec<_>, EncodeError>>()?;
+    let (problems, others) = rows.iter().partition(|&&(b, r)| {
+        let (severity, status) = columns[b];
+        severity.value(r) >= PROBLEM_SEVERITY
+            || (status.is_valid(r) && status.value(r) >= PROBLEM_STATUS)
+    });
+    Ok([others, problems])
 }
 
 /// Gathers each column's rows in `order` and encodes them, a column at a time on every

@@ -6,10 +6,24 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
-use arrow::array::AsArray;
-use arrow::datatypes::TimestampNanosecondType;
+use arrow::array::RecordBatch;
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{Int32Type, TimestampNanosecondType};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::statistics::Statistics;
+
+/// The batches of one row group of a Parquet file.
+fn read_row_group(path: &Path, group: usize) -> Vec<RecordBatch> {
+    ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).expect("open"))
+        .expect("parquet")
+        .with_row_groups(vec![group])
+        .build()
+        .expect("reader")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("batches")
+}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -116,6 +130,7 @@ fn files_are_partitioned_sorted_and_zstd() {
         })
         .collect();
     let mut total = 0;
+    let mut seen = BTreeSet::new();
     for f in &files {
         let dt = f
             .parent()
@@ -127,58 +142,103 @@ fn files_are_partitioned_sorted_and_zstd() {
         let reader =
             SerializedFileReader::new(std::fs::File::open(f).expect("open")).expect("parquet");
         let meta = reader.metadata();
-        assert_eq!(meta.num_row_groups(), 1);
-        let rg = meta.row_group(0);
-        assert!(rg.num_rows() <= 2000);
-        assert!(
-            rg.sorting_columns()
-                .is_some_and(|c| c[0].column_idx == 0 && !c[0].descending)
-        );
-        let column = |name: &str| {
-            (0..rg.num_columns())
-                .map(|i| rg.column(i))
-                .find(|c| c.column_path().string() == name)
-                .expect("column")
-        };
-        // Text is compressed; timestamps, keys and small dictionaries are not (zstd shrinks
-        // them little, and a reader pays for a zstd context per compressed chunk).
-        for name in ["message", "json_payload", "insert_id", "http_request_url"] {
+        // The problem rows (severity >= WARNING or HTTP 5xx) in a row group of their own,
+        // after the others: a query for problems skips the other group by its statistics.
+        let groups = meta.num_row_groups();
+        assert!((1..=2).contains(&groups), "{groups} row groups");
+        let mut file_rows = 0;
+        for g in 0..groups {
+            let rg = meta.row_group(g);
+            file_rows += rg.num_rows();
             assert!(
-                matches!(column(name).compression(), Compression::ZSTD(_)),
-                "{name}"
+                rg.sorting_columns()
+                    .is_some_and(|c| c[0].column_idx == 0 && !c[0].descending)
             );
-        }
-        for name in ["timestamp", "severity", "trace_key", "shape_id"] {
-            assert_eq!(
-                column(name).compression(),
-                Compression::UNCOMPRESSED,
-                "{name}"
-            );
-        }
-        // Bounds on what prunes files (time, severity); none on free text, which nothing
-        // could prune by.
-        assert!(column("timestamp").statistics().is_some());
-        assert!(column("severity").statistics().is_some());
-        assert!(column("message").statistics().is_none());
-        let batches = read_parquet(f);
-        let mut prev = i64::MIN;
-        for b in &batches {
-            let ts = b.column(0).as_primitive::<TimestampNanosecondType>();
-            let ids = b
-                .column_by_name("insert_id")
-                .expect("insert_id")
-                .as_string::<i32>();
-            for (&t, id) in ts.values().iter().zip(ids.iter()) {
-                assert_eq!(Some(&t), stamp_of.get(id.expect("an insert id")));
-                assert!(t >= prev, "{} not sorted by timestamp", f.display());
-                prev = t;
-                let day =
-                    log_gardener::common::time::day_string(log_gardener::common::time::day_of(t));
-                assert_eq!(day, dt, "row in the wrong partition");
-                total += 1;
+            let column = |name: &str| {
+                (0..rg.num_columns())
+                    .map(|i| rg.column(i))
+                    .find(|c| c.column_path().string() == name)
+                    .expect("column")
+            };
+            // Text is compressed; timestamps, keys and small dictionaries are not (zstd
+            // shrinks them little, and a reader pays for a zstd context per compressed chunk).
+            for name in ["message", "json_payload", "insert_id", "http_request_url"] {
+                assert!(
+                    matches!(column(name).compression(), Compression::ZSTD(_)),
+                    "{name}"
+                );
             }
+            for name in ["timestamp", "severity", "trace_key", "shape_id"] {
+                assert_eq!(
+                    column(name).compression(),
+                    Compression::UNCOMPRESSED,
+                    "{name}"
+                );
+            }
+            // Bounds on what prunes (time, severity, status); none on free text, which
+            // nothing could prune by.
+            assert!(column("timestamp").statistics().is_some());
+            assert!(column("severity").statistics().is_some());
+            assert!(column("message").statistics().is_none());
+            let max_severity = match column("severity_number").statistics() {
+                Some(Statistics::Int32(st)) => st.max_opt().copied().expect("a max"),
+                other => panic!("severity_number statistics: {other:?}"),
+            };
+            let mut prev = i64::MIN;
+            let mut kinds = BTreeSet::new();
+            for b in &read_row_group(f, g) {
+                let ts = b.column(0).as_primitive::<TimestampNanosecondType>();
+                let ids = b
+                    .column_by_name("insert_id")
+                    .expect("insert_id")
+                    .as_string::<i32>();
+                let int = |name: &str| {
+                    b.column_by_name(name)
+                        .expect(name)
+                        .as_primitive::<Int32Type>()
+                        .clone()
+                };
+                let (severity, status) = (int("severity_number"), int("http_request_status"));
+                for (r, (&t, id)) in ts.values().iter().zip(ids.iter()).enumerate() {
+                    assert_eq!(Some(&t), stamp_of.get(id.expect("an insert id")));
+                    assert!(t >= prev, "{} not sorted by timestamp", f.display());
+                    prev = t;
+                    kinds.insert(
+                        severity.value(r) >= 400 || (status.is_valid(r) && status.value(r) >= 500),
+                    );
+                    let day = log_gardener::common::time::day_string(
+                        log_gardener::common::time::day_of(t),
+                    );
+                    assert_eq!(day, dt, "row in the wrong partition");
+                    total += 1;
+                }
+            }
+            assert_eq!(
+                kinds.len(),
+                1,
+                "{}: a row group mixes problems",
+                f.display()
+            );
+            let problems = kinds.contains(&true);
+            if groups == 2 {
+                assert_eq!(
+                    problems,
+                    g == 1,
+                    "{}: the problem rows come last",
+                    f.display()
+                );
+            }
+            if !problems {
+                assert!(
+                    max_severity < 400,
+                    "the other rows' group prunes by severity"
+                );
+            }
+            seen.insert(problems);
         }
+        assert!(file_rows <= 2000);
     }
+    assert_eq!(seen.len(), 2, "both kinds of row group written");
     assert_eq!(Some(total), s["rows"].as_u64());
 }
 
