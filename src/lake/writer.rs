@@ -2,8 +2,9 @@
 //!
 //! Rows arrive in input order (newest first for gcloud, interleaved across logs). They are
 //! split by UTC day, deduplicated against the run and against what the lake held when the
-//! run started, buffered per day, and written as one sorted file when a day's buffer is
-//! full, when the buffers together pass the memory budget, and on [`LakeWriter::commit`].
+//! run started, buffered per day, and written as one file (its problem rows in a row group
+//! of their own, each group sorted by time) when a day's buffer is full, when the buffers
+//! together pass the memory budget, and on [`LakeWriter::commit`].
 //! Written files are *staged*: invisible until a commit of the log names them.
 //!
 //! [`LakeWriter::commit`] makes them visible: it reads the commits other writers made since
@@ -42,7 +43,7 @@ use crate::decode::quarantine::Quarantined;
 /// Tuning for [`LakeWriter`].
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
-    /// Rows per file (one row group each).
+    /// Rows per file (in two row groups: the problem rows and the others).
     pub rows_per_file: usize,
     /// Memory the per-day buffers may hold together before the largest is written out.
     pub buffer_bytes: usize,
@@ -637,10 +638,10 @@ const PROBLEM_SEVERITY: i32 = 400; // WARNING
 const PROBLEM_STATUS: i32 = 500;
 
 /// Splits a file's rows (in time order) into the other rows, then the problem rows: each
-/// becomes a row group, still in time order. A query for problems (most of the report's:
-/// `impact`, `recent`, `issues`, `co_occurrence`) then skips the other group by its
-/// statistics (its `severity_number` and `http_request_status` stay below the bounds),
-/// and reads about a fifth of the rows. On the 12 M-row lake: `impact` 1.63 -> 1.21 s,
+/// becomes a row group, still in time order. A query for problems (`impact`, `recent`,
+/// `co_occurrence`, `signature_windows`) then skips the other group by its statistics (its
+/// `severity_number` and `http_request_status` stay below the bounds) and reads about a
+/// fifth of the rows. On the 12 M-row lake: `impact` 1.63 -> 1.21 s,
 /// `recent` 0.92 -> 0.46 s, the report 5.04 -> 4.19 s (docs/BENCHMARKS.md).
 fn split_problems(
     batches: &[RecordBatch],
@@ -814,7 +815,7 @@ fn props(level: i32) -> parquet::file::properties::WriterPropertiesBuilder {
         .set_created_by(format!("log-gardener {}", env!("CARGO_PKG_VERSION")))
 }
 
-/// A `logs/` file of `rows` rows, one row group sorted by time: every per-column choice of
+/// A `logs/` file of `rows` rows, its row groups sorted by time: every per-column choice of
 /// the lake's file layout (README, "The lake") in one place.
 fn logs_file_props(level: i32, rows: usize) -> WriterProperties {
     let mut p = props(level)
