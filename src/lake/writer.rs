@@ -641,8 +641,8 @@ const PROBLEM_STATUS: i32 = 500;
 /// becomes a row group, still in time order. A query for problems (`impact`, `recent`,
 /// `co_occurrence`, `signature_windows`) then skips the other group by its statistics (its
 /// `severity_number` and `http_request_status` stay below the bounds) and reads about a
-/// fifth of the rows. On the 12 M-row lake: `impact` 1.63 -> 1.21 s,
-/// `recent` 0.92 -> 0.46 s, the report 5.04 -> 4.19 s (docs/BENCHMARKS.md).
+/// fifth of the rows. On the 12 M-row lake: `impact` 1.63 -> 1.21 s, `recent` 0.92 ->
+/// 0.46 s, the report 5.04 -> 4.19 s (docs/BENCHMARKS.md).
 fn split_problems(
     batches: &[RecordBatch],
     rows: &[(usize, usize)],
