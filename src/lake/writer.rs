@@ -608,12 +608,16 @@ fn encode_sorted(
             .and_then(ArrowWriter::into_serialized_writer)
             .map_err(EncodeError::Parquet)?;
         let groups = split_problems(batches, file)?;
+        let mut jobs = Vec::new();
         for (i, group) in groups.iter().filter(|g| !g.is_empty()).enumerate() {
             let columns = factory
                 .create_column_writers(i)
                 .map_err(EncodeError::Parquet)?;
+            jobs.push((group.as_slice(), columns));
+        }
+        for chunks in encode_columns(batches, jobs)? {
             let mut row_group = writer.next_row_group().map_err(EncodeError::Parquet)?;
-            for chunk in encode_columns(batches, group, columns)? {
+            for chunk in chunks {
                 chunk
                     .append_to_row_group(&mut row_group)
                     .map_err(EncodeError::Parquet)?;
@@ -668,25 +672,39 @@ fn split_problems(
     Ok([others, problems])
 }
 
-/// Gathers each column's rows in `order` and encodes them, a column at a time on every
-/// core: the writer waits on this encode while the decoders wait on the writer, so one core
-/// alone here left the other idle (~20% of a batch ingest). Slices of
+/// A row group to encode: its rows (batch, row) in time order, and a writer per column.
+type RowGroupJob<'a> = (&'a [(usize, usize)], Vec<ArrowColumnWriter>);
+
+/// Gathers each row group's rows (`order`) column by column and encodes them, a column at
+/// a time on every core: the writer waits on this encode while the decoders wait on the
+/// writer, so one core alone here left the other idle (~20% of a batch ingest). All of a
+/// file's row groups share one queue, so no core waits at the end of the first. Slices of
 /// [`ENCODE_SLICE_ROWS`] rows are gathered at once: no sorted copy of a whole column is
-/// ever alive, the writers keep only encoded pages. Returns the chunks in column order
-/// (the lake schema is flat: writer `c` is field `c`).
+/// ever alive, the writers keep only encoded pages. Returns each group's chunks in column
+/// order (the lake schema is flat: writer `c` is field `c`).
 fn encode_columns(
     batches: &[RecordBatch],
-    order: &[(usize, usize)],
-    writers: Vec<ArrowColumnWriter>,
-) -> Result<Vec<ArrowColumnChunk>, EncodeError> {
+    groups: Vec<RowGroupJob<'_>>,
+) -> Result<Vec<Vec<ArrowColumnChunk>>, EncodeError> {
     let schema = logs_schema();
+    let count = groups.len();
     // The columns still to encode, taken one at a time by whichever thread is free.
-    let queue = Mutex::new(writers.into_iter().enumerate());
-    let encode = || -> Result<Vec<(usize, ArrowColumnChunk)>, EncodeError> {
+    let queue = Mutex::new(
+        groups
+            .into_iter()
+            .enumerate()
+            .flat_map(|(g, (order, writers))| {
+                writers
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(c, w)| (g, order, c, w))
+            }),
+    );
+    let encode = || -> Result<Vec<(usize, usize, ArrowColumnChunk)>, EncodeError> {
         let mut done = Vec::new();
         loop {
             let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
-            let Some((c, mut w)) = next else {
+            let Some((g, order, c, mut w)) = next else {
                 return Ok(done);
             };
             let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
@@ -698,7 +716,7 @@ fn encode_columns(
                     w.write(&leaf).map_err(EncodeError::Parquet)?;
                 }
             }
-            done.push((c, w.close().map_err(EncodeError::Parquet)?));
+            done.push((g, c, w.close().map_err(EncodeError::Parquet)?));
         }
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -713,8 +731,12 @@ fn encode_columns(
         }
         Ok::<_, EncodeError>(all)
     })?;
-    chunks.sort_unstable_by_key(|(c, _)| *c);
-    Ok(chunks.into_iter().map(|(_, chunk)| chunk).collect())
+    chunks.sort_unstable_by_key(|(g, c, _)| (*g, *c));
+    let mut out: Vec<Vec<ArrowColumnChunk>> = (0..count).map(|_| Vec::new()).collect();
+    for (g, _, chunk) in chunks {
+        out[g].push(chunk);
+    }
+    Ok(out)
 }
 
 /// [`encode_sorted`] on a blocking thread; errors name `what` (a day or a file).
