@@ -49,10 +49,12 @@ test: $(VENV) test-build
 	$(LINTING) GARDENER_PYTHON=$(CURDIR)/$(PY) GARDENER_REQUIRE_DUCKDB=1 \
 		GARDENER_REQUIRE_EMULATORS=1 RUST_TEST_THREADS=4 $(CARGO) test --release --all-targets
 
-# Release too: clippy then reuses the release build's build scripts and proc macros.
+# Release too: clippy then reuses the release build's build scripts and proc macros, and
+# rustdoc clippy's check build of the dependencies (broken doc links fail it).
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --no-deps
 
 # Generates the synth netra-staging week (once), ingests it, prints the summary and a first
 # query over the lake, and writes the week's report.

@@ -1,5 +1,5 @@
 //! Keeping a live lake in shape: `compact` merges a day's small files and rewrites files of
-//! an older schema version in the current one, `prune` removes whole days (retention), and
+//! an older schema version or layout in the current one, `prune` removes whole days (retention), and
 //! both delete what earlier commits removed once no reader can need it.
 //!
 //! Both are commits of the log ([`super::log`]), so they run while queries and ingests do:
@@ -56,7 +56,7 @@ pub struct MaintenanceSummary {
 }
 
 /// Merges the small files of each day in range into sorted files of `rows_per_file` rows,
-/// and rewrites the files of an older schema version in the current one. Boxed: see the
+/// and rewrites the files of an older schema version or layout in the current ones. Boxed: see the
 /// crate doc.
 pub fn compact<'a>(
     lake: &'a Lake,
@@ -132,13 +132,14 @@ async fn compact_unboxed(
 }
 
 /// Per day in range, the files under half the target size and those of an older schema
-/// version, packed (oldest first) into groups of at most `rows_per_file` rows; only groups
-/// of two files or more, or with a file to bring to the current schema.
+/// version or layout, packed (oldest first) into groups of at most `rows_per_file` rows;
+/// only groups of two files or more, or with a file to bring to the current schema and
+/// layout.
 fn rewrite_groups(snap: &Snapshot, opts: &CompactOptions) -> Vec<Vec<DataFile>> {
     let target = opts.rows_per_file.max(1) as u64;
     let mut by_day: BTreeMap<&str, Vec<&DataFile>> = BTreeMap::new();
     for f in snap.files.values() {
-        if (f.rows < target / 2 || f.older_schema()) && f.in_range(&opts.range) {
+        if (f.rows < target / 2 || f.needs_rewrite()) && f.in_range(&opts.range) {
             by_day.entry(&f.day).or_default().push(f);
         }
     }
@@ -157,7 +158,7 @@ fn rewrite_groups(snap: &Snapshot, opts: &CompactOptions) -> Vec<Vec<DataFile>> 
         }
         groups.push(group);
     }
-    groups.retain(|g| g.len() >= 2 || g.iter().any(DataFile::older_schema));
+    groups.retain(|g| g.len() >= 2 || g.iter().any(DataFile::needs_rewrite));
     groups
 }
 

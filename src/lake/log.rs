@@ -53,6 +53,10 @@ pub struct DataFile {
     /// in commits from before versions: 1).
     #[serde(default = "first_schema_version")]
     pub schema_version: u32,
+    /// How its rows are arranged in row groups ([`LAYOUT`](super::writer::LAYOUT)); absent
+    /// in commits from before layouts: 0, one row group of all rows.
+    #[serde(default)]
+    pub layout: u32,
 }
 
 fn first_schema_version() -> u32 {
@@ -68,6 +72,12 @@ impl DataFile {
     /// Written in an older schema version than this gardener writes (see `compact`).
     pub fn older_schema(&self) -> bool {
         self.schema_version < super::schema::SCHEMA_VERSION
+    }
+
+    /// Written by an older gardener, in an older schema or layout: `compact` rewrites it
+    /// whatever its size.
+    pub fn needs_rewrite(&self) -> bool {
+        self.older_schema() || self.layout < super::writer::LAYOUT
     }
 }
 
@@ -307,6 +317,7 @@ async fn legacy_snapshot(lake: &Lake) -> Result<Snapshot, LakeError> {
                 max_ts,
                 // Files from before the log may be of any version: read as the oldest.
                 schema_version: first_schema_version(),
+                layout: 0,
             },
         );
     }
@@ -406,6 +417,7 @@ mod tests {
             min_ts: 0,
             max_ts: 1,
             schema_version: crate::lake::schema::SCHEMA_VERSION,
+            layout: crate::lake::writer::LAYOUT,
         }
     }
 

@@ -553,6 +553,7 @@ pub(super) async fn upload(
         min_ts: e.min_ts,
         max_ts: e.max_ts,
         schema_version: super::schema::SCHEMA_VERSION,
+        layout: LAYOUT,
     })
 }
 
@@ -635,6 +636,11 @@ fn encode_sorted(
     }
     Ok(out)
 }
+
+/// How this gardener arranges a file's rows, recorded per file in the log: 1, the problem
+/// rows in a row group of their own (see `split_problems`). `compact` rewrites files of an
+/// older layout (0: one row group of all rows), which queries for problems read whole.
+pub const LAYOUT: u32 = 1;
 
 /// A problem row, as the named queries and the report define it (`sql/`: `severity_number
 /// >= 400 OR http_request_status >= 500`).

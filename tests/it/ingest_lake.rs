@@ -192,20 +192,11 @@ fn files_are_partitioned_sorted_and_zstd() {
                     .column_by_name("insert_id")
                     .expect("insert_id")
                     .as_string::<i32>();
-                let int = |name: &str| {
-                    b.column_by_name(name)
-                        .expect(name)
-                        .as_primitive::<Int32Type>()
-                        .clone()
-                };
-                let (severity, status) = (int("severity_number"), int("http_request_status"));
                 for (r, (&t, id)) in ts.values().iter().zip(ids.iter()).enumerate() {
                     assert_eq!(Some(&t), stamp_of.get(id.expect("an insert id")));
                     assert!(t >= prev, "{} not sorted by timestamp", f.display());
                     prev = t;
-                    kinds.insert(
-                        severity.value(r) >= 400 || (status.is_valid(r) && status.value(r) >= 500),
-                    );
+                    kinds.insert(is_problem(b, r));
                     let day = log_gardener::common::time::day_string(
                         log_gardener::common::time::day_of(t),
                     );
@@ -519,6 +510,99 @@ fn a_lake_from_before_request_id_and_trace_key_derives_them_until_compact_rewrit
     // Nothing older is left: a second compaction has nothing to do.
     let again = compact(&old, "2");
     assert_eq!(again["files_removed"], 0, "{again}");
+}
+
+/// A lake written before problem rows had a row group of their own (one row group of all
+/// rows; commits without `layout`): `compact` rewrites its files whatever their size, and
+/// the queries answer as before.
+#[test]
+fn compact_rewrites_files_of_an_older_layout_with_the_problem_rows_apart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ours = dir.path().join("ours");
+    ingest(&ours, &[REPORT_SMALL]);
+    let old = dir.path().join("old");
+    copy_dir(&ours, &old);
+    let files = committed_files(&old);
+    let mut mixed = 0;
+    for f in &files {
+        write_foreign(f, &read_parquet(f), &|_, c| Some(c));
+        mixed += problem_kinds(f).iter().filter(|k| k.len() == 2).count();
+    }
+    assert!(mixed > 0, "the old files mix problem and other rows");
+    for c in files_under(&old.join("_log")) {
+        let mut commit: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&c).expect("read")).expect("json");
+        for f in commit["add"].as_array_mut().into_iter().flatten() {
+            let f = f.as_object_mut().expect("a file");
+            f.remove("layout");
+            let path = old.join(f["path"].as_str().expect("a path"));
+            let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            f.insert("bytes".into(), bytes.into());
+        }
+        std::fs::write(&c, serde_json::to_vec(&commit).expect("json")).expect("write");
+    }
+    let named = |lake: &Path| {
+        ["impact", "co_occurrence", "recent"]
+            .map(|n| query_ok(lake, &["--named", n, "--format", "csv"]))
+    };
+    assert_eq!(named(&old), named(&ours));
+
+    // No file is small at this target: each is rewritten for its layout alone.
+    let smallest = files
+        .iter()
+        .map(|f| read_parquet(f).iter().map(|b| b.num_rows()).sum::<usize>())
+        .min()
+        .expect("files");
+    let target = (2 * smallest).to_string();
+    let summary = compact(&old, &target);
+    assert_eq!(
+        summary["files_removed"].as_u64(),
+        Some(files.len() as u64),
+        "{summary}"
+    );
+    for f in committed_files(&old) {
+        let kinds = problem_kinds(&f);
+        assert!(
+            kinds.iter().all(|k| k.len() == 1),
+            "{}: a row group mixes problems: {kinds:?}",
+            f.display()
+        );
+    }
+    assert_eq!(named(&old), named(&ours));
+    let again = compact(&old, &target);
+    assert_eq!(again["files_removed"], 0, "{again}");
+}
+
+/// For each row group of a lake file, which kinds of row it holds (true: a problem row,
+/// severity >= WARNING or HTTP 5xx, as `sql/` defines them).
+fn problem_kinds(f: &Path) -> Vec<BTreeSet<bool>> {
+    let groups = SerializedFileReader::new(std::fs::File::open(f).expect("open"))
+        .expect("parquet")
+        .metadata()
+        .num_row_groups();
+    (0..groups)
+        .map(|g| {
+            read_row_group(f, g)
+                .iter()
+                .flat_map(|b| {
+                    (0..b.num_rows())
+                        .map(|r| is_problem(b, r))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn is_problem(b: &arrow::array::RecordBatch, r: usize) -> bool {
+    let int = |name: &str| {
+        b.column_by_name(name)
+            .expect(name)
+            .as_primitive::<Int32Type>()
+            .clone()
+    };
+    let (severity, status) = (int("severity_number"), int("http_request_status"));
+    severity.value(r) >= 400 || (status.is_valid(r) && status.value(r) >= 500)
 }
 
 /// `gardener compact --lake LAKE --rows-per-file ROWS`, its JSON summary.

@@ -612,6 +612,7 @@ async fn a_commit_that_landed_unseen_is_taken_as_the_writers_own() {
                 min_ts: 0,
                 max_ts: i64::MAX,
                 schema_version: log_gardener::lake::schema::SCHEMA_VERSION,
+                layout: log_gardener::lake::writer::LAYOUT,
             }
         })
         .collect();
