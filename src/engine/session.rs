@@ -128,20 +128,22 @@ impl Engine {
         let filter = service.map_or_else(String::new, |service| {
             format!(" WHERE l.service = '{}'", service.replace('\'', "''"))
         });
-        // The oldest schema version in range, and how many files are older than this one.
+        // The oldest schema version in range, and how many files an older gardener wrote
+        // (in an older schema: queries derive the columns they lack; or layout: queries for
+        // problems read all their rows).
         let (oldest, older) = (snapshot.files.values())
             .filter(|f| f.in_range(&resolved))
             .fold((SCHEMA_VERSION, 0), |(oldest, older), f| {
                 (
                     oldest.min(f.schema_version),
-                    older + usize::from(f.older_schema()),
+                    older + usize::from(f.needs_rewrite()),
                 )
             });
         if older > 0 {
             eprintln!(
-                "warning: {older} files in range were written by an older gardener; queries \
-                 derive the columns they lack, which is slower, until `gardener compact --lake \
-                 {}` rewrites them",
+                "warning: {older} files in range were written by an older gardener, in an \
+                 older schema or layout; queries read them more slowly until `gardener \
+                 compact --lake {}` rewrites them",
                 lake.display
             );
         }

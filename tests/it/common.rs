@@ -248,14 +248,24 @@ pub fn chromium() -> Option<PathBuf> {
 
 /// The DOM of `html` after Chromium loaded it and ran its scripts.
 pub fn rendered_dom(browser: &Path, html: &Path) -> String {
+    // A profile of its own: the two browser tests run at once, and on the shared default
+    // profile one start failed ("Zygote could not fork", once in the suite, 2026-12-05).
+    // No background networking: the machine's network is closed.
+    let profile = tempfile::tempdir().expect("tempdir");
     let out = Command::new(browser)
         .args([
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
             "--virtual-time-budget=5000",
             "--dump-dom",
         ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("file://{}", html.display()))
         .output()
         .expect("run chromium");

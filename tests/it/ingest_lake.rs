@@ -465,11 +465,7 @@ fn a_lake_from_before_request_id_and_trace_key_derives_them_until_compact_rewrit
         "n,k\n0,0\n",
         "the old files lack the columns"
     );
-    let warned = |lake: &Path| {
-        let out = query(lake, &["SELECT 1"]);
-        String::from_utf8_lossy(&out.stderr).contains("written by an older gardener")
-    };
-    assert!(warned(&old), "a query says to compact");
+    assert!(warns_to_compact(&old), "a query says to compact");
     let ids = [
         "--format",
         "csv",
@@ -506,7 +502,10 @@ fn a_lake_from_before_request_id_and_trace_key_derives_them_until_compact_rewrit
     let traced = traced.trim_start_matches("t\n").trim_end();
     assert_eq!(in_files(&old), format!("n,k\n12,{traced}\n"));
     assert_eq!(query_ok(&old, &ids), want);
-    assert!(!warned(&old), "nothing older is left to warn about");
+    assert!(
+        !warns_to_compact(&old),
+        "nothing older is left to warn about"
+    );
     // Nothing older is left: a second compaction has nothing to do.
     let again = compact(&old, "2");
     assert_eq!(again["files_removed"], 0, "{again}");
@@ -546,6 +545,7 @@ fn compact_rewrites_files_of_an_older_layout_with_the_problem_rows_apart() {
             .map(|n| query_ok(lake, &["--named", n, "--format", "csv"]))
     };
     assert_eq!(named(&old), named(&ours));
+    assert!(warns_to_compact(&old), "a query says to compact");
 
     // No file is small at this target: each is rewritten for its layout alone.
     let smallest = files
@@ -569,8 +569,18 @@ fn compact_rewrites_files_of_an_older_layout_with_the_problem_rows_apart() {
         );
     }
     assert_eq!(named(&old), named(&ours));
+    assert!(
+        !warns_to_compact(&old),
+        "nothing older is left to warn about"
+    );
     let again = compact(&old, &target);
     assert_eq!(again["files_removed"], 0, "{again}");
+}
+
+/// A query on the lake warns that an older gardener wrote some of its files.
+fn warns_to_compact(lake: &Path) -> bool {
+    let out = query(lake, &["SELECT 1"]);
+    String::from_utf8_lossy(&out.stderr).contains("written by an older gardener")
 }
 
 /// For each row group of a lake file, which kinds of row it holds (true: a problem row,
