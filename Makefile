@@ -50,7 +50,8 @@ test: $(VENV) test-build
 		GARDENER_REQUIRE_EMULATORS=1 RUST_TEST_THREADS=4 $(CARGO) test --release --all-targets
 
 # Release too: clippy then reuses the release build's build scripts and proc macros, and
-# rustdoc clippy's check build of the dependencies (broken doc links fail it).
+# rustdoc reuses clippy's check build of the dependencies (a broken doc link fails it; CI
+# does not run this: it would add that check build, ~3 min).
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings

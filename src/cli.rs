@@ -43,12 +43,12 @@ pub enum Command {
     /// Merge each day's small files into sorted files of --rows-per-file rows.
     ///
     /// Files an older gardener wrote (without the `request_id` or `trace_key` column, or in
-    /// one row group of all rows) are rewritten with them, and the problem rows in a row
-    /// group of their own, whatever their size. Safe while queries and ingests run: it is one
-    /// commit of the lake's log, and the files it replaces stay for --grace seconds for
-    /// queries that opened the lake before. Also deletes files removed by earlier commits
-    /// more than --grace ago, and files no commit names (left by killed runs) once they are
-    /// a day old.
+    /// one row group of all rows) are rewritten in the current schema and layout (the
+    /// columns added, the problem rows in a row group of their own), whatever their size.
+    /// Safe while queries and ingests run: it is one commit of the lake's log, and the files
+    /// it replaces stay for --grace seconds for queries that opened the lake before. Also
+    /// deletes files removed by earlier commits more than --grace ago, and files no commit
+    /// names (left by killed runs) once they are a day old.
     Compact(CompactArgs),
     /// Remove whole days before a date or older than a span (retention).
     ///

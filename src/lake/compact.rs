@@ -1,6 +1,6 @@
 //! Keeping a live lake in shape: `compact` merges a day's small files and rewrites files of
-//! an older schema version or layout in the current one, `prune` removes whole days (retention), and
-//! both delete what earlier commits removed once no reader can need it.
+//! an older schema version or layout in the current ones, `prune` removes whole days
+//! (retention), and both delete what earlier commits removed once no reader can need it.
 //!
 //! Both are commits of the log ([`super::log`]), so they run while queries and ingests do:
 //! a reader that opened the lake before a compaction keeps reading the old files, which stay
@@ -33,7 +33,7 @@ pub struct CompactOptions {
     /// Only days overlapping this range are compacted.
     pub range: TimeRange,
     /// Files under half this many rows are merged, and every file written (merged or
-    /// rewritten in the current schema) has at most this many rows.
+    /// rewritten in the current schema and layout) has at most this many rows.
     pub rows_per_file: usize,
     /// How long removed files stay for readers that still use them.
     pub grace: Duration,
@@ -56,8 +56,8 @@ pub struct MaintenanceSummary {
 }
 
 /// Merges the small files of each day in range into sorted files of `rows_per_file` rows,
-/// and rewrites the files of an older schema version or layout in the current ones. Boxed: see the
-/// crate doc.
+/// and rewrites the files of an older schema version or layout in the current ones. Boxed:
+/// see the crate doc.
 pub fn compact<'a>(
     lake: &'a Lake,
     opts: &'a CompactOptions,

@@ -4,8 +4,9 @@
 //! Layout under `<lake>`:
 //! - `logs/dt=YYYY-MM-DD/part-<run>-<seq>.parquet`: rows, sorted by `timestamp` in each file;
 //!   a file is part of the lake only once `_log/` names it;
-//! - `_log/<version>.json`: the commits ([`log`]), each file with its rows, time range and
-//!   schema version ([`schema::SCHEMA_VERSION`]); `<version>.checkpoint.json` every 50;
+//! - `_log/<version>.json`: the commits ([`log`]), each file with its rows, time range,
+//!   schema version ([`schema::SCHEMA_VERSION`]) and layout ([`writer::LAYOUT`]);
+//!   `<version>.checkpoint.json` every 50;
 //! - `signatures/<version>/{shapes,signatures}.parquet`: the signatures tables of a version;
 //! - `_quarantine/run=<run>/part-<seq>.parquet`: refused records with source, position,
 //!   reason and raw bytes;
