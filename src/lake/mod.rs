@@ -2,8 +2,9 @@
 //! makes files visible, the quarantine and the run ledger.
 //!
 //! Layout under `<lake>`:
-//! - `logs/dt=YYYY-MM-DD/part-<run>-<seq>.parquet`: rows, sorted by `timestamp` in each file;
-//!   a file is part of the lake only once `_log/` names it;
+//! - `logs/dt=YYYY-MM-DD/part-<run>-<seq>.parquet`: rows, the problem rows in a row group of
+//!   their own, each group sorted by `timestamp`; a file is part of the lake only once
+//!   `_log/` names it;
 //! - `_log/<version>.json`: the commits ([`log`]), each file with its rows, time range,
 //!   schema version ([`schema::SCHEMA_VERSION`]) and layout ([`writer::LAYOUT`]);
 //!   `<version>.checkpoint.json` every 50;
