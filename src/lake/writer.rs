@@ -600,6 +600,7 @@ fn encode_sorted(
         .flat_map(|(b, ts)| (0..ts.len()).map(move |r| (b, r)))
         .collect();
     order.sort_by_key(|&(b, r)| stamps[b][r]);
+    let problem_columns = problem_columns(batches)?;
     let mut out = Vec::new();
     for file in order.chunks(per_file.max(1)) {
         let rows = file.len();
@@ -608,7 +609,7 @@ fn encode_sorted(
         let (mut writer, factory) = ArrowWriter::try_new(&mut buf, logs_schema(), Some(props))
             .and_then(ArrowWriter::into_serialized_writer)
             .map_err(EncodeError::Parquet)?;
-        let groups = split_problems(batches, file)?;
+        let groups = split_problems(&problem_columns, file);
         let mut jobs = Vec::new();
         for (i, group) in groups.iter().filter(|g| !g.is_empty()).enumerate() {
             let columns = factory
@@ -647,16 +648,11 @@ pub const LAYOUT: u32 = 1;
 const PROBLEM_SEVERITY: i32 = 400; // WARNING
 const PROBLEM_STATUS: i32 = 500;
 
-/// Splits a file's rows (in time order) into the other rows, then the problem rows: each
-/// becomes a row group, still in time order. A query for problems (`impact`, `recent`,
-/// `co_occurrence`, `signature_windows`) then skips the other group by its statistics (its
-/// `severity_number` and `http_request_status` stay below the bounds) and reads about a
-/// fifth of the rows. On the 12 M-row lake: `impact` 1.63 -> 1.21 s, `recent` 0.92 ->
-/// 0.46 s, the report 5.04 -> 4.19 s (docs/BENCHMARKS.md).
-fn split_problems(
-    batches: &[RecordBatch],
-    rows: &[(usize, usize)],
-) -> Result<[Vec<(usize, usize)>; 2], EncodeError> {
+/// Each batch's `severity_number` and `http_request_status`, which tell a problem row.
+type ProblemColumns<'a> = Vec<(&'a Int32Array, &'a Int32Array)>;
+
+/// The columns [`split_problems`] reads, looked up once for all of a buffer's files.
+fn problem_columns(batches: &[RecordBatch]) -> Result<ProblemColumns<'_>, EncodeError> {
     fn int<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a Int32Array, EncodeError> {
         b.column_by_name(name)
             .and_then(|c| c.as_primitive_opt::<Int32Type>())
@@ -666,16 +662,28 @@ fn split_problems(
                 )))
             })
     }
-    let columns = batches
+    batches
         .iter()
         .map(|b| Ok((int(b, "severity_number")?, int(b, "http_request_status")?)))
-        .collect::<Result<Vec<_>, EncodeError>>()?;
+        .collect()
+}
+
+/// Splits a file's rows (in time order) into the other rows, then the problem rows: each
+/// becomes a row group, still in time order. A query for problems (`impact`, `recent`,
+/// `co_occurrence`, `signature_windows`) then skips the other group by its statistics (its
+/// `severity_number` and `http_request_status` stay below the bounds) and reads about a
+/// fifth of the rows. On the 12 M-row lake: `impact` 1.63 -> 1.21 s, `recent` 0.92 ->
+/// 0.46 s, the report 5.04 -> 4.19 s (docs/BENCHMARKS.md).
+fn split_problems(
+    columns: &[(&Int32Array, &Int32Array)],
+    rows: &[(usize, usize)],
+) -> [Vec<(usize, usize)>; 2] {
     let (problems, others) = rows.iter().partition(|&&(b, r)| {
         let (severity, status) = columns[b];
         severity.value(r) >= PROBLEM_SEVERITY
             || (status.is_valid(r) && status.value(r) >= PROBLEM_STATUS)
     });
-    Ok([others, problems])
+    [others, problems]
 }
 
 /// A row group to encode: its rows (batch, row) in time order, and a writer per column.
