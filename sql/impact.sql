@@ -1,7 +1,10 @@
 -- impact: what each problem signature touches: endpoints, status codes, user agents, services, revisions.
 -- params: (none)
 -- columns: signature_id, dimension (endpoint | status | user_agent | service | revision),
---   value, n (problem rows); most frequent first within each dimension
+--   value, n (problem rows), request_rows (those of the n that are requests themselves,
+--   with their own HTTP fields: two signatures' request rows are different requests, while
+--   an app row stands for the request of its trace, which another signature may hold);
+--   most frequent first within each dimension
 -- Problem rows: severity >= WARNING or HTTP status >= 500. A row without HTTP fields (an app
 -- log) takes them from the request log of its trace, so an app error is charged to the
 -- endpoint it broke. Endpoints are METHOD and path, query string dropped, ids (numbers,
@@ -50,24 +53,30 @@ SELECT s.signature_id, service, revision,
            split_part(regexp_replace(url, '^[a-zA-Z]+://[^/]*', ''), '?', 1),
            '/([0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}|[0-9a-fA-F]{16,})(/|$)', '/{id}$2', 'g')
        END AS endpoint,
-       status, user_agent, sum(n) AS n
+       status, user_agent, sum(n) AS n, sum(request_rows) AS request_rows
 FROM (
-  SELECT shape_id, service, revision, method, url, status, user_agent, n
+  SELECT shape_id, service, revision, method, url, status, user_agent, n, n AS request_rows
   FROM problem_rows WHERE method IS NOT NULL
   UNION ALL
-  SELECT p.shape_id, p.service, p.revision, t.method, t.url, t.status, t.user_agent, p.n
+  SELECT p.shape_id, p.service, p.revision, t.method, t.url, t.status, t.user_agent, p.n, 0
   FROM problem_rows p LEFT JOIN traced_requests t ON t.trace = p.trace
   WHERE p.method IS NULL
 ) rows LEFT JOIN shapes s ON s.shape_id = rows.shape_id
 GROUP BY 1, 2, 3, 4, 5, 6;
 
-SELECT signature_id, 'endpoint' AS dimension, endpoint AS value, sum(n) AS n FROM charged WHERE endpoint IS NOT NULL GROUP BY 1, 2, 3
+SELECT signature_id, 'endpoint' AS dimension, endpoint AS value, sum(n) AS n,
+       sum(request_rows) AS request_rows
+FROM charged WHERE endpoint IS NOT NULL GROUP BY 1, 2, 3
 UNION ALL
-SELECT signature_id, 'status', CAST(status AS VARCHAR), sum(n) FROM charged WHERE status IS NOT NULL GROUP BY 1, 2, 3
+SELECT signature_id, 'status', CAST(status AS VARCHAR), sum(n), sum(request_rows)
+FROM charged WHERE status IS NOT NULL GROUP BY 1, 2, 3
 UNION ALL
-SELECT signature_id, 'user_agent', user_agent, sum(n) FROM charged WHERE user_agent IS NOT NULL GROUP BY 1, 2, 3
+SELECT signature_id, 'user_agent', user_agent, sum(n), sum(request_rows)
+FROM charged WHERE user_agent IS NOT NULL GROUP BY 1, 2, 3
 UNION ALL
-SELECT signature_id, 'service', service, sum(n) FROM charged WHERE service IS NOT NULL GROUP BY 1, 2, 3
+SELECT signature_id, 'service', service, sum(n), sum(request_rows)
+FROM charged WHERE service IS NOT NULL GROUP BY 1, 2, 3
 UNION ALL
-SELECT signature_id, 'revision', revision, sum(n) FROM charged WHERE revision IS NOT NULL GROUP BY 1, 2, 3
+SELECT signature_id, 'revision', revision, sum(n), sum(request_rows)
+FROM charged WHERE revision IS NOT NULL GROUP BY 1, 2, 3
 ORDER BY signature_id, dimension, n DESC, value

@@ -109,7 +109,10 @@ const READS: [(&str, &[&str]); 9] = [
             "log_id",
         ],
     ),
-    ("impact", &["signature_id", "dimension", "value", "n"]),
+    (
+        "impact",
+        &["signature_id", "dimension", "value", "n", "request_rows"],
+    ),
     (
         "recent",
         &[
@@ -202,7 +205,7 @@ struct BurstRow {
 }
 
 /// The impact query's row: a value of one dimension (endpoint, status, user agent, service,
-/// revision) and its problem rows.
+/// revision) and its problem rows, of them those that are requests themselves.
 #[derive(Default, serde::Deserialize)]
 #[serde(default)]
 struct ImpactRow {
@@ -210,6 +213,7 @@ struct ImpactRow {
     dimension: String,
     value: String,
     n: u64,
+    request_rows: u64,
 }
 
 /// A row of severity_windows (`severity` set) or signature_windows (`signature_id` set):
@@ -879,6 +883,7 @@ fn impacts(rows: Vec<ImpactRow>) -> HashMap<String, (Impact, Vec<i64>)> {
         let c = Counted {
             value: r.value,
             n: r.n,
+            request_rows: r.request_rows,
         };
         match r.dimension.as_str() {
             "endpoint" => imp.endpoints.push(c),
@@ -1174,13 +1179,22 @@ fn union_impact(members: &[&Issue], disjoint: bool) -> Impact {
 }
 
 /// Merges `from` into `into` per value, most first. A family's members are different
-/// requests (`disjoint`): counts add up. A root cause and its effects usually log the same
-/// requests: the larger count is kept, a lower bound of the union.
+/// requests (`disjoint`): counts add up. A linked incident's root cause and effects often
+/// stand for the same requests (an app error charged to the request of its trace, and that
+/// request's own row under an effect): the larger count is kept. But rows that are requests
+/// themselves add up (a request is logged once, under one signature: eleven endpoints' 500s
+/// are eleven sets of requests), so the count is at least their sum. A lower bound.
 fn union(into: &mut Vec<Counted>, from: &[Counted], disjoint: bool) {
     for c in from {
         match into.iter_mut().find(|x| x.value == c.value) {
-            Some(x) if disjoint => x.n += c.n,
-            Some(x) => x.n = x.n.max(c.n),
+            Some(x) if disjoint => {
+                x.n += c.n;
+                x.request_rows += c.request_rows;
+            }
+            Some(x) => {
+                x.request_rows += c.request_rows;
+                x.n = x.n.max(c.n).max(x.request_rows);
+            }
             None => into.push(c.clone()),
         }
     }
@@ -1202,9 +1216,9 @@ mod tests {
                     .collect::<Vec<_>>(),
             )
         };
-        let impact = fields(&["signature_id", "dimension", "value", "n"]);
+        let impact = fields(&["signature_id", "dimension", "value", "n", "request_rows"]);
         assert_eq!(missing_column("impact", &impact), None);
-        let renamed = fields(&["signature_id", "dim", "value", "n"]);
+        let renamed = fields(&["signature_id", "dim", "value", "n", "request_rows"]);
         assert_eq!(missing_column("impact", &renamed), Some("dimension"));
         // Every list names a query of sql/.
         for (name, _) in READS {
@@ -1253,5 +1267,43 @@ mod tests {
             "~1 every 11 min; 941 in 7 days"
         );
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    /// Regression: a database error (app rows, no trace) linked to two endpoints' 500s
+    /// showed "500 (294)", the larger effect's count, for 294 + 273 failed requests.
+    #[test]
+    fn a_linked_incident_adds_up_its_effects_requests() {
+        let counted = |value: &str, n, request_rows| Counted {
+            value: value.into(),
+            n,
+            request_rows,
+        };
+        let linked = |members: &[Vec<Counted>], disjoint| {
+            let mut into = Vec::new();
+            for m in members {
+                union(&mut into, m, disjoint);
+            }
+            into.iter()
+                .map(|c| (c.value.clone(), c.n))
+                .collect::<Vec<_>>()
+        };
+        let root = vec![counted("svc", 600, 0)];
+        let threads = vec![counted("500", 294, 294), counted("svc", 294, 294)];
+        let messages = vec![counted("500", 273, 273), counted("svc", 273, 273)];
+        assert_eq!(
+            linked(&[root.clone(), threads.clone(), messages.clone()], false),
+            [("svc".into(), 600), ("500".into(), 567)],
+        );
+        // The root's rows charged to those same requests: not counted twice.
+        let charged = vec![counted("500", 567, 0), counted("svc", 567, 0)];
+        assert_eq!(
+            linked(&[charged, threads.clone(), messages.clone()], false),
+            [("500".into(), 567), ("svc".into(), 567)],
+        );
+        // A family's members are different requests, whatever the rows are.
+        assert_eq!(
+            linked(&[root, threads, messages], true),
+            [("svc".into(), 1167), ("500".into(), 567)],
+        );
     }
 }

@@ -282,6 +282,11 @@ pub struct Impact {
 pub struct Counted {
     pub value: String,
     pub n: u64,
+    /// Of `n`, rows that are requests themselves (their own HTTP fields), not app rows
+    /// charged to the request of their trace: what adds up across a linked incident's
+    /// issues (see `gather::union`).
+    #[serde(skip)]
+    pub request_rows: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -354,8 +359,8 @@ pub struct Incident {
     pub first_seen: String,
     pub last_seen: String,
     /// The union of the members' impact: per value, a family's sum (different requests),
-    /// a linked incident's largest count (its members usually log the same requests: a
-    /// lower bound).
+    /// a linked incident's lower bound (its largest count, or its request rows' sum if
+    /// larger: see `gather::union`).
     pub impact: Impact,
     /// The root cause's status in the known-issue ledger.
     pub status: IssueStatus,

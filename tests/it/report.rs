@@ -134,6 +134,14 @@ fn the_synth_week_gets_the_reference_assessment() {
         })
         .collect();
     assert!(endpoint_500s.len() >= 5, "{}", endpoint_500s.len());
+    let status_500 = |impact: &Value| -> u64 {
+        impact["status_codes"]
+            .as_array()
+            .and_then(|s| s.iter().find(|c| c["value"] == "500"))
+            .and_then(|c| c["n"].as_u64())
+            .unwrap_or(0)
+    };
+    let mut failed_requests = 0;
     for e in &endpoint_500s {
         assert_eq!(
             holding(e["id"].as_u64().expect("id"))["id"],
@@ -141,7 +149,14 @@ fn the_synth_week_gets_the_reference_assessment() {
             "{} is an effect of the OperationalError",
             e["template"]
         );
+        failed_requests += status_500(&e["impact"]);
     }
+    // Its impact counts every endpoint's failed requests, not the largest endpoint's.
+    assert!(
+        status_500(&op_incident["impact"]) >= failed_requests,
+        "500s: {} for {failed_requests} failed requests",
+        status_500(&op_incident["impact"])
+    );
     // Ordered by priority; issues numbered in incident order, root cause first.
     let priorities: Vec<&str> = incidents
         .iter()
