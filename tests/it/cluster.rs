@@ -3,9 +3,10 @@
 //! what happens when an executor dies mid-query.
 #![cfg(feature = "cluster")]
 
+use std::io::{Read, Seek, SeekFrom};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{gardener, synth};
@@ -126,24 +127,59 @@ fn ok(out: Output, what: &str) -> String {
     String::from_utf8(out.stdout).expect("utf8")
 }
 
-/// The exit status of `child`, which must end within `limit`: else it is killed and the
-/// test fails with `context` (a hung query must fail the suite, not stall it).
-fn wait_or_kill(
-    mut child: Child,
-    limit: Duration,
-    context: impl Fn() -> String,
-) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("poll the query") {
-            return status;
+/// A `gardener` client process, its output going to files: nothing need read a pipe while
+/// it runs.
+struct Client {
+    child: Child,
+    stdout: std::fs::File,
+    stderr: std::fs::File,
+}
+
+impl Client {
+    fn start(mut cmd: Command) -> Client {
+        let file = || tempfile::tempfile().expect("output file");
+        let (stdout, stderr) = (file(), file());
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(stdout.try_clone().expect("stdout"))
+            .stderr(stderr.try_clone().expect("stderr"))
+            .spawn()
+            .expect("start gardener");
+        Client {
+            child,
+            stdout,
+            stderr,
         }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the query did not end in {limit:?}: {}", context());
+    }
+
+    /// Its output; it must end within `limit`, else it is killed and the test fails with
+    /// `context` (a hung query must fail the suite, not stall it: a cluster whose
+    /// executors were all dropped, e.g. after the VM was paused for longer than the
+    /// heartbeat timeout, runs no task and Ballista's client waits for one forever).
+    fn finish(mut self, limit: Duration, context: impl Fn() -> String) -> Output {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("poll the query") {
+                break status;
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("the query did not end in {limit:?}: {}", context());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let read = |mut f: std::fs::File| {
+            let mut bytes = Vec::new();
+            f.seek(SeekFrom::Start(0)).expect("rewind");
+            f.read_to_end(&mut bytes).expect("read the output");
+            bytes
+        };
+        Output {
+            status,
+            stdout: read(self.stdout),
+            stderr: read(self.stderr),
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -163,14 +199,11 @@ pub fn same_on_cluster(cluster: &Cluster, env: &[(&str, &str)], args: &[&str]) -
         for (k, v) in env {
             cmd.env(k, v);
         }
-        ok(
-            cmd.args(args)
-                .args(extra)
-                .env("SOURCE_DATE_EPOCH", "1757808000")
-                .output()
-                .expect("run gardener"),
-            &format!("{args:?} {extra:?}"),
-        )
+        cmd.args(args)
+            .args(extra)
+            .env("SOURCE_DATE_EPOCH", "1757808000");
+        let out = Client::start(cmd).finish(Duration::from_secs(180), || cluster.log("scheduler"));
+        ok(out, &format!("{args:?} {extra:?}"))
     };
     let local = run(&[]);
     let remote = run(&["--cluster", &cluster.url]);
@@ -305,17 +338,12 @@ fn a_query_survives_a_killed_executor_with_the_right_answer() {
     ];
     let local = ok(gardener().args(args).output().expect("run"), "local");
     let mut cluster = Cluster::start(2, 1, &[]);
-    let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
-    let file = |p: &Path| std::fs::File::create(p).expect("output file");
-    // Output to files, not pipes: nothing reads a pipe while the query runs.
-    let client = gardener()
+    let mut client = gardener();
+    client
         .args(args)
         .args(["--cluster", &cluster.url])
-        .env_remove("RUST_LOG")
-        .stdout(file(&out_path))
-        .stderr(file(&err_path))
-        .spawn()
-        .expect("start the query");
+        .env_remove("RUST_LOG");
+    let client = Client::start(client);
     // The victim is an executor running one of the query's tasks, the same one for 300 ms
     // (the join; the scans take milliseconds). Killing an idle one is noticed when the
     // scheduler next launches a task on it; Ballista 55 then rolls the stage back without
@@ -346,14 +374,7 @@ fn a_query_survives_a_killed_executor_with_the_right_answer() {
     let victim = &mut cluster.executors[busy];
     victim.kill().expect("kill the executor");
     victim.wait().expect("reap the executor");
-    let status = wait_or_kill(client, Duration::from_secs(240), || {
-        cluster.log("scheduler")
-    });
-    let out = Output {
-        status,
-        stdout: std::fs::read(&out_path).expect("stdout"),
-        stderr: std::fs::read(&err_path).expect("stderr"),
-    };
+    let out = client.finish(Duration::from_secs(240), || cluster.log("scheduler"));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let remote = ok(out, "query on the cluster");
     assert_eq!(normalised(&local), normalised(&remote), "{stderr}");
