@@ -101,6 +101,11 @@ pub enum Role {
         /// HOST:PORT to listen on (clients use --cluster df://HOST:PORT).
         #[arg(long, default_value = "0.0.0.0:50050", value_name = "HOST:PORT")]
         bind: String,
+        /// How long a query waits while no executor is registered (none started yet, or
+        /// all dropped, e.g. after missing heartbeats) before it is cancelled and its
+        /// client told so.
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        executor_wait: u64,
     },
     /// An executor: runs tasks; PORT serves results (Arrow Flight), PORT+1 its gRPC service.
     Executor(ExecutorArgs),

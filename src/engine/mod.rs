@@ -55,6 +55,13 @@ pub enum EngineError {
     ReadOnly { detail: String },
     #[error("{0}")]
     Usage(String),
+    /// The cluster cancelled every run of the query (see `session::Engine::collect`).
+    #[error(
+        "{cluster} cancelled the query {attempts} times: its executors were lost, or none is \
+         registered (the scheduler's log says which); start `gardener cluster executor \
+         --scheduler HOST:PORT`, then run the query again"
+    )]
+    ClusterCancelled { cluster: String, attempts: usize },
     /// A `SET` or `RESET` DataFusion refused: an unknown option or a value of the wrong type.
     #[error("setting {variable}: {detail}")]
     Setting { variable: String, detail: String },

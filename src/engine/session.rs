@@ -54,7 +54,7 @@ pub struct Execution {
     pub partitions: Option<usize>,
 }
 
-/// Times a query runs again after a cluster cancelled it for a lost executor.
+/// Times a query runs again after a cluster cancelled it (for a lost executor, or none).
 const CLUSTER_RETRIES: usize = 2;
 
 impl Engine {
@@ -112,9 +112,7 @@ impl Engine {
         ctx.add_optimizer_rule(Arc::new(super::unused_join::DropUnusedShapesJoin::new(
             shapes,
         )));
-        let newest = newest_entry(&ctx)
-            .await
-            .map_err(|e| unreachable(cluster, e))?;
+        let newest = newest_entry(&ctx, cluster).await?;
         let resolved = range.resolve(newest)?;
         // Strings as `Utf8View`: the Parquet reader then hands out views into the decoded
         // pages instead of copying every string into one buffer (reading the lake's
@@ -359,34 +357,48 @@ async fn session(
 }
 
 impl Engine {
-    /// Runs the plan `plan` makes. On a cluster, a query the scheduler cancelled because an
-    /// executor was lost (see `cluster::roles`) runs again from the start on the executors
-    /// left, with a new plan, at most [`CLUSTER_RETRIES`] times, saying so on stderr.
+    /// Runs the plan `plan` makes (see [`collect_on`]).
     async fn collect(
         &self,
-        mut plan: impl FnMut() -> Result<LogicalPlan, EngineError>,
+        plan: impl FnMut() -> Result<LogicalPlan, EngineError>,
     ) -> Result<Vec<RecordBatch>, EngineError> {
-        let mut attempt = 0;
-        loop {
-            let result = match self.ctx.execute_logical_plan(plan()?).await {
-                Ok(df) => df.collect().await,
-                Err(e) => Err(e),
-            };
-            let cluster = self.cluster.as_ref().map(|c| c.url.as_str());
-            match (result, cluster) {
-                (Err(e), Some(cluster))
-                    if attempt < CLUSTER_RETRIES
-                        && e.find_root().message().contains("failed: Cancelled") =>
-                {
-                    attempt += 1;
-                    eprintln!(
-                        "warning: {cluster} cancelled the query (an executor was lost, the \
-                         scheduler's log names it); running it again ({attempt} of {CLUSTER_RETRIES})"
-                    );
+        let cluster = self.cluster.as_ref().map(|c| c.url.as_str());
+        collect_on(&self.ctx, cluster, plan).await
+    }
+}
+
+/// Runs the plan `plan` makes on `ctx`. On a cluster, a query the scheduler cancelled
+/// because an executor was lost, or because none was registered for a while (see
+/// `cluster::roles`), runs again from the start on the executors left, with a new plan, at
+/// most [`CLUSTER_RETRIES`] times, saying so on stderr.
+async fn collect_on(
+    ctx: &SessionContext,
+    cluster: Option<&str>,
+    mut plan: impl FnMut() -> Result<LogicalPlan, EngineError>,
+) -> Result<Vec<RecordBatch>, EngineError> {
+    let mut attempt = 0;
+    loop {
+        let result = match ctx.execute_logical_plan(plan()?).await {
+            Ok(df) => df.collect().await,
+            Err(e) => Err(e),
+        };
+        match (result, cluster) {
+            (Err(e), Some(cluster)) if e.find_root().message().contains("failed: Cancelled") => {
+                if attempt == CLUSTER_RETRIES {
+                    return Err(EngineError::ClusterCancelled {
+                        cluster: cluster.to_owned(),
+                        attempts: attempt + 1,
+                    });
                 }
-                (result, cluster) => {
-                    return result.map_err(|e| unreachable(cluster, e.into()));
-                }
+                attempt += 1;
+                eprintln!(
+                    "warning: {cluster} cancelled the query (an executor was lost, or none is \
+                     registered: the scheduler's log says which); running it again ({attempt} \
+                     of {CLUSTER_RETRIES})"
+                );
+            }
+            (result, cluster) => {
+                return result.map_err(|e| unreachable(cluster, e.into()));
             }
         }
     }
@@ -467,14 +479,18 @@ fn verify(options: &SQLOptions, plan: &LogicalPlan) -> Result<(), EngineError> {
 }
 
 /// The newest `last_seen` in the lake: what relative times count back from.
-async fn newest_entry(ctx: &SessionContext) -> Result<Option<i64>, EngineError> {
+async fn newest_entry(
+    ctx: &SessionContext,
+    cluster: Option<&str>,
+) -> Result<Option<i64>, EngineError> {
     use datafusion::arrow::array::{Array, AsArray};
     use datafusion::arrow::datatypes::TimestampNanosecondType;
-    let batches = ctx
+    let plan = ctx
         .sql("SELECT max(last_seen) FROM shapes")
-        .await?
-        .collect()
-        .await?;
+        .await
+        .map_err(|e| unreachable(cluster, e.into()))?
+        .into_unoptimized_plan();
+    let batches = collect_on(ctx, cluster, || Ok(plan.clone())).await?;
     Ok(batches.first().and_then(|b| {
         let col = b.column(0).as_primitive_opt::<TimestampNanosecondType>()?;
         (!col.is_empty() && col.is_valid(0)).then(|| col.value(0))

@@ -49,18 +49,27 @@ impl Cluster {
     /// Starts a scheduler and `executors` executors of `cores` task slots with `env`
     /// (credentials), and waits until every executor has registered.
     pub fn start(executors: usize, cores: usize, env: &[(&str, &str)]) -> Cluster {
+        Cluster::start_with(&[], executors, cores, env)
+    }
+
+    /// [`Cluster::start`] with more arguments for the scheduler.
+    pub fn start_with(
+        scheduler_args: &[&str],
+        executors: usize,
+        cores: usize,
+        env: &[(&str, &str)],
+    ) -> Cluster {
         let logs = tempfile::tempdir().expect("tempdir");
         let port = free_pair();
         let dir = logs.path().to_owned();
         let spawn = |name: &str, args: &[String]| spawn_role(&dir, name, args, env);
-        let scheduler = spawn(
-            "scheduler",
-            &[
-                "scheduler".into(),
-                "--bind".into(),
-                format!("127.0.0.1:{port}"),
-            ],
-        );
+        let mut args = vec![
+            "scheduler".to_owned(),
+            "--bind".to_owned(),
+            format!("127.0.0.1:{port}"),
+        ];
+        args.extend(scheduler_args.iter().map(|a| a.to_string()));
+        let scheduler = spawn("scheduler", &args);
         let mut cluster = Cluster {
             url: format!("df://127.0.0.1:{port}"),
             scheduler,
@@ -384,6 +393,35 @@ fn a_query_survives_a_killed_executor_with_the_right_answer() {
         cluster.log("scheduler")
     );
     assert!(stderr.contains("running it again"), "{stderr}");
+}
+
+/// A scheduler with no executor: the query does not wait for ever. The scheduler cancels
+/// it after `--executor-wait`, the client runs it again twice, then fails with one
+/// sentence that says why and what to start.
+#[test]
+fn a_query_no_executor_can_run_fails_and_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = small_lake(dir.path());
+    let cluster = Cluster::start_with(&["--executor-wait", "1"], 0, 1, &[]);
+    let mut cmd = gardener();
+    cmd.args(["query", "--lake", lake.to_str().expect("utf8")])
+        .args(["SELECT count(*) FROM logs", "--cluster", &cluster.url]);
+    let out = Client::start(cmd).finish(Duration::from_secs(120), || cluster.log("scheduler"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cancelled the query 3 times")
+            && stderr.contains("start `gardener cluster executor"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("running it again").count(), 2, "{stderr}");
+    assert!(
+        cluster
+            .log("scheduler")
+            .contains("waited 1 s with no executor registered"),
+        "{}",
+        cluster.log("scheduler")
+    );
 }
 
 /// A scheduler that is not there: one plain sentence naming it, exit code 2.

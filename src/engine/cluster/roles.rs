@@ -13,7 +13,9 @@
 //! hung instead. So the scheduler cancels every running job when an executor is removed
 //! (missed heartbeats for [`EXECUTOR_TIMEOUT`], or a clean stop), a failed shuffle fetch
 //! fails its stage at once (`stage_max_failures = 1`), and the client runs a cancelled
-//! query again from the start on the executors that are left (`Engine::collect`).
+//! query again from the start on the executors that are left (`Engine::collect`). A job
+//! that waits `--executor-wait` while no executor is registered is cancelled too
+//! (Ballista 55 keeps it queued for ever), so its client fails and says why.
 //!
 //! Known limit (Ballista 55): an executor killed while idle is noticed when the scheduler
 //! next launches a task on it. Ballista then rolls back the stage and drops the tasks it
@@ -23,9 +25,12 @@
 //! executor restarts; an executor with a single slot then takes no more tasks, and the
 //! rerun waits. Executors started with several cores lose capacity, not the queries.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use ballista_core::JobId;
 use ballista_core::error::BallistaError;
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::registry::BallistaFunctionRegistry;
@@ -111,12 +116,13 @@ const HEARTBEAT: u64 = 5;
 /// naming a big lake's files (`logs_files` lists each, ~150 bytes) is never refused.
 pub const MAX_MESSAGE: usize = 1 << 30;
 
-/// Runs a scheduler on `bind` until SIGTERM or Ctrl-C. Boxed: see the crate doc.
-pub fn scheduler(bind: &str) -> BoxFuture<'_, Result<(), RoleError>> {
-    Box::pin(scheduler_unboxed(bind))
+/// Runs a scheduler on `bind` until SIGTERM or Ctrl-C; a query that waits `executor_wait`
+/// with no executor registered is cancelled. Boxed: see the crate doc.
+pub fn scheduler(bind: &str, executor_wait: Duration) -> BoxFuture<'_, Result<(), RoleError>> {
+    Box::pin(scheduler_unboxed(bind, executor_wait))
 }
 
-async fn scheduler_unboxed(bind: &str) -> Result<(), RoleError> {
+async fn scheduler_unboxed(bind: &str, executor_wait: Duration) -> Result<(), RoleError> {
     let (host, port) = host_port("--bind", bind)?;
     let config = Arc::new(SchedulerConfig {
         bind_host: host.clone(),
@@ -160,15 +166,75 @@ async fn scheduler_unboxed(bind: &str) -> Result<(), RoleError> {
             value: bind.to_owned(),
             detail: e.to_string(),
         })?;
-    let guard = tokio::spawn(cancel_jobs_on_executor_loss(scheduler.clone()));
+    let guards = [
+        tokio::spawn(cancel_jobs_on_executor_loss(scheduler.clone())),
+        tokio::spawn(cancel_jobs_without_executors(
+            scheduler.clone(),
+            executor_wait,
+        )),
+    ];
     tracing::info!("scheduler listening on {addr}");
     let mut signals = Signals::new();
     let result = tokio::select! {
         r = start_grpc_service_with_listener(listener, scheduler) => r.map_err(ballista),
         _ = signals.recv() => Ok(()),
     };
-    guard.abort();
+    for guard in guards {
+        guard.abort();
+    }
     result
+}
+
+/// Cancels each job that waited `wait` while no executor was registered. Ballista keeps such
+/// a job queued for ever and its client waits in silence; that happens when none was
+/// started yet, or when all were dropped: an executor that sends no heartbeat for
+/// [`EXECUTOR_TIMEOUT`] is told to stop, and a VM paused for longer (seen on this project's
+/// test machine) leaves every executor silent that long, alive as they are.
+async fn cancel_jobs_without_executors(
+    scheduler: SchedulerServer<LogicalPlanNode, PhysicalPlanNode>,
+    wait: Duration,
+) {
+    let mut waiting: HashMap<JobId, Instant> = HashMap::new();
+    // Listing the executors reads the scheduler's memory: cheap enough every second.
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let none = match scheduler.state.executor_manager.get_executors_state().await {
+            Ok(executors) => executors.is_empty(),
+            Err(e) => {
+                tracing::warn!("cannot list the executors: {e}");
+                continue;
+            }
+        };
+        if !none {
+            waiting.clear();
+            continue;
+        }
+        let jobs: Vec<_> = scheduler
+            .state
+            .task_manager
+            .get_running_job_cache()
+            .keys()
+            .cloned()
+            .collect();
+        waiting.retain(|job, _| jobs.contains(job));
+        for job in jobs {
+            let since = *waiting.entry(job.clone()).or_insert_with(Instant::now);
+            if since.elapsed() < wait {
+                continue;
+            }
+            tracing::warn!(
+                "job {job} waited {} s with no executor registered: cancelling it (start \
+                 `gardener cluster executor --scheduler HOST:PORT`, or raise \
+                 --executor-wait)",
+                wait.as_secs()
+            );
+            waiting.remove(&job);
+            if let Err(e) = scheduler.cancel_job(job.clone()).await {
+                tracing::error!("cancelling job {job}: {e}");
+            }
+        }
+    }
 }
 
 /// Cancels every running job when an executor is removed (see the module doc for why).
