@@ -107,6 +107,8 @@ fn session_state(
     )
 }
 
+type Scheduler = SchedulerServer<LogicalPlanNode, PhysicalPlanNode>;
+
 /// An executor that sent no heartbeat for this long is removed (and its queries failed).
 pub const EXECUTOR_TIMEOUT: u64 = 20;
 /// How often an executor says it is alive.
@@ -157,8 +159,7 @@ async fn scheduler_unboxed(bind: &str, executor_wait: Duration) -> Result<(), Ro
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(ballista)?;
-    let scheduler: SchedulerServer<LogicalPlanNode, PhysicalPlanNode> =
-        create_scheduler(cluster, config).await.map_err(ballista)?;
+    let scheduler: Scheduler = create_scheduler(cluster, config).await.map_err(ballista)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| RoleError::Address {
@@ -190,10 +191,7 @@ async fn scheduler_unboxed(bind: &str, executor_wait: Duration) -> Result<(), Ro
 /// started yet, or when all were dropped: an executor that sends no heartbeat for
 /// [`EXECUTOR_TIMEOUT`] is told to stop, and a VM paused for longer (seen on this project's
 /// test machine) leaves every executor silent that long, alive as they are.
-async fn cancel_jobs_without_executors(
-    scheduler: SchedulerServer<LogicalPlanNode, PhysicalPlanNode>,
-    wait: Duration,
-) {
+async fn cancel_jobs_without_executors(scheduler: Scheduler, wait: Duration) {
     let mut waiting: HashMap<JobId, Instant> = HashMap::new();
     // Listing the executors reads the scheduler's memory: cheap enough every second.
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -210,13 +208,7 @@ async fn cancel_jobs_without_executors(
             waiting.clear();
             continue;
         }
-        let jobs: Vec<_> = scheduler
-            .state
-            .task_manager
-            .get_running_job_cache()
-            .keys()
-            .cloned()
-            .collect();
+        let jobs = running_jobs(&scheduler);
         waiting.retain(|job, _| jobs.contains(job));
         for job in jobs {
             let since = *waiting.entry(job.clone()).or_insert_with(Instant::now);
@@ -230,17 +222,13 @@ async fn cancel_jobs_without_executors(
                 wait.as_secs()
             );
             waiting.remove(&job);
-            if let Err(e) = scheduler.cancel_job(job.clone()).await {
-                tracing::error!("cancelling job {job}: {e}");
-            }
+            cancel(&scheduler, job).await;
         }
     }
 }
 
 /// Cancels every running job when an executor is removed (see the module doc for why).
-async fn cancel_jobs_on_executor_loss(
-    scheduler: SchedulerServer<LogicalPlanNode, PhysicalPlanNode>,
-) {
+async fn cancel_jobs_on_executor_loss(scheduler: Scheduler) {
     let mut events = match scheduler.cluster_state_events().await {
         Ok(events) => events,
         Err(e) => {
@@ -252,22 +240,30 @@ async fn cancel_jobs_on_executor_loss(
         let ClusterStateEvent::RemovedExecutor { executor_id } = event else {
             continue;
         };
-        let jobs: Vec<_> = scheduler
-            .state
-            .task_manager
-            .get_running_job_cache()
-            .keys()
-            .cloned()
-            .collect();
+        let jobs = running_jobs(&scheduler);
         for job in jobs {
             tracing::warn!(
                 "executor {executor_id} was lost while job {job} ran: cancelling the job \
                  (rerunning its stages can double rows in Ballista 55)"
             );
-            if let Err(e) = scheduler.cancel_job(job.clone()).await {
-                tracing::error!("cancelling job {job}: {e}");
-            }
+            cancel(&scheduler, job).await;
         }
+    }
+}
+
+fn running_jobs(scheduler: &Scheduler) -> Vec<JobId> {
+    scheduler
+        .state
+        .task_manager
+        .get_running_job_cache()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+async fn cancel(scheduler: &Scheduler, job: JobId) {
+    if let Err(e) = scheduler.cancel_job(job.clone()).await {
+        tracing::error!("cancelling job {job}: {e}");
     }
 }
 
