@@ -55,7 +55,7 @@ pub enum EngineError {
     ReadOnly { detail: String },
     #[error("{0}")]
     Usage(String),
-    /// The cluster cancelled every run of the query (see `session::Engine::collect`).
+    /// The cluster cancelled every run of the query (see `session::collect_on`).
     #[error(
         "{cluster} cancelled the query {attempts} times: its executors were lost, or none is \
          registered (the scheduler's log says which); start `gardener cluster executor \

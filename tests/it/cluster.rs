@@ -162,9 +162,9 @@ impl Client {
     }
 
     /// Its output; it must end within `limit`, else it is killed and the test fails with
-    /// `context` (a hung query must fail the suite, not stall it: a cluster whose
-    /// executors were all dropped, e.g. after the VM was paused for longer than the
-    /// heartbeat timeout, runs no task and Ballista's client waits for one forever).
+    /// `context`: a hung query must fail the suite, not stall it (a cluster whose executors
+    /// were all dropped, as after the VM was paused for longer than the heartbeat timeout,
+    /// fails a query only after the scheduler's `--executor-wait`, three times).
     fn finish(mut self, limit: Duration, context: impl Fn() -> String) -> Output {
         let start = Instant::now();
         let status = loop {
