@@ -17,10 +17,11 @@
 //!
 //! Failure modes: an unreachable scheduler fails the first query naming its address; a
 //! lost executor makes the scheduler cancel the running queries ([`roles`]) and the client
-//! run each again on the executors left (`Engine::collect`, at most twice), never Ballista's
-//! stage reruns (a wrong answer in 55); a query with no executor left fails. A local lake must be at
-//! the same path on every machine (a shared disk); a `gs://` lake needs the credentials on
-//! each.
+//! run each again on the executors left (`session::collect_on`, at most twice), never
+//! Ballista's stage reruns (a wrong answer in 55); a query no executor can run is cancelled
+//! after the scheduler's `--executor-wait`, and after its reruns fails saying why. A local
+//! lake must be at the same path on every machine (a shared disk); a `gs://` lake needs the
+//! credentials on each.
 
 pub mod codec;
 pub mod joins;

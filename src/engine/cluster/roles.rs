@@ -13,7 +13,7 @@
 //! hung instead. So the scheduler cancels every running job when an executor is removed
 //! (missed heartbeats for [`EXECUTOR_TIMEOUT`], or a clean stop), a failed shuffle fetch
 //! fails its stage at once (`stage_max_failures = 1`), and the client runs a cancelled
-//! query again from the start on the executors that are left (`Engine::collect`). A job
+//! query again from the start on the executors that are left (`session::collect_on`). A job
 //! that waits `--executor-wait` while no executor is registered is cancelled too
 //! (Ballista 55 keeps it queued for ever), so its client fails and says why.
 //!
