@@ -329,9 +329,8 @@ fn string<'a>(field: &str, raw: Raw<'a>) -> Result<Cow<'a, str>> {
     if !s.starts_with('"') {
         return Err(wrong(field, "a string", raw));
     }
-    let inner = &s[1..s.len() - 1];
-    if !inner.contains('\\') {
-        return Ok(Cow::Borrowed(inner));
+    if !raw.may_have_escapes() {
+        return Ok(Cow::Borrowed(&s[1..s.len() - 1]));
     }
     serde_json::from_str::<String>(s)
         .map(Cow::Owned)
