@@ -97,18 +97,51 @@ pub struct ClusterArgs {
 #[derive(Debug, Subcommand)]
 pub enum Role {
     /// The scheduler: plans queries into stages and hands tasks to executors.
-    Scheduler {
-        /// HOST:PORT to listen on (clients use --cluster df://HOST:PORT).
-        #[arg(long, default_value = "0.0.0.0:50050", value_name = "HOST:PORT")]
-        bind: String,
-        /// How long a query waits while no executor is registered (none started yet, or
-        /// all dropped, e.g. after missing heartbeats) before it is cancelled and its
-        /// client told so.
-        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
-        executor_wait: u64,
-    },
+    Scheduler(SchedulerArgs),
     /// An executor: runs tasks; PORT serves results (Arrow Flight), PORT+1 its gRPC service.
+    /// When the scheduler stops it (after missed heartbeats) it registers again; SIGTERM or
+    /// Ctrl-C ends it.
     Executor(ExecutorArgs),
+}
+
+/// `gardener cluster scheduler`.
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// HOST:PORT to listen on (clients use --cluster df://HOST:PORT).
+    #[arg(long, default_value = "0.0.0.0:50050", value_name = "HOST:PORT")]
+    pub bind: String,
+    /// How long a query waits while no executor is registered (none started yet, or all
+    /// dropped, e.g. after missing heartbeats) before it is cancelled and its client told
+    /// so.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub executor_wait: u64,
+    /// How long an executor may send no heartbeat (one every 5 s) before it is dropped and
+    /// the queries it ran are run again elsewhere. Raise it where machines pause (VMs).
+    #[arg(long, default_value_t = 20, value_name = "SECONDS", value_parser = heartbeat_timeout)]
+    pub executor_timeout: u64,
+}
+
+/// `--executor-timeout`: longer than the heartbeat interval, at most a day.
+fn heartbeat_timeout(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(v) if (6..=86_400).contains(&v) => Ok(v),
+        _ => Err(
+            "expected whole seconds from 6 to 86400 (executors send a heartbeat every \
+                  5 s)"
+                .into(),
+        ),
+    }
+}
+
+#[cfg(feature = "cluster")]
+impl SchedulerArgs {
+    pub fn options(self) -> crate::engine::cluster::roles::SchedulerOptions {
+        crate::engine::cluster::roles::SchedulerOptions {
+            bind: self.bind,
+            executor_wait: std::time::Duration::from_secs(self.executor_wait),
+            executor_timeout: std::time::Duration::from_secs(self.executor_timeout),
+        }
+    }
 }
 
 /// `gardener cluster executor`.

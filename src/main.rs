@@ -171,10 +171,7 @@ fn cluster(role: log_gardener::cli::Role) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async {
         match role {
-            Role::Scheduler {
-                bind,
-                executor_wait,
-            } => roles::scheduler(&bind, Duration::from_secs(executor_wait)).await,
+            Role::Scheduler(args) => roles::scheduler(args.options()).await,
             Role::Executor(args) => roles::executor(args.options()).await,
         }
     })?;

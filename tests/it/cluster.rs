@@ -76,7 +76,7 @@ impl Cluster {
             executors: Vec::new(),
             logs,
         };
-        cluster.wait_for("scheduler", "listening");
+        cluster.wait_for("scheduler", "listening", 1);
         for i in 0..executors {
             let name = format!("executor{i}");
             let work = dir.join(format!("work{i}"));
@@ -95,7 +95,7 @@ impl Cluster {
                 ],
             );
             cluster.executors.push(child);
-            cluster.wait_for(&name, "registration succeed");
+            cluster.wait_for(&name, "registration succeed", 1);
         }
         cluster
     }
@@ -104,12 +104,13 @@ impl Cluster {
         std::fs::read_to_string(self.logs.path().join(name)).unwrap_or_default()
     }
 
-    fn wait_for(&self, name: &str, text: &str) {
+    /// Waits until the log of `name` holds `text` `times` times.
+    fn wait_for(&self, name: &str, text: &str, times: usize) {
         let start = Instant::now();
-        while !self.log(name).contains(text) {
+        while self.log(name).matches(text).count() < times {
             assert!(
                 start.elapsed() < Duration::from_secs(60),
-                "{name} did not start: {}",
+                "{name} did not log {text:?} {times} times in 60 s: {}",
                 self.log(name)
             );
             std::thread::sleep(Duration::from_millis(100));
@@ -421,6 +422,92 @@ fn a_query_no_executor_can_run_fails_and_says_why() {
             .contains("waited 1 s with no executor registered"),
         "{}",
         cluster.log("scheduler")
+    );
+}
+
+/// An executor the scheduler drops after missed heartbeats (stopped with SIGSTOP for longer
+/// than `--executor-timeout`, as a paused VM leaves it) registers again on its own, and
+/// the cluster answers again; Ballista's executor exits there, and a cluster whose
+/// executors all had ran nothing until someone restarted them.
+#[test]
+fn an_executor_the_scheduler_dropped_registers_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = small_lake(dir.path());
+    let lake = lake.to_str().expect("utf8");
+    let args = [
+        "query",
+        "--lake",
+        lake,
+        "--since",
+        "3000d",
+        "--format",
+        "csv",
+        "SELECT count(*) FROM logs",
+    ];
+    let local = ok(gardener().args(args).output().expect("run"), "local");
+    let mut cluster = Cluster::start_with(&["--executor-timeout", "6"], 1, 1, &[]);
+    let pid = cluster.executors[0].id().to_string();
+    let signal = |name: &str| {
+        let status = Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {name} {pid}");
+    };
+    signal("-STOP");
+    // Resumed whatever happens: a stopped process would outlive the test.
+    let paused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cluster.wait_for("scheduler", "heartbeat timed out after 6s", 1)
+    }));
+    signal("-CONT");
+    if let Err(panic) = paused {
+        std::panic::resume_unwind(panic);
+    }
+    cluster.wait_for("executor0", "registering again", 1);
+    cluster.wait_for("executor0", "registration succeed", 2);
+    let mut cmd = gardener();
+    cmd.args(args).args(["--cluster", &cluster.url]);
+    let out = Client::start(cmd).finish(Duration::from_secs(180), || cluster.log("scheduler"));
+    assert_eq!(
+        normalised(&local),
+        normalised(&ok(out, "query after the pause"))
+    );
+    // A signal still ends it, for good.
+    signal("-TERM");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = cluster.executors[0].try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "SIGTERM did not end the executor: {}",
+            cluster.log("executor0")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}: {}", cluster.log("executor0"));
+}
+
+/// A heartbeat timeout no executor can meet (they send one every 5 s) is refused up front.
+#[test]
+fn an_executor_timeout_below_the_heartbeat_is_refused() {
+    let out = gardener()
+        .args([
+            "cluster",
+            "scheduler",
+            "--bind",
+            "127.0.0.1:1",
+            "--executor-timeout",
+            "5",
+        ])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("expected whole seconds from 6 to 86400"),
+        "{stderr}"
     );
 }
 

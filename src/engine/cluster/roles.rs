@@ -4,14 +4,18 @@
 //!
 //! Shutdown: SIGTERM or Ctrl-C stops the scheduler at once (clients see their running
 //! queries fail); an executor tells the scheduler it is leaving, stops taking tasks and
-//! ends when its running tasks have (Ballista's executor shutdown).
+//! ends when its running tasks have (Ballista's executor shutdown). An executor the
+//! scheduler stops (it does so to one whose heartbeats it missed for `--executor-timeout`,
+//! alive as it may be: a VM paused for 41 s did that to every executor of a test cluster)
+//! registers again: Ballista's executor exits instead, and a cluster
+//! whose executors all exited ran nothing until someone restarted them.
 //!
 //! A lost executor fails the queries that were running; their stages are never rerun.
 //! Ballista 55 recovers from a lost executor by rerunning the stages whose output it held,
 //! and measured here that gave a wrong answer (rows counted 2.7 times: a join with an
 //! executor killed mid-query, `tests/it/cluster.rs`); with the adaptive planner the query
 //! hung instead. So the scheduler cancels every running job when an executor is removed
-//! (missed heartbeats for [`EXECUTOR_TIMEOUT`], or a clean stop), a failed shuffle fetch
+//! (missed heartbeats for `--executor-timeout`, or a clean stop), a failed shuffle fetch
 //! fails its stage at once (`stage_max_failures = 1`), and the client runs a cancelled
 //! query again from the start on the executors that are left (`session::collect_on`). A job
 //! that waits `--executor-wait` while no executor is registered is cancelled too
@@ -28,6 +32,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ballista_core::JobId;
@@ -109,22 +114,31 @@ fn session_state(
 
 type Scheduler = SchedulerServer<LogicalPlanNode, PhysicalPlanNode>;
 
-/// An executor that sent no heartbeat for this long is removed (and its queries failed).
-pub const EXECUTOR_TIMEOUT: u64 = 20;
-/// How often an executor says it is alive.
+/// How often an executor says it is alive (`--executor-timeout` must be longer).
 const HEARTBEAT: u64 = 5;
 /// The largest gRPC message a role takes. Raised from Ballista's 16 MiB default when plans
 /// carried session tables (they no longer do, see `engine::scratch`); kept so that a plan
 /// naming a big lake's files (`logs_files` lists each, ~150 bytes) is never refused.
 pub const MAX_MESSAGE: usize = 1 << 30;
 
-/// Runs a scheduler on `bind` until SIGTERM or Ctrl-C; a query that waits `executor_wait`
-/// with no executor registered is cancelled. Boxed: see the crate doc.
-pub fn scheduler(bind: &str, executor_wait: Duration) -> BoxFuture<'_, Result<(), RoleError>> {
-    Box::pin(scheduler_unboxed(bind, executor_wait))
+/// How a scheduler is started.
+pub struct SchedulerOptions {
+    /// `HOST:PORT` to listen on.
+    pub bind: String,
+    /// A query that waits this long while no executor is registered is cancelled.
+    pub executor_wait: Duration,
+    /// An executor that sent no heartbeat for this long is removed (and its queries run
+    /// again on the others).
+    pub executor_timeout: Duration,
 }
 
-async fn scheduler_unboxed(bind: &str, executor_wait: Duration) -> Result<(), RoleError> {
+/// Runs a scheduler until SIGTERM or Ctrl-C. Boxed: see the crate doc.
+pub fn scheduler(opts: SchedulerOptions) -> BoxFuture<'static, Result<(), RoleError>> {
+    Box::pin(scheduler_unboxed(opts))
+}
+
+async fn scheduler_unboxed(opts: SchedulerOptions) -> Result<(), RoleError> {
+    let bind = opts.bind.as_str();
     let (host, port) = host_port("--bind", bind)?;
     let config = Arc::new(SchedulerConfig {
         bind_host: host.clone(),
@@ -139,7 +153,7 @@ async fn scheduler_unboxed(bind: &str, executor_wait: Duration) -> Result<(), Ro
         grpc_server_max_decoding_message_size: MAX_MESSAGE as u32,
         grpc_server_max_encoding_message_size: MAX_MESSAGE as u32,
         grpc_client_max_message_size: MAX_MESSAGE as u32,
-        executor_timeout_seconds: EXECUTOR_TIMEOUT,
+        executor_timeout_seconds: opts.executor_timeout.as_secs(),
         expire_dead_executor_interval_seconds: HEARTBEAT,
         ..Default::default()
     });
@@ -171,7 +185,7 @@ async fn scheduler_unboxed(bind: &str, executor_wait: Duration) -> Result<(), Ro
         tokio::spawn(cancel_jobs_on_executor_loss(scheduler.clone())),
         tokio::spawn(cancel_jobs_without_executors(
             scheduler.clone(),
-            executor_wait,
+            opts.executor_wait,
         )),
     ];
     tracing::info!("scheduler listening on {addr}");
@@ -189,7 +203,7 @@ async fn scheduler_unboxed(bind: &str, executor_wait: Duration) -> Result<(), Ro
 /// Cancels each job that waited `wait` while no executor was registered. Ballista keeps such
 /// a job queued for ever and its client waits in silence; that happens when none was
 /// started yet, or when all were dropped: an executor that sends no heartbeat for
-/// [`EXECUTOR_TIMEOUT`] is told to stop, and a VM paused for longer (seen on this project's
+/// `--executor-timeout` is told to stop, and a VM paused for longer (seen on this project's
 /// test machine) leaves every executor silent that long, alive as they are.
 async fn cancel_jobs_without_executors(scheduler: Scheduler, wait: Duration) {
     let mut waiting: HashMap<JobId, Instant> = HashMap::new();
@@ -281,12 +295,67 @@ pub struct ExecutorOptions {
     pub work_dir: Option<String>,
 }
 
-/// Runs an executor until SIGTERM or Ctrl-C, then drains it. Boxed: see the crate doc.
+/// Runs an executor until SIGTERM or Ctrl-C, then drains it; registers it again whenever
+/// the scheduler stops it. Boxed: see the crate doc.
 pub fn executor(opts: ExecutorOptions) -> BoxFuture<'static, Result<(), RoleError>> {
     Box::pin(executor_unboxed(opts))
 }
 
+/// The pause before an executor the scheduler stopped registers again, and between
+/// registrations it refuses.
+const REREGISTER_PAUSE: Duration = Duration::from_secs(2);
+
 async fn executor_unboxed(opts: ExecutorOptions) -> Result<(), RoleError> {
+    // Ballista's executor stops on a signal and on the scheduler's request alike, and says
+    // which to no one: a signal is noted here as well.
+    let signalled = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn({
+        let signalled = signalled.clone();
+        async move {
+            Signals::new().recv().await;
+            signalled.store(true, Ordering::Release);
+        }
+    });
+    // One id for every registration. The stopped executor's last heartbeat (sent on
+    // waking, before the stop request was read) registers it again at the scheduler; under
+    // a new id that registration would linger until it expired, and tasks sent to it would
+    // reach the new executor under the old id. With the same id, registering is refused
+    // until it has expired (`--executor-timeout`), then succeeds.
+    let id = ExecutorProcessConfig::default().executor_id;
+    let result = loop {
+        match run_executor(&opts, &id).await {
+            Ok(()) => {}
+            Err(e) if already_registered(&e) => {}
+            Err(e) => break Err(e),
+        }
+        // Ballista's executor and its signal handler end on the same signal: give the
+        // watcher a moment, which a restart waits anyway.
+        tokio::time::sleep(REREGISTER_PAUSE).await;
+        if signalled.load(Ordering::Acquire) {
+            break Ok(());
+        }
+        tracing::warn!(
+            "the scheduler at {} stopped this executor or still holds its last \
+             registration (it stops one whose heartbeats it missed for its \
+             --executor-timeout, e.g. after this machine was paused): registering again",
+            opts.scheduler
+        );
+        // Ballista's executor fences itself with a process-wide flag when it stops; a new
+        // one starting in the same process must not start fenced.
+        ballista_executor::executor_server::TERMINATING.store(false, Ordering::Release);
+    };
+    watcher.abort();
+    result
+}
+
+/// The scheduler refused the registration: it still holds one under this id.
+fn already_registered(e: &RoleError) -> bool {
+    matches!(e, RoleError::Ballista { source: BallistaError::GrpcError(status), .. }
+        if status.code() == tonic::Code::AlreadyExists)
+}
+
+/// One executor's life as executor `id`: registration to stop.
+async fn run_executor(opts: &ExecutorOptions, id: &str) -> Result<(), RoleError> {
     let (scheduler_host, scheduler_port) = host_port("--scheduler", &opts.scheduler)?;
     let (bind_host, port) = host_port("--bind", &opts.bind)?;
     let grpc_port = port.checked_add(1).ok_or_else(|| RoleError::Address {
@@ -303,8 +372,9 @@ async fn executor_unboxed(opts: ExecutorOptions) -> Result<(), RoleError> {
     let stores = Arc::new(LakeStores::default());
     let work_dir = opts.work_dir.clone();
     let config = ExecutorProcessConfig {
+        executor_id: id.to_owned(),
         bind_host,
-        external_host: opts.external_host,
+        external_host: opts.external_host.clone(),
         port,
         grpc_port,
         scheduler_host,
@@ -313,7 +383,7 @@ async fn executor_unboxed(opts: ExecutorOptions) -> Result<(), RoleError> {
         executor_heartbeat_interval_seconds: HEARTBEAT,
         grpc_max_decoding_message_size: MAX_MESSAGE as u32,
         grpc_max_encoding_message_size: MAX_MESSAGE as u32,
-        work_dir: opts.work_dir,
+        work_dir: opts.work_dir.clone(),
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
         override_runtime_producer: Some(Arc::new(move |_| {
             let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(stores.clone());
