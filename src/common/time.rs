@@ -137,13 +137,21 @@ pub fn day_string(day: i32) -> String {
 
 /// RFC 3339 with nanoseconds, UTC (`2025-09-12T03:46:13.957993000Z`).
 pub fn format_rfc3339(ts: Nanos) -> String {
-    let day = ts.div_euclid(NANOS_PER_DAY);
-    let rem = ts.rem_euclid(NANOS_PER_DAY);
-    let (y, m, d) = civil_from_days(day);
-    let secs = rem / 1_000_000_000;
-    let nanos = rem % 1_000_000_000;
+    let nanos = ts.rem_euclid(1_000_000_000);
+    format!("{}.{nanos:09}Z", to_the_second(ts))
+}
+
+/// RFC 3339 to the second (rounded down), UTC (`2025-09-12T03:46:13Z`): for people.
+pub fn format_rfc3339_seconds(ts: Nanos) -> String {
+    format!("{}Z", to_the_second(ts))
+}
+
+/// `2025-09-12T03:46:13` of `ts`, rounded down to the second.
+fn to_the_second(ts: Nanos) -> String {
+    let (y, m, d) = civil_from_days(ts.div_euclid(NANOS_PER_DAY));
+    let secs = ts.rem_euclid(NANOS_PER_DAY) / 1_000_000_000;
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
         secs / 3600,
         secs / 60 % 60,
         secs % 60
@@ -164,6 +172,17 @@ pub fn parse_duration_ms(s: &str) -> Result<f64, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_for_people_are_rounded_down_to_the_second() {
+        let t = parse_rfc3339("2025-09-05T04:23:48.790530001Z").expect("valid");
+        assert_eq!(format_rfc3339(t), "2025-09-05T04:23:48.790530001Z");
+        assert_eq!(format_rfc3339_seconds(t), "2025-09-05T04:23:48Z");
+        // Before 1970 too: down, not toward zero.
+        let t = parse_rfc3339("1969-12-31T23:59:59.5Z").expect("valid");
+        assert_eq!(format_rfc3339(t), "1969-12-31T23:59:59.500000000Z");
+        assert_eq!(format_rfc3339_seconds(t), "1969-12-31T23:59:59Z");
+    }
 
     #[test]
     fn fractional_digits_zero_to_nine() {

@@ -98,24 +98,15 @@ fn head(o: &mut String, r: &Report) {
         esc(&title)
     );
     let _ = writeln!(o, "<h1>{}</h1>", esc(&title));
+    let (from, to) = r.range.shown();
     let _ = writeln!(
         o,
         "<p><b>Generated:</b> {} &nbsp; <b>Projects:</b> {} &nbsp; <b>Range:</b> {} to {} ({} days)<br>\
          <b>Totals:</b> {} entries: {}</p>",
         esc(&r.generated_at),
         esc(&r.projects.join(", ")),
-        esc(r
-            .range
-            .since
-            .as_deref()
-            .or(r.range.first_entry.as_deref())
-            .unwrap_or("-")),
-        esc(r
-            .range
-            .until
-            .as_deref()
-            .or(r.range.last_entry.as_deref())
-            .unwrap_or("-")),
+        esc(&from),
+        esc(&to),
         r.range.days,
         thousands(r.totals.rows),
         r.totals

@@ -115,21 +115,8 @@ fn header(o: &mut String, r: &Report) {
     let projects: Vec<String> = r.projects.iter().map(|s| text(s)).collect();
     let _ = writeln!(o, "**Projects:** {}  ", projects.join(", "));
     let _ = writeln!(o, "**Services:** {services}  ");
-    let _ = writeln!(
-        o,
-        "**Range:** {} to {} ({} days)  ",
-        r.range
-            .since
-            .as_deref()
-            .or(r.range.first_entry.as_deref())
-            .unwrap_or("-"),
-        r.range
-            .until
-            .as_deref()
-            .or(r.range.last_entry.as_deref())
-            .unwrap_or("-"),
-        r.range.days
-    );
+    let (from, to) = r.range.shown();
+    let _ = writeln!(o, "**Range:** {from} to {to} ({} days)  ", r.range.days);
     let by_sev: Vec<String> = r
         .totals
         .severities

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::common::time::{format_rfc3339_seconds, parse_rfc3339};
+
 /// Bumped when a field changes meaning or goes away (adding fields does not bump it).
 /// Version 2: issues count their problem rows (not all the signature's rows), are numbered
 /// in incident order, and `incidents[]` covers every issue (linked groups, request families
@@ -196,6 +198,26 @@ pub struct Range {
     pub first_entry: Option<String>,
     pub last_entry: Option<String>,
     pub days: f64,
+}
+
+impl Range {
+    /// Where the range starts and ends as the report's header shows it: the bound, else
+    /// the oldest (newest) entry, to the second. The JSON keeps the exact bounds; shown
+    /// whole, `--since 7d` (counted back from a nanosecond past the newest entry) read
+    /// `2025-09-05T04:23:48.790530001Z`.
+    pub fn shown(&self) -> (String, String) {
+        let show = |bound: &Option<String>, entry: &Option<String>| match bound
+            .as_deref()
+            .or(entry.as_deref())
+        {
+            None => "-".to_owned(),
+            Some(t) => parse_rfc3339(t).map_or_else(|_| t.to_owned(), format_rfc3339_seconds),
+        };
+        (
+            show(&self.since, &self.first_entry),
+            show(&self.until, &self.last_entry),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
