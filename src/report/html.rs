@@ -98,16 +98,13 @@ fn head(o: &mut String, r: &Report) {
         esc(&title)
     );
     let _ = writeln!(o, "<h1>{}</h1>", esc(&title));
-    let (from, to) = r.range.shown();
     let _ = writeln!(
         o,
-        "<p><b>Generated:</b> {} &nbsp; <b>Projects:</b> {} &nbsp; <b>Range:</b> {} to {} ({} days)<br>\
+        "<p><b>Generated:</b> {} &nbsp; <b>Projects:</b> {} &nbsp; <b>Range:</b> {}<br>\
          <b>Totals:</b> {} entries: {}</p>",
         esc(&r.generated_at),
         esc(&r.projects.join(", ")),
-        esc(&from),
-        esc(&to),
-        r.range.days,
+        esc(&r.range.header()),
         thousands(r.totals.rows),
         r.totals
             .severities

@@ -115,8 +115,7 @@ fn header(o: &mut String, r: &Report) {
     let projects: Vec<String> = r.projects.iter().map(|s| text(s)).collect();
     let _ = writeln!(o, "**Projects:** {}  ", projects.join(", "));
     let _ = writeln!(o, "**Services:** {services}  ");
-    let (from, to) = r.range.shown();
-    let _ = writeln!(o, "**Range:** {from} to {to} ({} days)  ", r.range.days);
+    let _ = writeln!(o, "**Range:** {}  ", r.range.header());
     let by_sev: Vec<String> = r
         .totals
         .severities

@@ -201,22 +201,34 @@ pub struct Range {
 }
 
 impl Range {
-    /// Where the range starts and ends as the report's header shows it: the bound, else
-    /// the oldest (newest) entry, to the second. The JSON keeps the exact bounds; shown
-    /// whole, `--since 7d` (counted back from a nanosecond past the newest entry) read
-    /// `2025-09-05T04:23:48.790530001Z`.
-    pub fn shown(&self) -> (String, String) {
-        let show = |bound: &Option<String>, entry: &Option<String>| match bound
-            .as_deref()
-            .or(entry.as_deref())
-        {
-            None => "-".to_owned(),
-            Some(t) => parse_rfc3339(t).map_or_else(|_| t.to_owned(), format_rfc3339_seconds),
+    /// The range as the report's header shows it, to the second: the bounds (else the
+    /// oldest and newest entries) and their span, then where the entries are when that is
+    /// a day or more inside the bounds (`--since 3000d` over a week of entries). The JSON
+    /// keeps the exact bounds; shown whole, `--since 7d` (counted back from a nanosecond
+    /// past the newest entry) read `2025-09-05T04:23:48.790530001Z`.
+    pub fn header(&self) -> String {
+        let at = |t: Option<&str>| t.and_then(|t| parse_rfc3339(t).ok());
+        let show = |t: Option<&str>| match (t, at(t)) {
+            (_, Some(ns)) => format_rfc3339_seconds(ns),
+            (Some(t), None) => t.to_owned(),
+            (None, None) => "-".to_owned(),
         };
-        (
-            show(&self.since, &self.first_entry),
-            show(&self.until, &self.last_entry),
-        )
+        let (since, until) = (self.since.as_deref(), self.until.as_deref());
+        let (first, last) = (self.first_entry.as_deref(), self.last_entry.as_deref());
+        let mut line = format!(
+            "{} to {} ({} days)",
+            show(since.or(first)),
+            show(until.or(last)),
+            self.days
+        );
+        const DAY: u64 = 86_400_000_000_000;
+        let inside = |outer: Option<i64>, inner: Option<i64>| {
+            outer.zip(inner).is_some_and(|(o, i)| i.abs_diff(o) >= DAY)
+        };
+        if inside(at(since), at(first)) || inside(at(until), at(last)) {
+            line += &format!("; entries {} to {}", show(first), show(last));
+        }
+        line
     }
 }
 
@@ -419,4 +431,48 @@ pub struct QueryUsed {
     pub params: BTreeMap<String, String>,
     /// The command that reproduces it.
     pub command: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Range;
+
+    fn range(bounds: [Option<&str>; 2], entries: [Option<&str>; 2], days: f64) -> Range {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        Range {
+            since: own(bounds[0]),
+            until: own(bounds[1]),
+            first_entry: own(entries[0]),
+            last_entry: own(entries[1]),
+            days,
+        }
+    }
+
+    #[test]
+    fn the_header_shows_the_range_to_the_second_and_entries_well_inside_it() {
+        let week = range(
+            [Some("2025-09-05T04:23:48.790530001Z"), None],
+            [
+                Some("2025-09-05T04:23:49.000001Z"),
+                Some("2025-09-12T04:23:48.79053Z"),
+            ],
+            7.0,
+        );
+        assert_eq!(
+            week.header(),
+            "2025-09-05T04:23:48Z to 2025-09-12T04:23:48Z (7 days)"
+        );
+        let wide = range(
+            [Some("2017-06-30T01:42:58Z"), None],
+            [Some("2025-08-25T16:18:10.5Z"), Some("2025-09-16T01:42:58Z")],
+            3000.0,
+        );
+        assert_eq!(
+            wide.header(),
+            "2017-06-30T01:42:58Z to 2025-09-16T01:42:58Z (3000 days); entries \
+             2025-08-25T16:18:10Z to 2025-09-16T01:42:58Z"
+        );
+        let empty = range([None, None], [None, None], 0.0);
+        assert_eq!(empty.header(), "- to - (0 days)");
+    }
 }
