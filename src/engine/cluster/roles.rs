@@ -7,8 +7,9 @@
 //! ends when its running tasks have (Ballista's executor shutdown). An executor the
 //! scheduler stops (it does so to one whose heartbeats it missed for `--executor-timeout`,
 //! alive as it may be: a VM paused for 41 s did that to every executor of a test cluster)
-//! registers again: Ballista's executor exits instead, and a cluster
-//! whose executors all exited ran nothing until someone restarted them.
+//! registers again under its id, once the scheduler lets go of the registration the
+//! executor's last heartbeat renewed. Ballista's executor exits instead, and a cluster whose
+//! executors all had ran nothing until someone restarted them.
 //!
 //! A lost executor fails the queries that were running; their stages are never rerun.
 //! Ballista 55 recovers from a lost executor by rerunning the stages whose output it held,
