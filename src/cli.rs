@@ -125,11 +125,7 @@ pub struct SchedulerArgs {
 fn heartbeat_timeout(s: &str) -> Result<u64, String> {
     match s.parse::<u64>() {
         Ok(v) if (6..=86_400).contains(&v) => Ok(v),
-        _ => Err(
-            "expected whole seconds from 6 to 86400 (executors send a heartbeat every \
-                  5 s)"
-                .into(),
-        ),
+        _ => Err("expected whole seconds from 6 to 86400 (a heartbeat comes every 5 s)".into()),
     }
 }
 

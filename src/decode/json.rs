@@ -16,7 +16,7 @@ use std::borrow::Cow;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Raw<'a> {
     text: &'a str,
-    /// Some string in the value may hold an escape. The cursor knows it from its one pass;
+    /// False only for a string without escapes. The cursor knows it from its one pass;
     /// without it every string field was scanned again for a backslash (2% of ingest).
     escapes: bool,
 }
@@ -26,7 +26,8 @@ impl<'a> Raw<'a> {
         self.text
     }
 
-    /// False only when no string in the value holds an escape: its text is its content.
+    /// False only for a string without escapes: its text between the quotes is its
+    /// content.
     pub fn may_have_escapes(self) -> bool {
         self.escapes
     }
@@ -129,7 +130,7 @@ impl<'a> Cursor<'a> {
                 }
             }
         }
-        // Objects read field by field: what the fields held is not tracked here.
+        // Not a string.
         Ok(Raw {
             text: &self.text[start..self.pos],
             escapes: true,
@@ -173,9 +174,10 @@ impl<'a> Cursor<'a> {
             // A value ended: close what it ends, up to the next value.
             loop {
                 let Some(in_object) = open.top() else {
+                    let text = &self.text[start..self.pos];
                     return Ok(Raw {
-                        text: &self.text[start..self.pos],
-                        escapes,
+                        text,
+                        escapes: escapes || !text.starts_with('"'),
                     });
                 };
                 match self.peek() {
