@@ -489,25 +489,27 @@ fn an_executor_the_scheduler_dropped_registers_again() {
     assert!(status.success(), "{status}: {}", cluster.log("executor0"));
 }
 
+/// `gardener ARGS` fails with exit code 2 and `says` on stderr.
+fn fails_saying(args: &[&str], says: &str) {
+    let out = gardener().args(args).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(says), "{stderr}");
+}
+
 /// A heartbeat timeout no executor can meet (they send one every 5 s) is refused up front.
 #[test]
 fn an_executor_timeout_below_the_heartbeat_is_refused() {
-    let out = gardener()
-        .args([
+    fails_saying(
+        &[
             "cluster",
             "scheduler",
             "--bind",
             "127.0.0.1:1",
             "--executor-timeout",
             "5",
-        ])
-        .output()
-        .expect("run");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("expected whole seconds from 6 to 86400"),
-        "{stderr}"
+        ],
+        "expected whole seconds from 6 to 86400",
     );
 }
 
@@ -516,15 +518,16 @@ fn an_executor_timeout_below_the_heartbeat_is_refused() {
 fn an_unreachable_scheduler_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = small_lake(dir.path());
-    let out = gardener()
-        .args(["query", "--lake", lake.to_str().expect("utf8"), "SELECT 1"])
-        .args(["--cluster", "df://127.0.0.1:1"])
-        .output()
-        .expect("run");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("cluster df://127.0.0.1:1 is unreachable"),
-        "{stderr}"
+    let lake = lake.to_str().expect("utf8");
+    fails_saying(
+        &[
+            "query",
+            "--lake",
+            lake,
+            "SELECT 1",
+            "--cluster",
+            "df://127.0.0.1:1",
+        ],
+        "cluster df://127.0.0.1:1 is unreachable",
     );
 }
