@@ -7,9 +7,9 @@
 //! ends when its running tasks have (Ballista's executor shutdown). An executor the
 //! scheduler stops (it does so to one whose heartbeats it missed for `--executor-timeout`,
 //! alive as it may be: a VM paused for 41 s did that to every executor of a test cluster)
-//! registers again under its id, once the scheduler lets go of the registration the
-//! executor's last heartbeat renewed. Ballista's executor exits instead, and a cluster whose
-//! executors all had ran nothing until someone restarted them.
+//! registers again (under a new id when the scheduler still holds the old one). Ballista's
+//! executor exits instead, and a cluster whose executors all had ran nothing until someone
+//! restarted them.
 //!
 //! A lost executor fails the queries that were running; their stages are never rerun.
 //! Ballista 55 recovers from a lost executor by rerunning the stages whose output it held,
@@ -302,8 +302,7 @@ pub fn executor(opts: ExecutorOptions) -> BoxFuture<'static, Result<(), RoleErro
     Box::pin(executor_unboxed(opts))
 }
 
-/// The pause before an executor the scheduler stopped registers again, and between
-/// registrations it refuses.
+/// The pause before an executor the scheduler stopped registers again.
 const REREGISTER_PAUSE: Duration = Duration::from_secs(2);
 
 async fn executor_unboxed(opts: ExecutorOptions) -> Result<(), RoleError> {
@@ -317,16 +316,20 @@ async fn executor_unboxed(opts: ExecutorOptions) -> Result<(), RoleError> {
             signalled.store(true, Ordering::Release);
         }
     });
-    // One id for every registration. The stopped executor's last heartbeat (sent on
-    // waking, before the stop request was read) registers it again at the scheduler; under
-    // a new id that registration would linger until it expired, and tasks sent to it would
-    // reach the new executor under the old id. With the same id, registering is refused
-    // until it has expired (`--executor-timeout`), then succeeds.
-    let id = ExecutorProcessConfig::default().executor_id;
+    // The same id again when the scheduler lets it (nothing of the old registration is
+    // left behind). The stopped executor's last heartbeat, sent on waking before it read
+    // the stop request, may have registered it again; the scheduler then refuses the id
+    // (AlreadyExists) until that registration expires, and in a loaded test run it still
+    // refused it after a minute (why was not found). So a refused id is replaced by a new
+    // one; the old registration expires on its own, and a query the scheduler sent to it
+    // meanwhile is cancelled and run again (the client reruns cancelled queries).
+    let mut id = ExecutorProcessConfig::default().executor_id;
     let result = loop {
         match run_executor(&opts, &id).await {
             Ok(()) => {}
-            Err(e) if already_registered(&e) => {}
+            Err(e) if already_registered(&e) => {
+                id = ExecutorProcessConfig::default().executor_id;
+            }
             Err(e) => break Err(e),
         }
         // Ballista's executor and its signal handler end on the same signal: give the
