@@ -446,20 +446,19 @@ fn an_executor_the_scheduler_dropped_registers_again() {
     ];
     let local = ok(gardener().args(args).output().expect("run"), "local");
     let mut cluster = Cluster::start_with(&["--executor-timeout", "6"], 1, 1, &[]);
-    let pid = cluster.executors[0].id().to_string();
-    let signal = |name: &str| {
-        let status = Command::new("kill")
-            .args([name, &pid])
-            .status()
-            .expect("kill");
-        assert!(status.success(), "kill {name} {pid}");
+    let pid = libc::pid_t::try_from(cluster.executors[0].id()).expect("pid");
+    // libc rather than the `kill` program, which a minimal machine may lack.
+    let signal = |sig: libc::c_int| {
+        // SAFETY: sends a signal to the child this test started and still holds.
+        let sent = unsafe { libc::kill(pid, sig) };
+        assert_eq!(sent, 0, "signal {sig} to {pid}");
     };
-    signal("-STOP");
+    signal(libc::SIGSTOP);
     // Resumed whatever happens: a stopped process would outlive the test.
     let paused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         cluster.wait_for("scheduler", "heartbeat timed out after 6s", 1)
     }));
-    signal("-CONT");
+    signal(libc::SIGCONT);
     if let Err(panic) = paused {
         std::panic::resume_unwind(panic);
     }
@@ -473,7 +472,7 @@ fn an_executor_the_scheduler_dropped_registers_again() {
         normalised(&ok(out, "query after the pause"))
     );
     // A signal still ends it, for good.
-    signal("-TERM");
+    signal(libc::SIGTERM);
     let start = Instant::now();
     let status = loop {
         if let Some(status) = cluster.executors[0].try_wait().expect("wait") {
