@@ -54,8 +54,8 @@ test: $(VENV) test-build
 # does not run this: it would add that check build, ~3 min).
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --release --all-targets -- -D warnings
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --no-deps
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --release --workspace --no-deps
 
 # Generates the synth netra-staging week (once), ingests it, prints the summary and a first
 # query over the lake, and writes the week's report.

@@ -33,7 +33,8 @@
 //! - [`engine`]: the DataFusion session over a lake (`logs`, `signatures`), time ranges that
 //!   prune `dt=` partitions, the named queries of `sql/`, output formats; with the `cluster`
 //!   feature, the same session on a Ballista cluster and the cluster's roles
-//!   (`engine::cluster`).
+//!   (`engine::cluster`; Ballista's processes themselves are started by the workspace's
+//!   second crate, `crates/ballista`, which exists for build time: see its doc).
 //! - [`report`]: the triage report: named queries in; issues (each signature's problem
 //!   rows) with priorities, impact, samples, links and bursts, grouped into incidents (root
 //!   causes with their effects) out, as Markdown, JSON or HTML.

@@ -30,27 +30,19 @@
 //! executor restarts; an executor with a single slot then takes no more tasks, and the
 //! rerun waits. Executors started with several cores lose capacity, not the queries.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ballista_core::JobId;
 use ballista_core::error::BallistaError;
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::registry::BallistaFunctionRegistry;
-use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
-use ballista_scheduler::cluster::BallistaCluster;
-use ballista_scheduler::cluster::ClusterStateEvent;
+use ballista_executor::executor_process::ExecutorProcessConfig;
 use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
-use ballista_scheduler::scheduler_server::SchedulerServer;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
-use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
-use futures::StreamExt;
 use futures::future::BoxFuture;
 
 use super::codec::Codec;
@@ -113,8 +105,6 @@ fn session_state(
     )
 }
 
-type Scheduler = SchedulerServer<LogicalPlanNode, PhysicalPlanNode>;
-
 /// How often an executor says it is alive (`--executor-timeout` must be longer).
 const HEARTBEAT: u64 = 5;
 /// The largest gRPC message a role takes. Raised from Ballista's 16 MiB default when plans
@@ -166,15 +156,6 @@ async fn scheduler_unboxed(opts: SchedulerOptions) -> Result<(), RoleError> {
                 value: bind.to_owned(),
                 detail: e.to_string(),
             })?;
-    let ballista = |source| RoleError::Ballista {
-        role: "scheduler",
-        source,
-    };
-    config.validate().map_err(ballista)?;
-    let cluster = BallistaCluster::new_from_config(&config)
-        .await
-        .map_err(ballista)?;
-    let scheduler: Scheduler = create_scheduler(cluster, config).await.map_err(ballista)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| RoleError::Address {
@@ -182,104 +163,14 @@ async fn scheduler_unboxed(opts: SchedulerOptions) -> Result<(), RoleError> {
             value: bind.to_owned(),
             detail: e.to_string(),
         })?;
-    let guards = [
-        tokio::spawn(cancel_jobs_on_executor_loss(scheduler.clone())),
-        tokio::spawn(cancel_jobs_without_executors(
-            scheduler.clone(),
-            opts.executor_wait,
-        )),
-    ];
     tracing::info!("scheduler listening on {addr}");
-    let mut signals = Signals::new();
-    let result = tokio::select! {
-        r = start_grpc_service_with_listener(listener, scheduler) => r.map_err(ballista),
-        _ = signals.recv() => Ok(()),
-    };
-    for guard in guards {
-        guard.abort();
-    }
-    result
-}
-
-/// Cancels each job that waited `wait` while no executor was registered. Ballista keeps such
-/// a job queued for ever and its client waits in silence; that happens when none was
-/// started yet, or when all were dropped: an executor that sends no heartbeat for
-/// `--executor-timeout` is told to stop, and a VM paused for longer (seen on this project's
-/// test machine) leaves every executor silent that long, alive as they are.
-async fn cancel_jobs_without_executors(scheduler: Scheduler, wait: Duration) {
-    let mut waiting: HashMap<JobId, Instant> = HashMap::new();
-    // Listing the executors reads the scheduler's memory: cheap enough every second.
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tick.tick().await;
-        let none = match scheduler.state.executor_manager.get_executors_state().await {
-            Ok(executors) => executors.is_empty(),
-            Err(e) => {
-                tracing::warn!("cannot list the executors: {e}");
-                continue;
-            }
-        };
-        if !none {
-            waiting.clear();
-            continue;
-        }
-        let jobs = running_jobs(&scheduler);
-        waiting.retain(|job, _| jobs.contains(job));
-        for job in jobs {
-            let since = *waiting.entry(job.clone()).or_insert_with(Instant::now);
-            if since.elapsed() < wait {
-                continue;
-            }
-            tracing::warn!(
-                "job {job} waited {} s with no executor registered: cancelling it (start \
-                 `gardener cluster executor --scheduler HOST:PORT`, or raise \
-                 --executor-wait)",
-                wait.as_secs()
-            );
-            waiting.remove(&job);
-            cancel(&scheduler, job).await;
-        }
-    }
-}
-
-/// Cancels every running job when an executor is removed (see the module doc for why).
-async fn cancel_jobs_on_executor_loss(scheduler: Scheduler) {
-    let mut events = match scheduler.cluster_state_events().await {
-        Ok(events) => events,
-        Err(e) => {
-            tracing::error!("cannot watch executors, a lost one would not fail its queries: {e}");
-            return;
-        }
-    };
-    while let Some(event) = events.next().await {
-        let ClusterStateEvent::RemovedExecutor { executor_id } = event else {
-            continue;
-        };
-        let jobs = running_jobs(&scheduler);
-        for job in jobs {
-            tracing::warn!(
-                "executor {executor_id} was lost while job {job} ran: cancelling the job \
-                 (rerunning its stages can double rows in Ballista 55)"
-            );
-            cancel(&scheduler, job).await;
-        }
-    }
-}
-
-fn running_jobs(scheduler: &Scheduler) -> Vec<JobId> {
-    scheduler
-        .state
-        .task_manager
-        .get_running_job_cache()
-        .keys()
-        .cloned()
-        .collect()
-}
-
-async fn cancel(scheduler: &Scheduler, job: JobId) {
-    if let Err(e) = scheduler.cancel_job(job.clone()).await {
-        tracing::error!("cancelling job {job}: {e}");
-    }
+    let stop = Box::pin(async { Signals::new().recv().await });
+    log_gardener_ballista::scheduler(config, listener, opts.executor_wait, stop)
+        .await
+        .map_err(|source| RoleError::Ballista {
+            role: "scheduler",
+            source,
+        })
 }
 
 /// How an executor is started.
@@ -399,7 +290,7 @@ async fn run_executor(opts: &ExecutorOptions, id: &str) -> Result<(), RoleError>
         override_logical_codec: Some(Arc::new(Codec::default())),
         ..Default::default()
     };
-    start_executor_process(Arc::new(config))
+    log_gardener_ballista::executor(config)
         .await
         .map_err(|source| RoleError::Ballista {
             role: "executor",
