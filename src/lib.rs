@@ -33,8 +33,7 @@
 //! - [`engine`]: the DataFusion session over a lake (`logs`, `signatures`), time ranges that
 //!   prune `dt=` partitions, the named queries of `sql/`, output formats; with the `cluster`
 //!   feature, the same session on a Ballista cluster and the cluster's roles
-//!   (`engine::cluster`; Ballista's processes themselves are started by the workspace's
-//!   second crate, `crates/ballista`, which exists for build time: see its doc).
+//!   (`engine::cluster`).
 //! - [`report`]: the triage report: named queries in; issues (each signature's problem
 //!   rows) with priorities, impact, samples, links and bursts, grouped into incidents (root
 //!   causes with their effects) out, as Markdown, JSON or HTML.
@@ -46,6 +45,12 @@
 //! The `engine` feature (default) brings DataFusion: `cli`, `report` and all of `engine` but
 //! its named queries need it. Without it the library is the input paths alone, which is
 //! what the fuzz targets (`fuzz/`) build; `cluster` (default) adds Ballista.
+//!
+//! The workspace's second crate, `crates/planning`, holds what runs once per query rather
+//! than per row and calls generic code of DataFusion and Ballista: entering the SQL planner,
+//! and Ballista's scheduler and executor processes. It exists for build time (it compiles at
+//! opt-level 1, where rustc reuses those crates' instances; here that code was two thirds
+//! of the library's machine code, at opt-level 3): see its crate doc.
 //!
 //! Errors are `thiserror` enums per module with the input named in each message; `anyhow`
 //! appears only in `main.rs`.

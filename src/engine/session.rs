@@ -15,6 +15,8 @@ use datafusion::prelude::{ParquetReadOptions, SQLOptions, SessionConfig, Session
 use datafusion::sql::parser::DFParserBuilder;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use futures::future::BoxFuture;
+// SQL is planned through this crate (opt-level 1), not by calling DataFusion here: see its doc.
+use log_gardener_planning::sql as planning;
 
 use url::Url;
 
@@ -145,17 +147,23 @@ impl Engine {
                 lake.display
             );
         }
-        ctx.sql(&format!(
-            "CREATE VIEW logs AS SELECT {}, s.signature_id, s.template \
+        planning::sql(
+            &ctx,
+            &format!(
+                "CREATE VIEW logs AS SELECT {}, s.signature_id, s.template \
              FROM logs_files l LEFT JOIN shapes s ON l.shape_id = s.shape_id{filter}",
-            logs_columns(oldest)
-        ))
+                logs_columns(oldest)
+            ),
+        )
         .await?;
-        ctx.sql(&format!(
-            "CREATE VIEW query_range AS SELECT {} AS since, {} AS until",
-            TimeRange::sql_bound(resolved.since),
-            TimeRange::sql_bound(resolved.until)
-        ))
+        planning::sql(
+            &ctx,
+            &format!(
+                "CREATE VIEW query_range AS SELECT {} AS since, {} AS until",
+                TimeRange::sql_bound(resolved.since),
+                TimeRange::sql_bound(resolved.until)
+            ),
+        )
         .await?;
         Ok(Engine {
             ctx,
@@ -206,7 +214,7 @@ impl Engine {
             return Err(EngineError::Usage("no SQL statement given".into()));
         };
         for statement in statements {
-            let plan = self.ctx.state().statement_to_plan(statement).await?;
+            let plan = planning::statement_to_plan(self.ctx.state(), statement).await?;
             let in_session = matches!(
                 &plan,
                 LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(_) | DdlStatement::CreateView(_))
@@ -219,7 +227,7 @@ impl Engine {
             }
             self.run(plan).await?;
         }
-        let plan = self.ctx.state().statement_to_plan(last).await?;
+        let plan = planning::statement_to_plan(self.ctx.state(), last).await?;
         verify(&options, &plan)?;
         let schema = Arc::new(plan.schema().as_arrow().clone());
         let mut batches = self.run(plan).await?;
@@ -485,8 +493,7 @@ async fn newest_entry(
 ) -> Result<Option<i64>, EngineError> {
     use datafusion::arrow::array::{Array, AsArray};
     use datafusion::arrow::datatypes::TimestampNanosecondType;
-    let plan = ctx
-        .sql("SELECT max(last_seen) FROM shapes")
+    let plan = planning::sql(ctx, "SELECT max(last_seen) FROM shapes")
         .await
         .map_err(|e| unreachable(cluster, e.into()))?
         .into_unoptimized_plan();

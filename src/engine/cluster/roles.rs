@@ -165,7 +165,7 @@ async fn scheduler_unboxed(opts: SchedulerOptions) -> Result<(), RoleError> {
         })?;
     tracing::info!("scheduler listening on {addr}");
     let stop = Box::pin(async { Signals::new().recv().await });
-    log_gardener_ballista::scheduler(config, listener, opts.executor_wait, stop)
+    log_gardener_planning::cluster::scheduler(config, listener, opts.executor_wait, stop)
         .await
         .map_err(|source| RoleError::Ballista {
             role: "scheduler",
@@ -290,7 +290,7 @@ async fn run_executor(opts: &ExecutorOptions, id: &str) -> Result<(), RoleError>
         override_logical_codec: Some(Arc::new(Codec::default())),
         ..Default::default()
     };
-    log_gardener_ballista::executor(config)
+    log_gardener_planning::cluster::executor(config)
         .await
         .map_err(|source| RoleError::Ballista {
             role: "executor",

@@ -1,17 +1,16 @@
-//! Ballista's scheduler and executor processes as log-gardener runs them, behind functions
-//! that name no generic type. `gardener cluster` (the library's `engine::cluster::roles`)
-//! builds their configuration: functions, object stores, codec, addresses.
+//! Ballista's scheduler and executor processes as log-gardener runs them. `gardener
+//! cluster` (the library's `engine::cluster::roles`) builds their configuration: functions,
+//! object stores, codec, addresses.
 //!
-//! Why a crate: Ballista's scheduler is generic over the plan types
+//! Ballista's scheduler is generic over the plan types
 //! (`SchedulerServer<LogicalPlanNode, PhysicalPlanNode>`), and the crate that names them
-//! compiles it, with the gRPC and HTTP code it brings: in the library that was a third of its
-//! LLVM IR (3.1 M lines, `cargo llvm-lines`), optimized at the library's level, on the
-//! build's critical path. Here, at opt-level 1 like Ballista's own crates, it is 63 K lines:
-//! at that level rustc reuses the instances Ballista's crates already compiled.
+//! compiles it, with the gRPC and HTTP code it brings: in the library that was a third of
+//! its LLVM IR. Here it is 63 K lines, the instances Ballista's crates compiled reused.
 //!
-//! The scheduler's policy (the library's `engine::cluster::roles` explains it): every
-//! running job is cancelled when an executor is removed, and a job that waits `executor_wait`
-//! while no executor is registered is cancelled, so its client fails and says why.
+//! The scheduler's policy (the library's `engine::cluster::roles` explains why): every
+//! running job is cancelled when an executor is removed, and a job that waits
+//! `executor_wait` while no executor is registered is cancelled, so its client fails and
+//! says why.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -107,7 +106,7 @@ async fn cancel_jobs_without_executors(scheduler: Scheduler, wait: Duration) {
     }
 }
 
-/// Cancels every running job when an executor is removed (see the crate doc for why).
+/// Cancels every running job when an executor is removed (see the module doc for why).
 async fn cancel_jobs_on_executor_loss(scheduler: Scheduler) {
     let mut events = match scheduler.cluster_state_events().await {
         Ok(events) => events,
