@@ -20,7 +20,10 @@
 //! fails its stage at once (`stage_max_failures = 1`), and the client runs a cancelled
 //! query again from the start on the executors that are left (`session::collect_on`). A job
 //! that waits `--executor-wait` while no executor is registered is cancelled too
-//! (Ballista 55 keeps it queued for ever), so its client fails and says why.
+//! (Ballista 55 keeps it queued for ever), so its client fails and says why. Both
+//! cancellations run in the scheduler process that `log_gardener_planning::cluster` starts
+//! (`crates/planning`: Ballista's processes compile there, at opt-level 1); this module
+//! builds their configuration.
 //!
 //! Known limit (Ballista 55): an executor killed while idle is noticed when the scheduler
 //! next launches a task on it. Ballista then rolls back the stage and drops the tasks it
