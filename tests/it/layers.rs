@@ -97,3 +97,44 @@ fn modules_import_downward_only() {
         upward.join("\n")
     );
 }
+
+/// DataFusion's SQL planner and Ballista's processes are entered through `crates/planning`
+/// (opt-level 1), never from the library: awaited here, they compiled into two thirds of
+/// the library's machine code at opt-level 3 (docs/BENCHMARKS.md, fifteenth round). A call
+/// added back would not fail any other test, only make every build slower.
+#[test]
+fn sql_planning_and_ballista_processes_are_entered_through_crates_planning() {
+    const ENTRY_POINTS: [&str; 6] = [
+        ".sql(",
+        ".sql_with_options(",
+        ".statement_to_plan(",
+        ".create_logical_plan(",
+        "start_executor_process(",
+        "create_scheduler(",
+    ];
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let (mut direct, mut through) = (Vec::new(), 0);
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read");
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (n, line) in code.lines().enumerate() {
+            let line = line.split("//").next().unwrap_or("");
+            through += line.matches("planning::").count();
+            if ENTRY_POINTS.iter().any(|p| line.contains(p)) {
+                let rel = file.strip_prefix(&src).expect("under src");
+                direct.push(format!("{}:{}: {}", rel.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        through >= 4,
+        "only {through} calls through planning:: seen: is the scan broken?"
+    );
+    assert!(
+        direct.is_empty(),
+        "call these through log_gardener_planning (crates/planning):\n{}",
+        direct.join("\n")
+    );
+}
