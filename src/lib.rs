@@ -50,7 +50,7 @@
 //! than per row and calls generic code of DataFusion and Ballista: entering the SQL planner,
 //! and Ballista's scheduler and executor processes. It exists for build time (it compiles at
 //! opt-level 1, where rustc reuses those crates' instances; here that code was two thirds
-//! of the library's machine code, at opt-level 3): see its crate doc.
+//! of the library's LLVM IR, at opt-level 3): see its crate doc.
 //!
 //! Errors are `thiserror` enums per module with the input named in each message; `anyhow`
 //! appears only in `main.rs`.

@@ -99,8 +99,8 @@ fn modules_import_downward_only() {
 }
 
 /// DataFusion's SQL planner and Ballista's processes are entered through `crates/planning`
-/// (opt-level 1), never from the library: awaited here, they compiled into two thirds of
-/// the library's machine code at opt-level 3 (docs/BENCHMARKS.md, fifteenth round). A call
+/// (opt-level 1), never from the library: awaited here, they were two thirds of the
+/// library's LLVM IR, at opt-level 3 (docs/BENCHMARKS.md, fifteenth round). A call
 /// added back would not fail any other test, only make every build slower.
 #[test]
 fn sql_planning_and_ballista_processes_are_entered_through_crates_planning() {
