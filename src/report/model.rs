@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::common::time::{format_rfc3339_seconds, parse_rfc3339};
+use crate::common::time::{NANOS_PER_DAY, format_rfc3339_seconds, parse_rfc3339};
 
 /// Bumped when a field changes meaning or goes away (adding fields does not bump it).
 /// Version 2: issues count their problem rows (not all the signature's rows), are numbered
@@ -207,25 +207,30 @@ impl Range {
     /// keeps the exact bounds; shown whole, `--since 7d` (counted back from a nanosecond
     /// past the newest entry) read `2025-09-05T04:23:48.790530001Z`.
     pub fn header(&self) -> String {
-        let at = |t: Option<&str>| t.and_then(|t| parse_rfc3339(t).ok());
-        let show = |t: Option<&str>| match (t, at(t)) {
-            (_, Some(ns)) => format_rfc3339_seconds(ns),
-            (Some(t), None) => t.to_owned(),
-            (None, None) => "-".to_owned(),
+        /// A bound's text, and its time when it parses.
+        fn at(t: &Option<String>) -> Option<(&str, Option<i64>)> {
+            t.as_deref().map(|s| (s, parse_rfc3339(s).ok()))
+        }
+        let show = |t: Option<(&str, Option<i64>)>| match t {
+            Some((_, Some(ns))) => format_rfc3339_seconds(ns),
+            Some((text, None)) => text.to_owned(),
+            None => "-".to_owned(),
         };
-        let (since, until) = (self.since.as_deref(), self.until.as_deref());
-        let (first, last) = (self.first_entry.as_deref(), self.last_entry.as_deref());
+        let (since, until) = (at(&self.since), at(&self.until));
+        let (first, last) = (at(&self.first_entry), at(&self.last_entry));
         let mut line = format!(
             "{} to {} ({} days)",
             show(since.or(first)),
             show(until.or(last)),
             self.days
         );
-        const DAY: u64 = 86_400_000_000_000;
-        let inside = |outer: Option<i64>, inner: Option<i64>| {
-            outer.zip(inner).is_some_and(|(o, i)| i.abs_diff(o) >= DAY)
+        let ns = |t: Option<(&str, Option<i64>)>| t.and_then(|(_, ns)| ns);
+        let inside = |outer, inner| {
+            ns(outer)
+                .zip(ns(inner))
+                .is_some_and(|(o, i)| i.abs_diff(o) >= NANOS_PER_DAY.unsigned_abs())
         };
-        if inside(at(since), at(first)) || inside(at(until), at(last)) {
+        if inside(since, first) || inside(until, last) {
             line += &format!("; entries {} to {}", show(first), show(last));
         }
         line

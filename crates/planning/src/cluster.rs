@@ -14,11 +14,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use ballista_core::JobId;
 use ballista_core::error::BallistaError;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_executor::executor_server::TERMINATING;
 use ballista_scheduler::cluster::{BallistaCluster, ClusterStateEvent};
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
@@ -60,8 +62,12 @@ pub fn scheduler(
 }
 
 /// Runs an executor made from `config` until it stops: on a signal (Ballista's executor
-/// listens for SIGTERM and Ctrl-C itself, and drains) or when the scheduler stops it.
+/// listens for SIGTERM and Ctrl-C itself, and drains) or when the scheduler stops it. May
+/// be called again in the same process after it returned.
 pub fn executor(config: ExecutorProcessConfig) -> BoxFuture<'static, Result<(), BallistaError>> {
+    // Ballista's executor fences itself with a process-wide flag when it stops; one started
+    // again in the same process must not start fenced.
+    TERMINATING.store(false, Ordering::Release);
     Box::pin(start_executor_process(Arc::new(config)))
 }
 

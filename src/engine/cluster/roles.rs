@@ -238,9 +238,6 @@ async fn executor_unboxed(opts: ExecutorOptions) -> Result<(), RoleError> {
              --executor-timeout, e.g. after this machine was paused): registering again",
             opts.scheduler
         );
-        // Ballista's executor fences itself with a process-wide flag when it stops; a new
-        // one starting in the same process must not start fenced.
-        ballista_executor::executor_server::TERMINATING.store(false, Ordering::Release);
     };
     watcher.abort();
     result
