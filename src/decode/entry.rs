@@ -9,6 +9,7 @@
 //! field, so the quarantine says exactly what to fix.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use serde::de::IgnoredAny;
@@ -599,12 +600,28 @@ fn normalize(raw: Fields<'_>) -> Result<Row<'_>> {
     Ok(row)
 }
 
-/// `projects/p/logs/run.googleapis.com%2Fstderr` -> `run.googleapis.com/stderr`.
+/// `projects/p/logs/run.googleapis.com%2Fstderr` -> `run.googleapis.com/stderr`. An export
+/// holds a handful of log names, so each thread keeps the last few it decoded: decoding
+/// every row's was 1.6% of ingest's instructions (callgrind, bench.ndjson).
 fn log_id_of(log_name: &str) -> String {
-    let id = log_name.split_once("/logs/").map_or(log_name, |(_, id)| id);
-    percent_encoding::percent_decode_str(id)
-        .decode_utf8_lossy()
-        .into_owned()
+    const KEEP: usize = 8;
+    thread_local! {
+        static DECODED: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+    }
+    DECODED.with_borrow_mut(|decoded| {
+        if let Some((_, id)) = decoded.iter().find(|(name, _)| name == log_name) {
+            return id.clone();
+        }
+        let id = log_name.split_once("/logs/").map_or(log_name, |(_, id)| id);
+        let id = percent_encoding::percent_decode_str(id)
+            .decode_utf8_lossy()
+            .into_owned();
+        if decoded.len() == KEEP {
+            decoded.remove(0);
+        }
+        decoded.push((log_name.to_owned(), id.clone()));
+        id
+    })
 }
 
 fn project_of_log_name(log_name: &str) -> Option<String> {
@@ -1028,6 +1045,22 @@ mod tests {
             ),
             (s("from-log"), s("svc"), s("svc-1"), s("l"))
         );
+    }
+
+    /// Each thread keeps the last few log ids it decoded: names beyond that many, and
+    /// names met again after they were dropped, still decode to their own id.
+    #[test]
+    fn log_ids_are_decoded_per_name_whatever_was_decoded_before() {
+        let names: Vec<String> = (0..20)
+            .map(|i| format!("projects/p/logs/run.googleapis.com%2Flog{i}"))
+            .collect();
+        for round in 0..3 {
+            for (i, name) in names.iter().enumerate().rev().skip(round) {
+                assert_eq!(log_id_of(name), format!("run.googleapis.com/log{i}"));
+            }
+        }
+        assert_eq!(log_id_of("no-logs-part"), "no-logs-part");
+        assert_eq!(log_id_of("projects/p/logs/%E2%9C%93"), "\u{2713}");
     }
 
     #[test]

@@ -79,7 +79,8 @@ pub async fn run(opts: IngestOptions, poll: Duration, stop: Stop) -> Result<Summ
                 failures = 0;
                 bytes += p.bytes;
                 if p.version.is_some()
-                    && let Err(e) = crate::lake::signatures::refresh(&lake).await
+                    && let Err(e) =
+                        crate::lake::signatures::refresh(&lake, &writer.take_tallies()).await
                 {
                     // Committed rows are safe; the next poll (or stop) brings the tables.
                     warn(
@@ -117,7 +118,7 @@ pub async fn run(opts: IngestOptions, poll: Duration, stop: Stop) -> Result<Summ
         status: crate::lake::ledger::RunStatus::Stopped,
         sources: opts.sources.len(),
         bytes,
-        signatures: crate::lake::signatures::refresh(&lake).await?,
+        signatures: crate::lake::signatures::refresh(&lake, &writer.take_tallies()).await?,
         ..tally(&run_id, &lake, counts, &writer, started)
     };
     super::finish_record(&lake, record, &summary, &writer).await?;

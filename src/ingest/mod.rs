@@ -235,7 +235,7 @@ impl Batch<'_> {
         // Step 2 of signing runs over every shape in the lake, so templates and counts never
         // depend on how the data was split across runs; it also completes the tables of a
         // writer that died between its commit and its refresh.
-        let signatures = crate::lake::signatures::refresh(lake).await?;
+        let signatures = crate::lake::signatures::refresh(lake, &writer.take_tallies()).await?;
         let summary = Summary {
             status: if interrupted_run {
                 RunStatus::Interrupted

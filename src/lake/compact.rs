@@ -19,7 +19,8 @@ use object_store::ObjectStoreExt;
 
 use super::log::{self, Commit, DataFile, Operation, Snapshot};
 use super::reader::scan_files;
-use super::writer::{encode_off_thread, upload};
+use super::signatures::Tallies;
+use super::writer::{Tally, encode_off_thread, upload};
 use super::{Lake, LakeError, ledger};
 use crate::range::TimeRange;
 
@@ -93,11 +94,12 @@ async fn compact_unboxed(
         // An older file bigger than the target is split (a merge group is within it).
         let per_file = opts.rows_per_file.max(1);
         let day = group[0].day.clone();
-        let encoded = encode_off_thread(batches, level, per_file, format!("dt={day}")).await?;
+        let what = format!("dt={day}");
+        let encoded = encode_off_thread(batches, level, per_file, Tally::Nothing, what).await?;
         for e in encoded {
             seq += 1;
             let path = format!("logs/dt={day}/part-{run_id}-{seq:05}.parquet");
-            add.push(upload(lake, path, &day, e).await?);
+            add.push(upload(lake, path, &day, e).await?.0);
         }
     }
     let remove: Vec<DataFile> = groups.into_iter().flatten().collect();
@@ -124,7 +126,7 @@ async fn compact_unboxed(
     }
     // Readers use the version of the newest tables: bring them to head before deleting
     // what head no longer names.
-    super::signatures::refresh(lake).await?;
+    super::signatures::refresh(lake, &Tallies::new()).await?;
     summary.deleted = vacuum(lake, &snap, opts.grace).await?;
     summary.seconds = started.elapsed().as_secs_f64();
     record(lake, &summary, "compact").await?;
@@ -211,7 +213,7 @@ async fn prune_unboxed(
         };
         summary.version = Some(commit_maintenance(lake, &mut snap, commit).await?);
     }
-    super::signatures::refresh(lake).await?;
+    super::signatures::refresh(lake, &Tallies::new()).await?;
     summary.deleted = vacuum(lake, &snap, grace).await?;
     summary.seconds = started.elapsed().as_secs_f64();
     record(lake, &summary, "prune").await?;

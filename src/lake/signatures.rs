@@ -12,6 +12,8 @@
 //! incrementally: the previous version's per-shape counts plus the rows of the files added
 //! since (a compaction adds none; a prune, which takes rows away, forces a full rebuild, as
 //! does a missing or older table). Counts per signature add up to the version's row count.
+//! The files a run wrote itself are not read back: the writer tallied their rows per shape
+//! while it encoded them ([`ShapeTally`], handed to [`refresh`] as [`Tallies`]).
 //!
 //! Readers pick the newest directory with both tables and read the log at that version, so
 //! rows and signatures always match. `signatures/shapes.parquet` and `signatures.parquet`
@@ -24,6 +26,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+use nohash_hasher::IntMap;
 
 use arrow::array::{
     ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
@@ -166,8 +170,8 @@ pub async fn check_miner_version(lake: &Lake) -> Result<(), LakeError> {
 }
 
 /// Brings the tables to the log's newest version (see the module docs). `None` when the
-/// log has no commit yet.
-pub async fn refresh(lake: &Lake) -> Result<Option<SignatureSummary>, LakeError> {
+/// log has no commit yet. Files in `known` are taken from their tallies, not read.
+pub async fn refresh(lake: &Lake, known: &Tallies) -> Result<Option<SignatureSummary>, LakeError> {
     let head = log::snapshot(lake, None).await?;
     let Some(version) = head.version else {
         return Ok(None);
@@ -186,18 +190,15 @@ pub async fn refresh(lake: &Lake) -> Result<Option<SignatureSummary>, LakeError>
     if head.files.is_empty() && previous.is_none() {
         return Ok(None);
     }
-    let stats = match incremental(lake, previous.as_ref(), version).await {
+    let stats = match incremental(lake, previous.as_ref(), version, known).await {
         Ok(Some(stats)) => stats,
         // Also when a file added since the previous tables is gone (compacted away and
         // deleted): the rows are in the version's live files.
         Ok(None) | Err(_) => {
             summary.full_rebuild = true;
-            let files: Vec<_> = head.files.values().map(|f| lake.child(&f.path)).collect();
             let mut stats = HashMap::new();
-            scan_files(lake, &files, Some(&ROW_COLUMNS), |cols| {
-                absorb(cols, &mut stats)
-            })
-            .await?;
+            let files: Vec<&str> = head.files.values().map(|f| f.path.as_str()).collect();
+            add_files(lake, &files, known, &mut stats).await?;
             stats
         }
     };
@@ -245,24 +246,47 @@ async fn incremental(
     lake: &Lake,
     previous: Option<&Tables>,
     version: u64,
+    known: &Tallies,
 ) -> Result<Option<HashMap<i64, ShapeStats>>, LakeError> {
     let Some((mut stats, added)) = incremental_base(lake, previous, version).await? else {
         return Ok(None);
     };
-    scan_files(lake, &added, Some(&ROW_COLUMNS), |cols| {
-        absorb(cols, &mut stats)
-    })
-    .await?;
+    let added: Vec<&str> = added.iter().map(String::as_str).collect();
+    add_files(lake, &added, known, &mut stats).await?;
     Ok(Some(stats))
 }
 
-/// The previous tables' per-shape stats and the files added since, when the tables can be
-/// brought forward; `None` when a full rebuild is needed.
+/// Adds the rows of `files` (paths below the lake root) to `stats`: from their tallies
+/// where `known` has them, else read from the files.
+async fn add_files(
+    lake: &Lake,
+    files: &[&str],
+    known: &Tallies,
+    stats: &mut HashMap<i64, ShapeStats>,
+) -> Result<(), LakeError> {
+    let mut unknown = Vec::new();
+    for path in files {
+        match known.get(*path) {
+            Some(tally) => tally.merge_into(stats),
+            None => unknown.push(lake.child(path)),
+        }
+    }
+    scan_files(lake, &unknown, Some(&ROW_COLUMNS), |cols| {
+        let columns = [RowColumns::of(cols)?];
+        let rows = (0..cols.batch.num_rows()).map(|r| (0, r));
+        tally(&columns, rows, stats);
+        Ok(())
+    })
+    .await
+}
+
+/// The previous tables' per-shape stats and the files added since (paths below the lake
+/// root), when the tables can be brought forward; `None` when a full rebuild is needed.
 async fn incremental_base(
     lake: &Lake,
     previous: Option<&Tables>,
     version: u64,
-) -> Result<Option<(HashMap<i64, ShapeStats>, Vec<object_store::path::Path>)>, LakeError> {
+) -> Result<Option<(HashMap<i64, ShapeStats>, Vec<String>)>, LakeError> {
     let Some(Tables {
         version: Some(from),
         ..
@@ -282,7 +306,7 @@ async fn incremental_base(
         match c.operation {
             Operation::Compact => {}
             Operation::Prune | Operation::Adopt => return Ok(None),
-            Operation::Ingest => added.extend(c.add.iter().map(|f| lake.child(&f.path))),
+            Operation::Ingest => added.extend(c.add.iter().map(|f| f.path.clone())),
         }
     }
     let Some(stats) = read_shape_stats(lake, &previous.map(|t| t.table(lake, "shapes"))).await?
@@ -524,25 +548,110 @@ async fn remove_old(lake: &Lake, version: u64) {
     }
 }
 
-/// Adds a batch of `logs/` rows to the per-shape stats; a file without the columns signing
-/// needs is an error naming it (its rows would otherwise be missing from every count).
-fn absorb(cols: Columns<'_>, stats: &mut HashMap<i64, ShapeStats>) -> Result<(), LakeError> {
-    let (ts, sev, id) = (
-        cols.timestamps("timestamp")?,
-        cols.i32s("severity_number")?,
-        cols.i64s("shape_id")?,
-    );
-    let (msg, shape) = (cols.strings("message")?, cols.strings("shape")?);
-    for i in 0..cols.batch.num_rows() {
-        let s = stats
-            .entry(id.value(i))
-            .or_insert_with(|| ShapeStats::empty(shape.value(i).to_owned()));
-        let mut one = [0i64; 9];
-        one[(sev.value(i).clamp(0, 800) / 100) as usize] = 1;
-        let t = ts.value(i);
-        s.merge(1, t, t, msg.value(i), &one);
+/// The per-shape figures of some `logs/` rows: what [`refresh`] would add to the tables for
+/// them. The writer tallies each file as it encodes it, so the refresh after its commit
+/// need not read the file back (bench.ndjson: 0.15 s of a 2.8 s ingest).
+#[derive(Default, Clone)]
+pub struct ShapeTally(HashMap<i64, ShapeStats>);
+
+/// Tallies by file path below the lake root (`logs/dt=.../part-....parquet`).
+pub type Tallies = HashMap<String, ShapeTally>;
+
+impl ShapeTally {
+    /// The tally of `rows` (batch, row) of `batches`, which are `logs/` rows; errors name
+    /// `what` (a day or a file).
+    pub fn of_rows(
+        what: &str,
+        batches: &[RecordBatch],
+        rows: &[(usize, usize)],
+    ) -> Result<ShapeTally, LakeError> {
+        let columns = batches
+            .iter()
+            .map(|b| RowColumns::of(Columns::new(what, b)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut stats = HashMap::new();
+        tally(&columns, rows.iter().copied(), &mut stats);
+        Ok(ShapeTally(stats))
     }
-    Ok(())
+
+    fn merge_into(&self, stats: &mut HashMap<i64, ShapeStats>) {
+        for (id, s) in &self.0 {
+            stats
+                .entry(*id)
+                .or_insert_with(|| ShapeStats::empty(s.shape.clone()))
+                .merge(s.count, s.first, s.last, &s.example, &s.severities);
+        }
+    }
+}
+
+/// The columns of a `logs/` batch the tables are made from ([`ROW_COLUMNS`]); a file
+/// without them is an error naming it (its rows would otherwise be missing from every
+/// count).
+struct RowColumns {
+    timestamp: TimestampNanosecondArray,
+    severity: Int32Array,
+    shape_id: Int64Array,
+    message: StringArray,
+    shape: StringArray,
+}
+
+impl RowColumns {
+    fn of(cols: Columns<'_>) -> Result<RowColumns, LakeError> {
+        Ok(RowColumns {
+            timestamp: cols.timestamps("timestamp")?,
+            severity: cols.i32s("severity_number")?,
+            shape_id: cols.i64s("shape_id")?,
+            message: cols.strings("message")?,
+            shape: cols.strings("shape")?,
+        })
+    }
+}
+
+/// One shape's rows while they are tallied: the example is borrowed until the end, so a
+/// shape's message is copied once per tally, not once per newer row.
+struct Pending<'a> {
+    shape: &'a str,
+    count: i64,
+    first: i64,
+    last: i64,
+    example: &'a str,
+    severities: [i64; 9],
+}
+
+/// Adds `rows` (batch, row) of `columns` to `stats` (see [`ShapeStats::merge`]).
+fn tally<'a>(
+    columns: &'a [RowColumns],
+    rows: impl Iterator<Item = (usize, usize)>,
+    stats: &mut HashMap<i64, ShapeStats>,
+) {
+    let mut pending: IntMap<i64, Pending<'a>> = IntMap::default();
+    for (b, r) in rows {
+        let c = &columns[b];
+        let p = pending
+            .entry(c.shape_id.value(r))
+            .or_insert_with(|| Pending {
+                shape: c.shape.value(r),
+                count: 0,
+                first: i64::MAX,
+                last: i64::MIN,
+                example: "",
+                severities: [0; 9],
+            });
+        let (t, message) = (c.timestamp.value(r), c.message.value(r));
+        p.count += 1;
+        p.first = p.first.min(t);
+        if t > p.last || (t == p.last && message > p.example) {
+            p.last = t;
+            p.example = message;
+        }
+        p.severities[(c.severity.value(r).clamp(0, 800) / 100) as usize] += 1;
+    }
+    for (id, p) in pending {
+        stats
+            .entry(id)
+            .or_insert_with(|| ShapeStats::empty(p.shape.to_owned()))
+            .merge(p.count, p.first, p.last, p.example, &p.severities);
+    }
 }
 
 /// The counts of a `severity_mix` string (unknown names are ignored).

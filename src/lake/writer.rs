@@ -36,6 +36,7 @@ use parquet::schema::types::ColumnPath;
 use super::dedup;
 use super::log::{self, Commit, Consumed, DataFile, Operation, Snapshot};
 use super::schema::logs_schema;
+use super::signatures::{ShapeTally, Tallies};
 use super::{Lake, LakeError};
 use crate::common::time::day_string;
 use crate::decode::quarantine::Quarantined;
@@ -79,6 +80,16 @@ pub(super) struct Encoded {
     rows: u64,
     min_ts: i64,
     max_ts: i64,
+    /// Its rows per shape, when asked for ([`Tally::Shapes`]).
+    shapes: Option<ShapeTally>,
+}
+
+/// Whether [`encode_off_thread`] also tallies each file's rows per shape (for the
+/// signatures refresh after a commit of new rows; a compaction adds none).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tally {
+    Shapes,
+    Nothing,
 }
 
 /// Writes rows and quarantined records into a lake for one run.
@@ -91,13 +102,15 @@ pub struct LakeWriter {
     quarantine: Vec<Quarantined>,
     quarantine_bytes: usize,
     seq: u64,
-    inflight: tokio::task::JoinSet<Result<Vec<DataFile>, LakeError>>,
+    inflight: tokio::task::JoinSet<Result<Vec<Uploaded>, LakeError>>,
     /// Files uploaded but not yet committed. Their rows' keys are not kept (16 bytes a row,
     /// 195 MB for a 12 M-row run): the rare commit of another writer on the same day reads
     /// them back from the files ([`LakeWriter::drop_staged_rows`]).
     staged: Vec<DataFile>,
     /// The lake as of the last commit this writer read.
     snapshot: Snapshot,
+    /// The rows per shape of the files staged or committed since [`LakeWriter::take_tallies`].
+    tallies: Tallies,
     /// Files this writer committed.
     pub published: Vec<DataFile>,
     /// Rows committed.
@@ -120,6 +133,7 @@ impl LakeWriter {
             inflight: tokio::task::JoinSet::new(),
             staged: Vec::new(),
             snapshot,
+            tallies: Tallies::new(),
             published: Vec::new(),
             rows: 0,
             duplicates: 0,
@@ -268,7 +282,8 @@ impl LakeWriter {
             .collect();
         let lake = self.lake.clone();
         self.inflight.spawn(async move {
-            let encoded = encode_off_thread(batches, level, per_file, format!("dt={dt}")).await?;
+            let what = format!("dt={dt}");
+            let encoded = encode_off_thread(batches, level, per_file, Tally::Shapes, what).await?;
             let mut staged = Vec::with_capacity(encoded.len());
             for (file, path) in encoded.into_iter().zip(names) {
                 staged.push(upload(&lake, path, &dt, file).await?);
@@ -287,8 +302,23 @@ impl LakeWriter {
             path: "logs".into(),
             detail: e.to_string(),
         })??;
-        self.staged.extend(staged);
+        for (file, tally) in staged {
+            self.stage(file, tally);
+        }
         Ok(())
+    }
+
+    fn stage(&mut self, file: DataFile, tally: Option<ShapeTally>) {
+        if let Some(tally) = tally {
+            self.tallies.insert(file.path.clone(), tally);
+        }
+        self.staged.push(file);
+    }
+
+    /// The rows per shape of the files committed since the last call (and of any staged
+    /// since), for [`super::signatures::refresh`] after a commit.
+    pub fn take_tallies(&mut self) -> Tallies {
+        std::mem::take(&mut self.tallies)
     }
 
     /// Writes out what is buffered and commits every staged file as the next version of
@@ -348,6 +378,7 @@ impl LakeWriter {
         for f in std::mem::take(&mut self.staged) {
             let _ = self.delete(&f.path).await;
         }
+        self.tallies.clear();
         self.days.clear();
         self.buffered_bytes = 0;
         self.quarantine.clear();
@@ -446,7 +477,11 @@ impl LakeWriter {
                 Ok(None) => kept_files.push(f),
                 Ok(Some((dropped, rewritten))) => {
                     self.duplicates += dropped;
-                    kept_files.extend(rewritten);
+                    self.tallies.remove(&f.path);
+                    if let Some((file, tally)) = rewritten {
+                        self.tallies.extend(tally.map(|t| (file.path.clone(), t)));
+                        kept_files.push(file);
+                    }
                     if let Err(e) = self.delete(&f.path).await {
                         kept_files.extend(rest);
                         break Err(e);
@@ -470,7 +505,7 @@ impl LakeWriter {
         &mut self,
         f: &DataFile,
         keys: &dedup::KeySet,
-    ) -> Result<Option<(u64, Option<DataFile>)>, LakeError> {
+    ) -> Result<Option<(u64, Option<Uploaded>)>, LakeError> {
         // Its keys first (four columns): most staged files share no row with the commit.
         let path = self.lake.child(&f.path);
         let ours = dedup::keys_of_files(&self.lake, std::slice::from_ref(&path)).await?;
@@ -501,7 +536,8 @@ impl LakeWriter {
             })
             .collect::<Result<_, _>>()?;
         let level = self.opts.zstd_level;
-        let encoded = encode_off_thread(kept, level, usize::MAX, f.path.clone()).await?;
+        let encoded =
+            encode_off_thread(kept, level, usize::MAX, Tally::Shapes, f.path.clone()).await?;
         let rewritten = match encoded.into_iter().next() {
             Some(e) => {
                 let path = format!("logs/dt={}/{}", f.day, self.next_name());
@@ -536,16 +572,19 @@ impl LakeWriter {
     }
 }
 
+/// A staged file and its rows per shape, if they were tallied.
+pub(super) type Uploaded = (DataFile, Option<ShapeTally>);
+
 /// Uploads one encoded file under `path` (below the lake root) as a staged file.
 pub(super) async fn upload(
     lake: &Lake,
     path: String,
     day: &str,
     e: Encoded,
-) -> Result<DataFile, LakeError> {
+) -> Result<Uploaded, LakeError> {
     let bytes = e.bytes.len() as u64;
     lake.put(&lake.child(&path), e.bytes).await?;
-    Ok(DataFile {
+    let file = DataFile {
         path,
         day: day.to_owned(),
         rows: e.rows,
@@ -554,17 +593,21 @@ pub(super) async fn upload(
         max_ts: e.max_ts,
         schema_version: super::schema::SCHEMA_VERSION,
         layout: LAYOUT,
-    })
+    };
+    Ok((file, e.shapes))
 }
 
 pub(super) enum EncodeError {
     Arrow(arrow::error::ArrowError),
     Parquet(parquet::errors::ParquetError),
+    /// Already names what it is about.
+    Lake(LakeError),
 }
 
 impl EncodeError {
     pub(super) fn at(self, path: &str) -> LakeError {
         match self {
+            EncodeError::Lake(e) => e,
             EncodeError::Arrow(source) => LakeError::Arrow {
                 path: path.to_owned(),
                 source,
@@ -578,11 +621,14 @@ impl EncodeError {
 }
 
 /// Sorts the rows of `batches` by timestamp and encodes files of at most `per_file` rows,
-/// each in two row groups (see [`split_problems`]).
+/// each in two row groups (see [`split_problems`]); with [`Tally::Shapes`], a thread of its
+/// own tallies each file's rows per shape meanwhile.
 fn encode_sorted(
     batches: &[RecordBatch],
     level: i32,
     per_file: usize,
+    tally: Tally,
+    what: &str,
 ) -> Result<Vec<Encoded>, EncodeError> {
     // One gather from all buffered batches in timestamp order (no concat-then-take copy).
     let stamps: Vec<&[i64]> = batches
@@ -600,9 +646,46 @@ fn encode_sorted(
         .flat_map(|(b, ts)| (0..ts.len()).map(move |r| (b, r)))
         .collect();
     order.sort_by_key(|&(b, r)| stamps[b][r]);
+    let files: Vec<&[(usize, usize)]> = order.chunks(per_file.max(1)).collect();
+    let tally_files = || -> Result<Vec<ShapeTally>, LakeError> {
+        files
+            .iter()
+            .map(|rows| ShapeTally::of_rows(what, batches, rows))
+            .collect()
+    };
+    let (encoded, tallies) = std::thread::scope(|scope| {
+        let tallies = (tally == Tally::Shapes).then(|| scope.spawn(tally_files));
+        let encoded = encode_files(batches, &stamps, &files, level);
+        let tallies = match tallies.map(|t| t.join()) {
+            Some(Ok(t)) => Some(t.map_err(EncodeError::Lake)?),
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => None,
+        };
+        Ok::<_, EncodeError>((encoded?, tallies))
+    })?;
+    Ok(match tallies {
+        Some(tallies) => encoded
+            .into_iter()
+            .zip(tallies)
+            .map(|(e, t)| Encoded {
+                shapes: Some(t),
+                ..e
+            })
+            .collect(),
+        None => encoded,
+    })
+}
+
+/// Encodes each of `files` (its rows in time order) as a file of two row groups.
+fn encode_files(
+    batches: &[RecordBatch],
+    stamps: &[&[i64]],
+    files: &[&[(usize, usize)]],
+    level: i32,
+) -> Result<Vec<Encoded>, EncodeError> {
     let problem_columns = problem_columns(batches)?;
     let mut out = Vec::new();
-    for file in order.chunks(per_file.max(1)) {
+    for file in files {
         let rows = file.len();
         let mut buf = Vec::with_capacity(rows * 96);
         let props = logs_file_props(level, rows);
@@ -633,6 +716,7 @@ fn encode_sorted(
             rows: rows as u64,
             min_ts: stamps[first.0][first.1],
             max_ts: stamps[last.0][last.1],
+            shapes: None,
         });
     }
     Ok(out)
@@ -758,10 +842,14 @@ pub(super) async fn encode_off_thread(
     batches: Vec<RecordBatch>,
     level: i32,
     per_file: usize,
+    tally: Tally,
     what: String,
 ) -> Result<Vec<Encoded>, LakeError> {
-    match tokio::task::spawn_blocking(move || encode_sorted(&batches, level, per_file)).await {
-        Ok(encoded) => encoded.map_err(|e| e.at(&what)),
+    let name = what.clone();
+    let encode =
+        move || encode_sorted(&batches, level, per_file, tally, &name).map_err(|e| e.at(&name));
+    match tokio::task::spawn_blocking(encode).await {
+        Ok(encoded) => encoded,
         Err(e) => Err(LakeError::Task {
             path: what,
             detail: e.to_string(),
