@@ -71,6 +71,9 @@ impl<'a> Map<'a> {
     /// Reads the value at the cursor: the pairs of an object; anything else is kept for
     /// the wrong-type error.
     fn read(&mut self, cur: &mut Cursor<'a>, field: &str) -> Scan<()> {
+        // Room for a Cloud Run resource's labels (five) and a few more: growing from empty
+        // took a reallocation per map per entry (1.2% of ingest's instructions).
+        self.pairs.reserve(8);
         let raw = object_or_text(cur, |cur| {
             cur.object(|k, c| {
                 self.pairs.push((k, c.value()?));
