@@ -551,7 +551,7 @@ async fn remove_old(lake: &Lake, version: u64) {
 /// The per-shape figures of some `logs/` rows: what [`refresh`] would add to the tables for
 /// them. The writer tallies each file as it encodes it, so the refresh after its commit
 /// need not read the file back (bench.ndjson: 0.15 s of a 2.8 s ingest).
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct ShapeTally(HashMap<i64, ShapeStats>);
 
 /// Tallies by file path below the lake root (`logs/dt=.../part-....parquet`).
