@@ -469,7 +469,8 @@ fn string_map<'a>(field: &str, map: &Map<'a>) -> Result<Vec<(Cow<'a, str>, Cow<'
 
 /// Decodes one raw record. `bytes` must be a complete JSON value.
 pub fn decode(bytes: &[u8]) -> Result<Row<'_>> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
+    // SIMD validation: `std::str::from_utf8` was 1.1% of ingest's instructions.
+    let text = simdutf8::compat::from_utf8(bytes).map_err(|e| {
         Rejection::new(
             Reason::InvalidUtf8,
             format!("invalid UTF-8 at byte {} of the record", e.valid_up_to()),

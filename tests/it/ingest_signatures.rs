@@ -92,14 +92,9 @@ fn splitting_the_week_across_runs_gives_the_same_signatures() {
     ingest(&whole, &[d.join("sink").to_str().expect("utf8")]);
     // Day by day, in reverse, into another lake.
     let split = d.join("split");
-    let mut day_dirs: Vec<_> = files_under(&d.join("sink"))
-        .into_iter()
-        .filter_map(|f| f.parent().map(Path::to_path_buf))
-        .collect();
-    day_dirs.sort();
-    day_dirs.dedup();
-    day_dirs.reverse();
-    for day in &day_dirs {
+    let mut days = day_dirs(&d.join("sink"));
+    days.reverse();
+    for day in &days {
         ingest(&split, &[day.to_str().expect("utf8")]);
     }
     assert_eq!(signatures(&whole), signatures(&split));
@@ -114,15 +109,9 @@ fn tables_from_the_writers_tallies_equal_a_rebuild_from_the_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     synth(&d.join("sink"), &["--days", "2", "--rate", "0.1"]);
-    let mut day_dirs: Vec<_> = files_under(&d.join("sink"))
-        .into_iter()
-        .filter_map(|f| f.parent().map(Path::to_path_buf))
-        .collect();
-    day_dirs.sort();
-    day_dirs.dedup();
     let lake = d.join("lake");
     // Small files: each file's tally is merged with the others'.
-    for day in &day_dirs {
+    for day in &day_dirs(&d.join("sink")) {
         ingest(
             &lake,
             &[day.to_str().expect("utf8"), "--rows-per-file", "3000"],
@@ -152,6 +141,17 @@ fn tables_from_the_writers_tallies_equal_a_rebuild_from_the_files() {
             assert_eq!(column(&a), column(&b), "{name}.{}", field.name());
         }
     }
+}
+
+/// The date folders of a synth sink, in order.
+fn day_dirs(sink: &Path) -> Vec<std::path::PathBuf> {
+    let mut days: Vec<_> = files_under(sink)
+        .into_iter()
+        .filter_map(|f| f.parent().map(Path::to_path_buf))
+        .collect();
+    days.sort();
+    days.dedup();
+    days
 }
 
 fn concat(batches: &[arrow::array::RecordBatch]) -> arrow::array::RecordBatch {
