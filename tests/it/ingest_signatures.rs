@@ -103,7 +103,8 @@ fn splitting_the_week_across_runs_gives_the_same_signatures() {
 /// An ingest takes the figures of the files it wrote from the writer's tallies, made while
 /// it encoded them, instead of reading the files back: the tables must be those a rebuild
 /// from the files gives, every column of every row (counts, first and last seen, the
-/// example, the severity mix), after a first run and after a second one brought forward.
+/// example, the severity mix), after two runs (the second brings the first's tables
+/// forward with its own tallies).
 #[test]
 fn tables_from_the_writers_tallies_equal_a_rebuild_from_the_files() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -29,9 +29,11 @@
 //! next launches a task on it. Ballista then rolls back the stage and drops the tasks it
 //! had started on the other executors without giving back their task slots
 //! (`TaskManager::executor_lost` returns them to cancel, and their late status finds no
-//! job to refund from: `sum_vcores_for_statuses`). Each leaked slot is lost until that
-//! executor restarts; an executor with a single slot then takes no more tasks, and the
-//! rerun waits. Executors started with several cores lose capacity, not the queries.
+//! job to refund from: `sum_vcores_for_statuses`). The same happens to a task of a job
+//! cancelled here that another executor is still running (seen on a loaded machine: the
+//! task outlived the cancellation by 20 s). Each leaked slot is lost until that executor
+//! restarts; an executor with a single slot then takes no more tasks, and the rerun
+//! waits. Executors started with several cores lose capacity, not the queries.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
