@@ -877,8 +877,23 @@ const NO_DICTIONARY: &[&str] = &[
 ];
 
 /// Columns whose min/max prune nothing (free text, random ids: every file spans nearly the
-/// whole range): no statistics, so the encoder does not compare every value twice.
+/// whole range): no statistics, so the encoder does not compare every value twice. So are
+/// the labels no query filters on: a file's rows interleave them, so its pages span their
+/// range too (ingest 2-3% fewer instructions). `severity` and `service` keep theirs: users
+/// filter on them (`--service`, `severity = 'WARNING'`), and a file of one service prunes.
 const NO_STATISTICS: &[&str] = &[
+    "log_name",
+    "log_id",
+    "resource_type",
+    "project_id",
+    "revision",
+    "location",
+    "http_request_method",
+    "http_request_remote_ip",
+    "http_request_server_ip",
+    "http_request_protocol",
+    "shape",
+    "source",
     "insert_id",
     "resource_labels",
     "labels",

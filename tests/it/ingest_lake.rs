@@ -175,11 +175,14 @@ fn files_are_partitioned_sorted_and_zstd() {
                     "{name}"
                 );
             }
-            // Bounds on what prunes (time, severity, status); none on free text, which
-            // nothing could prune by.
-            assert!(column("timestamp").statistics().is_some());
-            assert!(column("severity").statistics().is_some());
-            assert!(column("message").statistics().is_none());
+            // Bounds on what prunes (time, severity, status, `--service`); none on free
+            // text or on labels no query filters on, which nothing could prune by.
+            for name in ["timestamp", "severity", "http_request_status", "service"] {
+                assert!(column(name).statistics().is_some(), "{name}");
+            }
+            for name in ["message", "log_id", "revision", "shape"] {
+                assert!(column(name).statistics().is_none(), "{name}");
+            }
             let max_severity = match column("severity_number").statistics() {
                 Some(Statistics::Int32(st)) => st.max_opt().copied().expect("a max"),
                 other => panic!("severity_number statistics: {other:?}"),
