@@ -11,8 +11,10 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::de::IgnoredAny;
+use smallvec::SmallVec;
 
 use super::json::{self, Cursor, Raw, SyntaxError};
 use super::quarantine::{Reason, Rejection};
@@ -64,16 +66,15 @@ fn object_or_text<'a, E: From<SyntaxError>>(
 #[derive(Default)]
 struct Map<'a> {
     raw: Option<Raw<'a>>,
-    pairs: Vec<(Cow<'a, str>, Raw<'a>)>,
+    /// Inline up to eight pairs (a Cloud Run resource's labels are five): no allocation per
+    /// map per entry.
+    pairs: SmallVec<[(Cow<'a, str>, Raw<'a>); 8]>,
 }
 
 impl<'a> Map<'a> {
     /// Reads the value at the cursor: the pairs of an object; anything else is kept for
     /// the wrong-type error.
     fn read(&mut self, cur: &mut Cursor<'a>, field: &str) -> Scan<()> {
-        // Room for a Cloud Run resource's labels (five) and a few more: growing from empty
-        // took a reallocation per map per entry (1.2% of ingest's instructions).
-        self.pairs.reserve(8);
         let raw = object_or_text(cur, |cur| {
             cur.object(|k, c| {
                 self.pairs.push((k, c.value()?));
@@ -278,14 +279,15 @@ pub struct Row<'a> {
     pub severity: &'static str,
     pub severity_number: i32,
     pub log_name: Option<Cow<'a, str>>,
-    pub log_id: Option<String>,
+    /// Shared by the entries of a log name (see [`log_id_of`]).
+    pub log_id: Option<Arc<str>>,
     pub insert_id: Option<Cow<'a, str>>,
     pub resource_type: Option<Cow<'a, str>>,
     pub resource_labels: Option<Cow<'a, str>>,
-    pub project_id: Option<String>,
-    pub service: Option<String>,
-    pub revision: Option<String>,
-    pub location: Option<String>,
+    pub project_id: Option<Cow<'a, str>>,
+    pub service: Option<Cow<'a, str>>,
+    pub revision: Option<Cow<'a, str>>,
+    pub location: Option<Cow<'a, str>>,
     pub labels: Option<Cow<'a, str>>,
     pub trace: Option<Cow<'a, str>>,
     pub span_id: Option<Cow<'a, str>>,
@@ -450,11 +452,11 @@ fn object_text<'a>(field: &str, raw: Option<Raw<'a>>) -> Result<Option<Cow<'a, s
 
 /// A `map<string, string>` such as labels: values must be strings (numbers and booleans are
 /// accepted as their text, as lenient clients send them).
-fn string_map<'a>(field: &str, map: &Map<'a>) -> Result<Vec<(Cow<'a, str>, Cow<'a, str>)>> {
+fn string_map<'a>(field: &str, map: &Map<'a>) -> Result<StringPairs<'a>> {
     if let Some(raw) = map.raw.filter(|r| !r.get().starts_with('{')) {
         return Err(wrong(field, "an object of strings", raw));
     }
-    let mut out = Vec::with_capacity(map.pairs.len());
+    let mut out = StringPairs::new();
     for (k, v) in &map.pairs {
         let value = match v.get().as_bytes().first() {
             Some(b'"') => string(field, *v)?,
@@ -466,6 +468,9 @@ fn string_map<'a>(field: &str, map: &Map<'a>) -> Result<Vec<(Cow<'a, str>, Cow<'
     }
     Ok(out)
 }
+
+/// A string map's pairs, inline up to eight like [`Map`]'s.
+type StringPairs<'a> = SmallVec<[(Cow<'a, str>, Cow<'a, str>); 8]>;
 
 /// Decodes one raw record. `bytes` must be a complete JSON value.
 pub fn decode(bytes: &[u8]) -> Result<Row<'_>> {
@@ -594,7 +599,10 @@ fn normalize(raw: Fields<'_>) -> Result<Row<'_>> {
     }
     resource(&mut row, &raw)?;
     if row.project_id.is_none() {
-        row.project_id = log_name.as_deref().and_then(project_of_log_name);
+        row.project_id = log_name
+            .as_deref()
+            .and_then(project_of_log_name)
+            .map(Cow::Owned);
     }
     row.log_name = log_name;
     // Only an object reaches the row as a payload (`object_text` above).
@@ -607,19 +615,19 @@ fn normalize(raw: Fields<'_>) -> Result<Row<'_>> {
 /// `projects/p/logs/run.googleapis.com%2Fstderr` -> `run.googleapis.com/stderr`. An export
 /// holds a handful of log names, so each thread keeps the last few it decoded: decoding
 /// every row's was 1.6% of ingest's instructions (callgrind, bench.ndjson).
-fn log_id_of(log_name: &str) -> String {
+fn log_id_of(log_name: &str) -> Arc<str> {
     const KEEP: usize = 8;
     thread_local! {
-        static DECODED: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+        static DECODED: RefCell<Vec<(String, Arc<str>)>> = const { RefCell::new(Vec::new()) };
     }
     DECODED.with_borrow_mut(|decoded| {
         if let Some((_, id)) = decoded.iter().find(|(name, _)| name == log_name) {
             return id.clone();
         }
         let id = log_name.split_once("/logs/").map_or(log_name, |(_, id)| id);
-        let id = percent_encoding::percent_decode_str(id)
+        let id: Arc<str> = percent_encoding::percent_decode_str(id)
             .decode_utf8_lossy()
-            .into_owned();
+            .into();
         if decoded.len() == KEEP {
             decoded.remove(0);
         }
@@ -698,7 +706,7 @@ fn resource<'a>(row: &mut Row<'a>, f: &Fields<'a>) -> Result<()> {
         labels
             .iter()
             .find(|(key, v)| key == k && !v.is_empty())
-            .map(|(_, v)| v.clone().into_owned())
+            .map(|(_, v)| v.clone())
     };
     let (service, revision, location) = match row.resource_type.as_deref().unwrap_or("") {
         "cloud_run_revision" => ("service_name", "revision_name", "location"),
@@ -1020,7 +1028,13 @@ mod tests {
                 r#"{{"timestamp":"2025-01-01T00:00:00Z","logName":"projects/from-log/logs/x","resource":{{"type":"{kind}","labels":{labels}}}}}"#
             );
             let r = ok(&json);
-            (r.project_id, r.service, r.revision, r.location)
+            let owned = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
+            (
+                owned(r.project_id),
+                owned(r.service),
+                owned(r.revision),
+                owned(r.location),
+            )
         };
         let s = |v: &str| Some(v.to_owned());
         assert_eq!(
@@ -1063,11 +1077,11 @@ mod tests {
             .collect();
         for round in 0..3 {
             for (i, name) in names.iter().enumerate().rev().skip(round) {
-                assert_eq!(log_id_of(name), format!("run.googleapis.com/log{i}"));
+                assert_eq!(*log_id_of(name), format!("run.googleapis.com/log{i}"));
             }
         }
-        assert_eq!(log_id_of("no-logs-part"), "no-logs-part");
-        assert_eq!(log_id_of("projects/p/logs/%E2%9C%93"), "\u{2713}");
+        assert_eq!(&*log_id_of("no-logs-part"), "no-logs-part");
+        assert_eq!(&*log_id_of("projects/p/logs/%E2%9C%93"), "\u{2713}");
     }
 
     #[test]
