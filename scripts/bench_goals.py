@@ -34,7 +34,11 @@ def goals(ingest, queries):
             duck = by.get(("duckdb", name))
             if ours and duck:
                 ratio = duck["seconds"] / ours["seconds"]
-                rows.append((f"ingest ({label}): throughput vs DuckDB", f"{ratio:.2f}x",
+                measured = f"{ratio:.2f}x"
+                if "cpu_seconds" in ours and "cpu_seconds" in duck:
+                    # Less noisy than wall clock on a shared VM; shown, not the goal.
+                    measured += f" (CPU {duck['cpu_seconds'] / ours['cpu_seconds']:.2f}x)"
+                rows.append((f"ingest ({label}): throughput vs DuckDB", measured,
                              ">= 2.00x", ratio >= 2))
                 rss = ours["peak_rss_mib"]
                 rows.append((f"ingest ({label}): peak RSS", f"{rss:,.0f} MiB", "< 1,024 MiB",
@@ -66,11 +70,12 @@ def main():
     out = Path(args.out)
     rows = goals(load(out / "bench_ingest.json"), load(out / "bench_queries.json"))
     width = max(len(r[0]) for r in rows)
+    shown = max(12, *(len(r[1]) for r in rows))
     print(f"\nSpeed goals (issue #16), from {out}/bench_*.json:")
-    print(f"{'goal':<{width}}  {'measured':>12}  {'goal':>14}  status")
+    print(f"{'goal':<{width}}  {'measured':>{shown}}  {'goal':>14}  status")
     for name, measured, goal, met in rows:
         status = "not run" if met is None else ("met" if met else "MISSED")
-        print(f"{name:<{width}}  {measured:>12}  {goal:>14}  {status}")
+        print(f"{name:<{width}}  {measured:>{shown}}  {goal:>14}  {status}")
     judged = [r for r in rows if r[3] is not None]
     print(f"{sum(1 for r in judged if r[3])} of {len(judged)} goals met")
 
