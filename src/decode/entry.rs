@@ -39,14 +39,21 @@ impl From<SyntaxError> for Stop {
 /// Stores a LogEntry field's value; a field given twice is refused, as protobuf's JSON
 /// parsers do (`logName` and `log_name` are the same field).
 /// `field` is only written out for the error (no allocation per value).
+/// Inlined, with the error apart: called for every field of every entry.
+#[inline]
 fn set<'a>(slot: &mut Option<Raw<'a>>, value: Raw<'a>, field: impl std::fmt::Display) -> Scan<()> {
     if slot.replace(value).is_some() {
-        return Err(Stop::Duplicate {
-            field: field.to_string(),
-            at: value.get().as_ptr() as usize,
-        });
+        return Err(duplicate(field, value));
     }
     Ok(())
+}
+
+#[cold]
+fn duplicate(field: impl std::fmt::Display, value: Raw<'_>) -> Stop {
+    Stop::Duplicate {
+        field: field.to_string(),
+        at: value.get().as_ptr() as usize,
+    }
 }
 
 /// The value at the cursor: an object read by `read` (which returns its text); anything else
