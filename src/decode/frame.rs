@@ -71,8 +71,8 @@ impl Drop for Chunk {
 
 /// Chunk buffers handed back by dropped chunks, for the framer's next chunks. A buffer read
 /// into again is not zeroed again: zeroing each fresh buffer before the reads wrote it was
-/// 2.3% of ingest's instructions (`Vec::resize`; `Read` cannot read into uninitialized
-/// memory on stable Rust), and its pages are mapped already.
+/// about 2% of ingest's cycles (`Vec::resize`; `Read` cannot read into uninitialized memory
+/// on stable Rust), and its pages are mapped already.
 #[derive(Debug, Clone, Default)]
 struct Spares(Arc<Mutex<Vec<Spare>>>);
 
