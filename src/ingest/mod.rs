@@ -26,7 +26,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::decode::frame::{Chunk, FrameOptions, Framer, Layout};
+use crate::decode::frame::{Chunk, FrameOptions, Framer, Layout, Spares};
 use crate::lake::ledger::{self, RunStatus};
 use crate::lake::schema::RowsBuilder;
 use crate::lake::writer::{LakeWriter, WriterOptions};
@@ -380,6 +380,10 @@ fn spawn_framers(
     let stop = stop.clone();
     let frame_opts = opts.frame.clone();
     let bytes_read = bytes_read.clone();
+    // One pool of chunk buffers for the run: a sink's hourly files are smaller than a chunk,
+    // and each began with new buffers, zeroed before the reads (the demo's week of 987 files:
+    // 16% of ingest's instructions, 1.61 -> 1.47 s).
+    let spares = Spares::default();
     tokio::spawn(async move {
         futures::stream::iter(inputs)
             .map(|input| {
@@ -387,9 +391,10 @@ fn spawn_framers(
                 let stop = stop.clone();
                 let frame_opts = frame_opts.clone();
                 let bytes_read = bytes_read.clone();
+                let spares = spares.clone();
                 tokio::task::spawn_blocking(move || {
                     injected_panic(Stage::Framer);
-                    frame_source(&input, frame_opts, &tx, &stop, bytes_read)
+                    frame_source(&input, frame_opts, spares, &tx, &stop, bytes_read)
                 })
             })
             .buffer_unordered(parallel_reads)
@@ -654,6 +659,7 @@ pub(crate) fn keep_in_range(
 fn frame_source(
     input: &Input,
     opts: FrameOptions,
+    spares: Spares,
     tx: &async_channel::Sender<(Arc<str>, Chunk)>,
     stop: &Stop,
     bytes_read: Arc<AtomicU64>,
@@ -664,7 +670,7 @@ fn frame_source(
         interactive: *input == Input::Stdin,
         ..opts
     };
-    let mut framer = Framer::new(reader, opts);
+    let mut framer = Framer::new(reader, opts).with_spares(spares);
     let mut any = false;
     while !stop.is_stopped() {
         let chunk = match framer.next_chunk() {
