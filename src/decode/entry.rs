@@ -286,7 +286,7 @@ pub struct Row<'a> {
     pub severity: &'static str,
     pub severity_number: i32,
     pub log_name: Option<Cow<'a, str>>,
-    /// Shared by the entries of a log name (see [`log_id_of`]).
+    /// Shared by the entries of a log name: decoded once per name and decoder thread.
     pub log_id: Option<Arc<str>>,
     pub insert_id: Option<Cow<'a, str>>,
     pub resource_type: Option<Cow<'a, str>>,

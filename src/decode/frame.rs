@@ -105,16 +105,6 @@ impl Spares {
     }
 }
 
-impl<R> Drop for Framer<R> {
-    /// The last buffer goes back too: the next source's framer starts with it.
-    fn drop(&mut self) {
-        let buf = std::mem::take(&mut self.buf);
-        if buf.capacity() > 0 {
-            self.spares.give(buf, self.init);
-        }
-    }
-}
-
 /// The input layout detected from the first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
@@ -197,6 +187,16 @@ pub struct Framer<R> {
     read_error: Option<io::Error>,
 }
 
+impl<R> Drop for Framer<R> {
+    /// The last buffer goes back too: the next source's framer starts with it.
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        if buf.capacity() > 0 {
+            self.spares.give(buf, self.init);
+        }
+    }
+}
+
 impl<R: Read> Framer<R> {
     pub fn new(reader: R, opts: FrameOptions) -> Self {
         Framer {
@@ -225,8 +225,6 @@ impl<R: Read> Framer<R> {
         }
     }
 
-    /// Frames a stream that starts at `offset` (and line `line`) of its source, so spans
-    /// and quarantined records keep their place in the whole object.
     /// Takes chunk buffers from, and gives them back to, `spares`: a run's framers share
     /// one pool, so each source after the first starts with buffers written before.
     pub fn with_spares(mut self, spares: Spares) -> Self {
@@ -239,6 +237,8 @@ impl<R: Read> Framer<R> {
         self
     }
 
+    /// Frames a stream that starts at `offset` (and line `line`) of its source, so spans
+    /// and quarantined records keep their place in the whole object.
     pub fn resume_at(mut self, offset: u64, line: u64) -> Self {
         self.base = offset;
         self.line = line.max(1);
