@@ -43,16 +43,17 @@ pub struct Span {
 
 /// A batch of records cut from one source: the bytes and where each record lies in them.
 /// Dropped, it gives its buffer back to its framer (see [`Spares`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Chunk {
     /// Private: a buffer changed after framing would not be what [`Spares`] says it is.
     data: Vec<u8>,
     pub spans: Vec<Span>,
     /// Blank lines seen in newline-delimited input (counted apart from records).
     pub blank_lines: u64,
-    /// Where `data` goes when the chunk is dropped, and how many bytes of its allocation
-    /// are initialized.
-    spare: Option<(Spares, usize)>,
+    /// Where `data` goes when the chunk is dropped.
+    spares: Spares,
+    /// Bytes of `data`'s allocation written since it was allocated.
+    init: usize,
 }
 
 impl Chunk {
@@ -63,9 +64,7 @@ impl Chunk {
 
 impl Drop for Chunk {
     fn drop(&mut self) {
-        if let Some((spares, init)) = self.spare.take() {
-            spares.give(std::mem::take(&mut self.data), init);
-        }
+        self.spares.give(std::mem::take(&mut self.data), self.init);
     }
 }
 
@@ -90,11 +89,21 @@ struct Spare {
 const SPARES: usize = 8;
 
 impl Spares {
-    /// The spare written furthest: the most reads it spares from zeroing.
-    fn take(&self) -> Option<Spare> {
+    /// An empty buffer of at least `capacity` bytes and how many bytes of it were written:
+    /// the spare written furthest (the most reads it spares from zeroing), or a new buffer
+    /// when that one is too small (it is dropped: it would stay the furthest).
+    fn take(&self, capacity: usize) -> (Vec<u8>, usize) {
         let mut spares = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let (i, _) = spares.iter().enumerate().max_by_key(|(_, s)| s.init)?;
-        Some(spares.swap_remove(i))
+        let furthest = (spares.iter().enumerate())
+            .max_by_key(|(_, s)| s.init)
+            .map(|(i, _)| i);
+        match furthest.map(|i| spares.swap_remove(i)) {
+            Some(Spare { mut bytes, init }) if bytes.capacity() >= capacity => {
+                bytes.clear();
+                (bytes, init)
+            }
+            _ => (Vec::with_capacity(capacity), 0),
+        }
     }
 
     fn give(&self, bytes: Vec<u8>, init: usize) {
@@ -228,11 +237,7 @@ impl<R: Read> Framer<R> {
     /// Takes chunk buffers from, and gives them back to, `spares`: a run's framers share
     /// one pool, so each source after the first starts with buffers written before.
     pub fn with_spares(mut self, spares: Spares) -> Self {
-        if let Some(Spare { mut bytes, init }) = spares.take() {
-            bytes.clear();
-            self.buf = bytes;
-            self.init = init;
-        }
+        (self.buf, self.init) = spares.take(0);
         self.spares = spares;
         self
     }
@@ -339,13 +344,9 @@ impl<R: Read> Framer<R> {
         // Sized for a whole chunk up front: growing it read by read would reallocate and copy.
         let size =
             (self.buf.len() - keep_from).max(self.opts.chunk_bytes) + 2 * self.opts.read_size;
-        let (mut tail, mut init) = match self.spares.take() {
-            Some(Spare { bytes, init }) if bytes.capacity() >= size => (bytes, init),
-            _ => (Vec::with_capacity(size), 0),
-        };
-        tail.clear();
+        let (mut tail, init) = self.spares.take(size);
         tail.extend_from_slice(&self.buf[keep_from..]);
-        init = init.max(tail.len());
+        let init = init.max(tail.len());
         let mut data = std::mem::replace(&mut self.buf, tail);
         let data_init = std::mem::replace(&mut self.init, init);
         data.truncate(keep_from);
@@ -358,7 +359,8 @@ impl<R: Read> Framer<R> {
             data,
             spans: std::mem::take(&mut self.spans),
             blank_lines: std::mem::take(&mut self.blank_lines),
-            spare: Some((self.spares.clone(), data_init)),
+            spares: self.spares.clone(),
+            init: data_init,
         }
     }
 
