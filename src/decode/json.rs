@@ -151,6 +151,14 @@ impl<'a> Cursor<'a> {
     /// depth of nesting is read without recursion (serde_json skips values the same way).
     pub fn value(&mut self) -> Result<Raw<'a>> {
         let start = self.pos_of_next();
+        // Most values are strings: no nesting to track.
+        if self.bytes().get(start) == Some(&b'"') {
+            let escapes = self.string_end()?;
+            return Ok(Raw {
+                text: &self.text[start..self.pos],
+                escapes: usize::from(escapes),
+            });
+        }
         let mut open = Nesting::default();
         let mut escapes = false;
         loop {
