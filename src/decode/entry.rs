@@ -123,8 +123,8 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    fn read(text: &'a str) -> Scan<Self> {
-        let mut f = Fields::default();
+    /// Reads the record `text` into `f` (a default one: filled in place, the struct is big).
+    fn read(text: &'a str, f: &mut Self) -> Scan<()> {
         let mut cur = Cursor::new(text);
         cur.object(|key, cur| {
             let slot = match key.as_ref() {
@@ -159,7 +159,7 @@ impl<'a> Fields<'a> {
             set(slot, cur.value()?, &key)
         })?;
         cur.end()?;
-        Ok(f)
+        Ok(())
     }
 
     fn read_resource(&mut self, cur: &mut Cursor<'a>) -> Scan<()> {
@@ -527,8 +527,9 @@ pub fn decode(bytes: &[u8]) -> Result<Row<'_>> {
             });
         }
     }
-    match Fields::read(text) {
-        Ok(fields) => normalize(fields),
+    let mut fields = Fields::default();
+    match Fields::read(text, &mut fields) {
+        Ok(()) => normalize(&fields),
         Err(Stop::Duplicate { field, at }) => Err(Rejection::new(
             Reason::WrongType,
             format!(
@@ -572,7 +573,7 @@ fn line_column(text: &str, offset: usize) -> String {
     format!("line {line} column {}", column + 1)
 }
 
-fn normalize(raw: Fields<'_>) -> Result<Row<'_>> {
+fn normalize<'a>(raw: &Fields<'a>) -> Result<Row<'a>> {
     let receive_timestamp = present(raw.receive_timestamp)
         .map(|r| timestamp("receiveTimestamp", r))
         .transpose()?;
@@ -624,7 +625,7 @@ fn normalize(raw: Fields<'_>) -> Result<Row<'_>> {
     if let Some(r) = present(raw.http_request) {
         row.http = http(r, &raw.http)?;
     }
-    resource(&mut row, &raw)?;
+    resource(&mut row, raw)?;
     if row.project_id.is_none() {
         row.project_id = log_name
             .as_deref()
