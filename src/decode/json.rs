@@ -177,7 +177,7 @@ impl<'a> Cursor<'a> {
                         continue;
                     }
                 }
-                Some(b'"') => escapes |= self.string_end()?,
+                Some(b'"') => escapes |= self.quoted_end()?,
                 Some(b't') => self.literal("true")?,
                 Some(b'f') => self.literal("false")?,
                 Some(b'n') => self.literal("null")?,
@@ -215,7 +215,7 @@ impl<'a> Cursor<'a> {
         if self.peek() != Some(b'"') {
             return Err(self.error());
         }
-        self.string_end()?;
+        self.quoted_end()?;
         self.eat(b':')
     }
 
