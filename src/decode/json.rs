@@ -583,6 +583,41 @@ mod tests {
         );
     }
 
+    /// Strings whose end falls before, on and past the 16 bytes `quoted_end` looks at, with
+    /// an escape, a control character or a multi-byte character at every place, as keys and
+    /// as values: read as serde_json reads them.
+    #[test]
+    fn strings_around_the_16_byte_window_read_as_serde_json_reads_them() {
+        let specials = [
+            "", "\\n", "\\u00e9", "\\\"", "\u{1}", "\u{e9}", "\\", "\\\\", "\\x",
+        ];
+        for len in 0..36 {
+            for special in specials {
+                for at in 0..=len {
+                    let body = format!("{}{special}{}", "a".repeat(at), "b".repeat(len - at));
+                    let doc = format!("{{\"{body}\":\"{body}\",\"k\":[\"{body}\"]}}");
+                    assert_eq!(valid(&doc), serde_valid(&doc), "{doc:?}");
+                    let Ok(want) = serde_json::from_str::<String>(&format!("\"{body}\"")) else {
+                        continue;
+                    };
+                    let mut c = Cursor::new(&doc);
+                    let mut seen = Vec::new();
+                    c.object(|k, c| {
+                        seen.push(k.into_owned());
+                        if seen.len() == 1 {
+                            seen.push(c.string()?.into_owned());
+                        } else {
+                            c.value()?;
+                        }
+                        Ok::<_, SyntaxError>(())
+                    })
+                    .expect("valid");
+                    assert_eq!(seen, [want.clone(), want, "k".into()], "{doc:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn special_finds_the_first_stop_byte() {
         let s = b"abcdefghij\"klmnop\\";
