@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use serde::de::IgnoredAny;
@@ -163,6 +164,11 @@ impl<'a> Fields<'a> {
     }
 
     fn read_resource(&mut self, cur: &mut Cursor<'a>) -> Scan<()> {
+        let rest = cur.rest();
+        if let Some(n) = SEEN_RESOURCE.with_borrow(|seen| self.reuse_resource(rest, seen)) {
+            cur.skip(n);
+            return Ok(());
+        }
         let raw = object_or_text(cur, |cur| {
             cur.object(|k, c| match k.as_ref() {
                 "type" => set(&mut self.resource_type, c.value()?, "resource.type"),
@@ -170,8 +176,78 @@ impl<'a> Fields<'a> {
                 _ => c.value().map(drop).map_err(Stop::from),
             })
         })?;
-        set(&mut self.resource, raw, "resource")
+        set(&mut self.resource, raw, "resource")?;
+        self.remember_resource(raw);
+        Ok(())
     }
+
+    /// Fills the resource fields from the last resource object this thread read, when
+    /// `rest` begins with its bytes (the same bytes are the same object); says how many.
+    /// A record's second `resource` is left to the scan, which refuses it.
+    fn reuse_resource(&mut self, rest: &'a str, seen: &SeenResource) -> Option<usize> {
+        let n = seen.text.len();
+        if n == 0 || self.resource.is_some() || !rest.starts_with(seen.text.as_str()) {
+            return None;
+        }
+        let text = &rest[..n];
+        let at = |(r, escapes): &(Range<usize>, bool)| Raw::new(&text[r.clone()], *escapes);
+        self.resource = Some(Raw::new(text, true));
+        self.resource_type = seen.type_at.as_ref().map(at);
+        self.resource_labels.raw = seen.labels_at.as_ref().map(at);
+        self.resource_labels.pairs.extend(
+            seen.pairs
+                .iter()
+                .map(|(k, v)| (Cow::Borrowed(&text[k.clone()]), at(v))),
+        );
+        Some(n)
+    }
+
+    /// Keeps the resource object just read for [`Fields::reuse_resource`]: an object
+    /// whose label keys have no escapes (the kept ones are borrowed from the record).
+    fn remember_resource(&self, raw: Raw<'a>) {
+        let text = raw.get();
+        let borrowed = |k: &Cow<'_, str>| matches!(k, Cow::Borrowed(_));
+        if !text.starts_with('{') || !self.resource_labels.pairs.iter().all(|(k, _)| borrowed(k)) {
+            return;
+        }
+        let at = |r: Raw<'_>| (range_in(text, r.get()), r.may_have_escapes());
+        SEEN_RESOURCE.with_borrow_mut(|seen| {
+            seen.text.clear();
+            seen.text.push_str(text);
+            seen.type_at = self.resource_type.map(at);
+            seen.labels_at = self.resource_labels.raw.map(at);
+            seen.pairs.clear();
+            seen.pairs.extend(
+                self.resource_labels
+                    .pairs
+                    .iter()
+                    .map(|(k, v)| (range_in(text, k), at(*v))),
+            );
+        });
+    }
+}
+
+/// The last `resource` object a thread read, byte for byte, and where its parts lie in it.
+/// The entries of one service repeat it exactly (Cloud Run: a type and five labels, ~200
+/// bytes), and comparing the bytes costs less than reading the object again (reading it
+/// was 15% of decoding).
+#[derive(Default)]
+struct SeenResource {
+    text: String,
+    type_at: Option<(Range<usize>, bool)>,
+    labels_at: Option<(Range<usize>, bool)>,
+    /// Each label's key and value.
+    pairs: Vec<(Range<usize>, (Range<usize>, bool))>,
+}
+
+thread_local! {
+    static SEEN_RESOURCE: RefCell<SeenResource> = RefCell::new(SeenResource::default());
+}
+
+/// Where `inner`, a slice of `outer`, lies in it.
+fn range_in(outer: &str, inner: &str) -> Range<usize> {
+    let start = inner.as_ptr() as usize - outer.as_ptr() as usize;
+    start..start + inner.len()
 }
 
 #[derive(Default)]
@@ -1092,6 +1168,76 @@ mod tests {
                 r#"{"service_name":"svc","revision_name":"svc-1","location":"l"}"#
             ),
             (s("from-log"), s("svc"), s("svc-1"), s("l"))
+        );
+    }
+
+    /// A thread that met a resource object before reads the next identical one from its
+    /// bytes: every record decodes to what it decodes to on a thread of its own, resource
+    /// objects repeated, changed, with escapes, malformed, given twice, or cut short.
+    #[test]
+    fn a_resource_met_before_decodes_as_on_a_fresh_thread() {
+        let cloud_run = |svc: &str| {
+            format!(
+                r#"{{"type":"cloud_run_revision","labels":{{"service_name":"{svc}","revision_name":"{svc}-1","location":"l","project_id":"p"}}}}"#
+            )
+        };
+        let resources = [
+            cloud_run("a"),
+            cloud_run("a"),
+            cloud_run("b"),
+            cloud_run("a"),
+            r#"{"labels":{"service_name":"a\u0041","zone":"z"},"type":"gce_instance"}"#.into(),
+            r#"{"labels":{"service_name":"a\u0041","zone":"z"},"type":"gce_instance"}"#.into(),
+            r#"{"labels":{"serv\u0069ce_name":"k"}}"#.into(),
+            r#"{"labels":{"serv\u0069ce_name":"k"}}"#.into(),
+            r#"{ "type" : "t" , "labels" : { } }"#.into(),
+            r#"{ "type" : "t" , "labels" : { } }"#.into(),
+            r#"{"type":"t","type":"u"}"#.into(),
+            r#"{"type":"t"}"#.into(),
+            r#"{"type":"t"}"#.into(),
+            r#"{"labels":"x"}"#.into(),
+            r#"{"labels":"x"}"#.into(),
+            r#""not an object""#.into(),
+            "null".into(),
+        ];
+        let mut records: Vec<String> = resources
+            .iter()
+            .map(|r| {
+                format!(
+                    r#"{{"timestamp":"2025-09-12T03:50:38Z","resource":{r},"textPayload":"hi"}}"#
+                )
+            })
+            .collect();
+        // Given twice, and cut short right after a resource met before.
+        let twice = format!(
+            r#"{{"resource":{0},"timestamp":"2025-09-12T03:50:38Z","resource":{0}}}"#,
+            cloud_run("a")
+        );
+        records.push(twice);
+        records.push(format!(
+            r#"{{"timestamp":"2025-09-12T03:50:38Z","resource":{}"#,
+            cloud_run("a")
+        ));
+        records.push(format!(
+            r#"{{"timestamp":"2025-09-12T03:50:38Z","resource":{}x}}"#,
+            cloud_run("a")
+        ));
+        let summary = |r: &str| format!("{:?}", decode(r.as_bytes()));
+        let alone: Vec<String> = records
+            .iter()
+            .map(|r| {
+                let r = r.clone();
+                std::thread::spawn(move || summary(&r))
+                    .join()
+                    .expect("decodes")
+            })
+            .collect();
+        let in_turn: Vec<String> = records.iter().map(|r| summary(r)).collect();
+        assert_eq!(in_turn, alone);
+        assert!(
+            in_turn[1].contains("service: Some(\"a\")"),
+            "{}",
+            in_turn[1]
         );
     }
 

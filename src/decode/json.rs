@@ -25,6 +25,14 @@ pub struct Raw<'a> {
 }
 
 impl<'a> Raw<'a> {
+    /// `text` as a value the cursor read; `escapes` as [`Raw::may_have_escapes`] says.
+    pub fn new(text: &'a str, escapes: bool) -> Self {
+        Raw {
+            text,
+            escapes: usize::from(escapes),
+        }
+    }
+
     pub fn get(self) -> &'a str {
         self.text
     }
@@ -68,6 +76,18 @@ impl<'a> Cursor<'a> {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes().get(self.pos) {
             self.pos += 1;
         }
+    }
+
+    /// The input from the next byte that is not whitespace on.
+    pub fn rest(&mut self) -> &'a str {
+        self.ws();
+        &self.text[self.pos..]
+    }
+
+    /// Moves past the first `n` bytes of [`Cursor::rest`]: a value the caller knows is
+    /// valid JSON (the same bytes read before). It must end on a character boundary.
+    pub fn skip(&mut self, n: usize) {
+        self.pos += n;
     }
 
     /// The next byte that is not whitespace, not consumed.
