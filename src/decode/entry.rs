@@ -190,7 +190,7 @@ impl<'a> Fields<'a> {
             return None;
         }
         let text = &rest[..n];
-        let at = |(r, escapes): &(Range<usize>, bool)| Raw::new(&text[r.clone()], *escapes);
+        let at = |(r, escapes): &Place| Raw::new(&text[r.clone()], *escapes);
         self.resource = Some(Raw::new(text, true));
         self.resource_type = seen.type_at.as_ref().map(at);
         self.resource_labels.raw = seen.labels_at.as_ref().map(at);
@@ -234,11 +234,14 @@ impl<'a> Fields<'a> {
 #[derive(Default)]
 struct SeenResource {
     text: String,
-    type_at: Option<(Range<usize>, bool)>,
-    labels_at: Option<(Range<usize>, bool)>,
+    type_at: Option<Place>,
+    labels_at: Option<Place>,
     /// Each label's key and value.
-    pairs: Vec<(Range<usize>, (Range<usize>, bool))>,
+    pairs: Vec<(Range<usize>, Place)>,
 }
+
+/// A value's bytes in [`SeenResource::text`], and whether it may have escapes.
+type Place = (Range<usize>, bool);
 
 thread_local! {
     static SEEN_RESOURCE: RefCell<SeenResource> = RefCell::new(SeenResource::default());
