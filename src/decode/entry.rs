@@ -117,6 +117,8 @@ struct Fields<'a> {
     resource: Option<Raw<'a>>,
     resource_type: Option<Raw<'a>>,
     resource_labels: Map<'a>,
+    /// The resource object is the one this thread read last ([`SeenResource`]).
+    resource_seen: bool,
     http_request: Option<Raw<'a>>,
     http: HttpFields<'a>,
     json_payload: Option<Raw<'a>>,
@@ -192,6 +194,7 @@ impl<'a> Fields<'a> {
         let text = &rest[..n];
         let at = |(r, escapes): &Place| Raw::new(&text[r.clone()], *escapes);
         self.resource = Some(Raw::new(text, true));
+        self.resource_seen = true;
         self.resource_type = seen.type_at.as_ref().map(at);
         self.resource_labels.raw = seen.labels_at.as_ref().map(at);
         self.resource_labels.pairs.extend(
@@ -214,6 +217,7 @@ impl<'a> Fields<'a> {
         SEEN_RESOURCE.with_borrow_mut(|seen| {
             seen.text.clear();
             seen.text.push_str(text);
+            seen.derived = None;
             seen.type_at = self.resource_type.map(at);
             seen.labels_at = self.resource_labels.raw.map(at);
             seen.pairs.clear();
@@ -238,6 +242,46 @@ struct SeenResource {
     labels_at: Option<Place>,
     /// Each label's key and value.
     pairs: Vec<(Range<usize>, Place)>,
+    /// The columns [`resource`] derived from it, once derived, when each is a slice of it.
+    derived: Option<Derived>,
+}
+
+/// Where a resource object's columns lie in its text (`None`: the column is null).
+struct Derived([Option<Range<usize>>; 6]);
+
+impl Derived {
+    fn columns<'r, 'a>(row: &'r mut Row<'a>) -> [&'r mut Option<Cow<'a, str>>; 6] {
+        [
+            &mut row.resource_type,
+            &mut row.resource_labels,
+            &mut row.project_id,
+            &mut row.service,
+            &mut row.revision,
+            &mut row.location,
+        ]
+    }
+
+    /// The places of `row`'s resource columns in `text`, if all are slices of it.
+    fn of(row: &mut Row<'_>, text: &str) -> Option<Self> {
+        let mut places: [Option<Range<usize>>; 6] = Default::default();
+        let within = text.as_ptr() as usize..=text.as_ptr() as usize + text.len();
+        for (place, column) in places.iter_mut().zip(Self::columns(row)) {
+            *place = match column {
+                None => None,
+                Some(Cow::Borrowed(s)) if within.contains(&(s.as_ptr() as usize)) => {
+                    Some(range_in(text, s))
+                }
+                Some(_) => return None,
+            };
+        }
+        Some(Derived(places))
+    }
+
+    fn apply<'a>(&self, row: &mut Row<'a>, text: &'a str) {
+        for (place, column) in self.0.iter().zip(Self::columns(row)) {
+            *column = place.clone().map(|r| Cow::Borrowed(&text[r]));
+        }
+    }
 }
 
 /// A value's bytes in [`SeenResource::text`], and whether it may have escapes.
@@ -796,10 +840,27 @@ fn http<'a>(raw: Raw<'a>, h: &HttpFields<'a>) -> Result<Http<'a>> {
 }
 
 /// Resource type and labels, and the columns derived from the common resource types.
+/// The resource columns: from the places [`SeenResource`] keeps when the object is the
+/// one met before (deriving them was 7% of decoding), else derived and then kept there.
 fn resource<'a>(row: &mut Row<'a>, f: &Fields<'a>) -> Result<()> {
     let Some(raw) = present(f.resource) else {
         return Ok(());
     };
+    let text = raw.get();
+    let apply = |seen: &SeenResource| seen.derived.as_ref().map(|d| d.apply(row, text));
+    if f.resource_seen && SEEN_RESOURCE.with_borrow(apply).is_some() {
+        return Ok(());
+    }
+    derive_resource(row, f, raw)?;
+    SEEN_RESOURCE.with_borrow_mut(|seen| {
+        if seen.text == text {
+            seen.derived = Derived::of(row, text);
+        }
+    });
+    Ok(())
+}
+
+fn derive_resource<'a>(row: &mut Row<'a>, f: &Fields<'a>, raw: Raw<'a>) -> Result<()> {
     if !raw.get().starts_with('{') {
         return Err(wrong("resource", "an object", raw));
     }
