@@ -839,7 +839,6 @@ fn http<'a>(raw: Raw<'a>, h: &HttpFields<'a>) -> Result<Http<'a>> {
     })
 }
 
-/// Resource type and labels, and the columns derived from the common resource types.
 /// The resource columns: from the places [`SeenResource`] keeps when the object is the
 /// one met before (deriving them was 7% of decoding), else derived and then kept there.
 fn resource<'a>(row: &mut Row<'a>, f: &Fields<'a>) -> Result<()> {
@@ -860,6 +859,7 @@ fn resource<'a>(row: &mut Row<'a>, f: &Fields<'a>) -> Result<()> {
     Ok(())
 }
 
+/// Resource type and labels, and the columns derived from the common resource types.
 fn derive_resource<'a>(row: &mut Row<'a>, f: &Fields<'a>, raw: Raw<'a>) -> Result<()> {
     if !raw.get().starts_with('{') {
         return Err(wrong("resource", "an object", raw));
