@@ -26,6 +26,7 @@ pub struct Raw<'a> {
 
 impl<'a> Raw<'a> {
     /// `text` as a value the cursor read; `escapes` as [`Raw::may_have_escapes`] says.
+    #[inline]
     pub(crate) fn new(text: &'a str, escapes: bool) -> Self {
         Raw {
             text,
@@ -156,10 +157,7 @@ impl<'a> Cursor<'a> {
             }
         }
         // Not a string.
-        Ok(Raw {
-            text: &self.text[start..self.pos],
-            escapes: 1,
-        })
+        Ok(Raw::new(&self.text[start..self.pos], true))
     }
 
     fn pos_of_next(&mut self) -> usize {
@@ -174,10 +172,7 @@ impl<'a> Cursor<'a> {
         // Most values are strings: no nesting to track.
         if self.bytes().get(start) == Some(&b'"') {
             let escapes = self.quoted_end()?;
-            return Ok(Raw {
-                text: &self.text[start..self.pos],
-                escapes: usize::from(escapes),
-            });
+            return Ok(Raw::new(&self.text[start..self.pos], escapes));
         }
         let mut open = Nesting::default();
         let mut escapes = false;
@@ -208,10 +203,7 @@ impl<'a> Cursor<'a> {
             loop {
                 let Some(in_object) = open.top() else {
                     let text = &self.text[start..self.pos];
-                    return Ok(Raw {
-                        text,
-                        escapes: usize::from(escapes || !text.starts_with('"')),
-                    });
+                    return Ok(Raw::new(text, escapes || !text.starts_with('"')));
                 };
                 match self.peek() {
                     Some(b',') => {
