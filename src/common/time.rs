@@ -3,20 +3,32 @@
 //! Hand-written because it runs several times per entry and the accepted forms are narrow:
 //! `YYYY-MM-DDTHH:MM:SS[.f{0,9}](Z|±HH:MM)`, `t`/`z`/space accepted as in RFC 3339 §5.6's note.
 
+use std::cell::Cell;
+
 /// Nanoseconds since the Unix epoch, UTC.
 pub type Nanos = i64;
 
 pub const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 
+thread_local! {
+    /// The last date (`YYYY-MM-DD`) [`parse_rfc3339`] accepted on this thread, with its day
+    /// number: an export's timestamps share a handful of dates, so most skip the calendar.
+    static LAST_DATE: Cell<([u8; 10], i64)> = const { Cell::new((*b"1970-01-01", 0)) };
+}
+
 /// Parses an RFC 3339 timestamp to UTC nanoseconds. The error says what was wrong.
 pub fn parse_rfc3339(s: &str) -> Result<Nanos, &'static str> {
     let b = s.as_bytes();
-    if b.len() < 20 {
+    let Some(date) = b.first_chunk::<10>().filter(|_| b.len() >= 20) else {
         return Err("too short for an RFC 3339 timestamp");
-    }
-    let year = digits(b, 0, 4)?;
-    let month = digits(b, 5, 2)?;
-    let day = digits(b, 8, 2)?;
+    };
+    // The day number of the date accepted last, or the fields of another date. A date
+    // accepted before passed every check below that looks at it: skipping them leaves the
+    // other checks in the same order, so any input gets the same error as without the memo.
+    let day_or_fields = match LAST_DATE.get() {
+        (last, days) if last == *date => Ok(days),
+        _ => Err((digits(b, 0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?)),
+    };
     let hour = digits(b, 11, 2)?;
     let minute = digits(b, 14, 2)?;
     let second = digits(b, 17, 2)?;
@@ -26,9 +38,17 @@ pub fn parse_rfc3339(s: &str) -> Result<Nanos, &'static str> {
     if b[13] != b':' || b[16] != b':' {
         return Err("expected HH:MM:SS");
     }
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return Err("date out of range");
-    }
+    let days = match day_or_fields {
+        Ok(days) => days,
+        Err((year, month, day)) => {
+            if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+                return Err("date out of range");
+            }
+            let days = days_from_civil(year, month, day);
+            LAST_DATE.set((*date, days));
+            days
+        }
+    };
     if hour > 23 || minute > 59 || second > 60 {
         return Err("time of day out of range");
     }
@@ -64,7 +84,6 @@ pub fn parse_rfc3339(s: &str) -> Result<Nanos, &'static str> {
         }
         _ => return Err("expected Z or an offset like +00:00 at the end"),
     };
-    let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_secs;
     // In i128: the whole seconds alone can be out of range while the instant is not
     // (1677-09-21T00:12:43.145224192Z, the earliest).
@@ -213,6 +232,38 @@ mod tests {
         assert_eq!(parse_rfc3339("2025-09-12T05:46:13+02:00"), z);
         assert_eq!(parse_rfc3339("2025-09-11T20:46:13-07:00"), z);
         assert_eq!(parse_rfc3339("2025-09-12 03:46:13+00:00"), z);
+    }
+
+    /// The memo of the last date changes no answer: each input parsed right after each
+    /// other (a valid date met last, or not) gives what it gives on a fresh thread.
+    #[test]
+    fn the_last_date_memo_changes_no_answer() {
+        let inputs = [
+            "2025-09-12T03:46:13.957993123Z",
+            "2025-09-12T25:46:13Z",
+            "2025-09-12x03:46:13Z",
+            "2025-09-12T03-46:13Z",
+            "2025-09-12T0a:46:13Z",
+            "2025-09-12T03:46:13",
+            "2024-02-29T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "2025-0a-12T03:46:13Z",
+            "2025-09-1",
+            "1970-01-01T00:00:00Z",
+            "\0\0\0\0\0\0\0\0\0\0T03:46:13Z",
+            "1970-01-01T12:34:56Z",
+        ];
+        let fresh = |s: &'static str| {
+            std::thread::spawn(move || parse_rfc3339(s))
+                .join()
+                .expect("no panic")
+        };
+        for first in inputs {
+            for then in inputs {
+                let _ = parse_rfc3339(first);
+                assert_eq!(parse_rfc3339(then), fresh(then), "{then:?} after {first:?}");
+            }
+        }
     }
 
     #[test]

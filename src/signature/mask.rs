@@ -578,24 +578,65 @@ fn is_jwt(t: &str) -> bool {
     t.starts_with("eyJ") && t.split('.').count() == 3 && t.len() > 30
 }
 
+/// `8-4-4-4-12` hex digits, 36 characters: anything shorter is refused before it is trimmed
+/// or split (a path segment is tested here, and most are short words).
 fn is_uuid(t: &str) -> bool {
+    const LEN: usize = 36;
+    if t.len() < LEN {
+        return false;
+    }
     let t = t.trim_matches(|c: char| !c.is_ascii_hexdigit());
-    let parts: Vec<&str> = t.split('-').collect();
-    parts.len() == 5
-        && [8, 4, 4, 4, 12]
-            .iter()
-            .zip(&parts)
-            .all(|(n, p)| p.len() == *n && p.bytes().all(|c| c.is_ascii_hexdigit()))
+    let mut parts = t.split('-');
+    t.len() == LEN
+        && [8, 4, 4, 4, 12].iter().all(|&n| {
+            parts
+                .next()
+                .is_some_and(|p| p.len() == n && p.bytes().all(|c| c.is_ascii_hexdigit()))
+        })
+        && parts.next().is_none()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::shape_into;
+    use super::{is_uuid, shape_into};
 
     fn shape(msg: &str) -> String {
         let mut s = String::new();
         shape_into(msg, &mut s);
         s
+    }
+
+    /// The length check before the split refuses only what the split refused.
+    #[test]
+    fn uuids_as_the_split_saw_them() {
+        let split = |t: &str| {
+            let t = t.trim_matches(|c: char| !c.is_ascii_hexdigit());
+            let parts: Vec<&str> = t.split('-').collect();
+            parts.len() == 5
+                && [8, 4, 4, 4, 12]
+                    .iter()
+                    .zip(&parts)
+                    .all(|(n, p)| p.len() == *n && p.bytes().all(|c| c.is_ascii_hexdigit()))
+        };
+        let id = "3f2b8c1e-9a4d-4e7b-b2c5-1d0e6f7a8b9c";
+        for t in [
+            id.to_string(),
+            format!("({id})"),
+            format!("{id},"),
+            format!("{id}-0"),
+            format!("x{id}"),
+            id.replace('-', ""),
+            id[..35].to_string(),
+            id.replacen('b', "g", 1),
+            format!("--{id}--"),
+            "3f2b8c1e-9a4d-4e7b-b2c5-1d0e6f7a8b9c-1d0e".to_string(),
+            "3f2b8c1e9-a4d-4e7b-b2c5-1d0e6f7a8b9c".to_string(),
+            "orders".to_string(),
+            String::new(),
+        ] {
+            assert_eq!(is_uuid(&t), split(&t), "{t}");
+        }
+        assert!(is_uuid(id) && is_uuid(&format!("({id})")) && !is_uuid(&format!("{id}-0")));
     }
 
     #[test]
