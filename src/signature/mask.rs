@@ -113,6 +113,8 @@ fn shape_line(line: &str, out: &mut String) {
     let mut taken_until = 0;
     // Where the date before a clock began (`Sun Jul 24 02:38:22 2005`), in `out`.
     let mut date_at: Option<usize> = None;
+    // Most lines hold no quote at all: their tokens skip the quoted-value test.
+    let quotes = memchr::memchr2(b'"', b'\'', line.as_bytes()).is_some();
     while let Some(mut token) = tokens.next() {
         let at = token.as_ptr() as usize - line.as_ptr() as usize;
         if at < taken_until {
@@ -133,7 +135,7 @@ fn shape_line(line: &str, out: &mut String) {
             out.push(' ');
         }
         // `tag="View Lock"`: a quoted value is one variable, spaces and all.
-        if let Some(end) = quoted_value_end(line, at, token) {
+        if let Some(end) = quotes.then(|| quoted_value_end(line, at, token)).flatten() {
             token = &line[at..end];
             taken_until = end;
         }
