@@ -315,6 +315,6 @@ fn finish_sized(b: &mut StringBuilder) -> ArrayRef {
     use arrow::array::ArrayBuilder;
     let (items, bytes) = (b.len(), b.values_slice().len());
     let array = Arc::new(b.finish());
-    *b = StringBuilder::with_capacity(items + items / 8, bytes + bytes / 2);
+    *b = StringBuilder::with_capacity(items + items / 8, bytes + bytes / 8);
     array
 }
