@@ -16,7 +16,7 @@
 //! either uploaded whole or not at all, and visible only once committed.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::array::{
@@ -32,6 +32,7 @@ use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 use super::dedup;
 use super::log::{self, Commit, Consumed, DataFile, Operation, Snapshot};
@@ -653,16 +654,12 @@ fn encode_sorted(
             .map(|rows| ShapeTally::of_rows(what, batches, rows))
             .collect()
     };
-    let (encoded, tallies) = std::thread::scope(|scope| {
-        let tallies = (tally == Tally::Shapes).then(|| scope.spawn(tally_files));
-        let encoded = encode_files(batches, &stamps, &files, level);
-        let tallies = match tallies.map(|t| t.join()) {
-            Some(Ok(t)) => Some(t.map_err(EncodeError::Lake)?),
-            Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => None,
-        };
-        Ok::<_, EncodeError>((encoded?, tallies))
-    })?;
+    let (encoded, tallies) = rayon::join(
+        || encode_files(batches, &stamps, &files, level),
+        || (tally == Tally::Shapes).then(tally_files),
+    );
+    let encoded = encoded?;
+    let tallies = tallies.transpose().map_err(EncodeError::Lake)?;
     Ok(match tallies {
         Some(tallies) => encoded
             .into_iter()
@@ -774,64 +771,46 @@ fn split_problems(
 type RowGroupJob<'a> = (&'a [(usize, usize)], Vec<ArrowColumnWriter>);
 
 /// Gathers each row group's rows (`order`) column by column and encodes them, a column at
-/// a time on every core: the writer waits on this encode while the decoders wait on the
-/// writer, so one core alone here left the other idle (~20% of a batch ingest). All of a
-/// file's row groups share one queue, so no core waits at the end of the first. Slices of
-/// [`ENCODE_SLICE_ROWS`] rows are gathered at once: no sorted copy of a whole column is
-/// ever alive, the writers keep only encoded pages. Returns each group's chunks in column
-/// order (the lake schema is flat: writer `c` is field `c`).
+/// a time on every core (rayon's pool, one thread per core for the whole run): the writer
+/// waits on this encode while the decoders wait on the writer, so one core alone here left
+/// the other idle (~20% of a batch ingest). All of a file's row groups share one list of
+/// columns, so no core waits at the end of the first. Slices of [`ENCODE_SLICE_ROWS`] rows
+/// are gathered at once: no sorted copy of a whole column is ever alive, the writers keep
+/// only encoded pages. Returns each group's chunks in column order (the lake schema is
+/// flat: writer `c` is field `c`).
 fn encode_columns(
     batches: &[RecordBatch],
     groups: Vec<RowGroupJob<'_>>,
 ) -> Result<Vec<Vec<ArrowColumnChunk>>, EncodeError> {
     let schema = logs_schema();
     let count = groups.len();
-    // The columns still to encode, taken one at a time by whichever thread is free.
-    let queue = Mutex::new(
-        groups
-            .into_iter()
-            .enumerate()
-            .flat_map(|(g, (order, writers))| {
-                writers
-                    .into_iter()
-                    .enumerate()
-                    .map(move |(c, w)| (g, order, c, w))
-            }),
-    );
-    let encode = || -> Result<Vec<(usize, usize, ArrowColumnChunk)>, EncodeError> {
-        let mut done = Vec::new();
-        loop {
-            let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
-            let Some((g, order, c, mut w)) = next else {
-                return Ok(done);
-            };
-            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
-            for piece in order.chunks(ENCODE_SLICE_ROWS) {
-                let gathered = interleave(&arrays, piece).map_err(EncodeError::Arrow)?;
-                for leaf in
-                    compute_leaves(schema.field(c), &gathered).map_err(EncodeError::Parquet)?
-                {
-                    w.write(&leaf).map_err(EncodeError::Parquet)?;
-                }
+    let columns: Vec<_> = groups
+        .into_iter()
+        .enumerate()
+        .flat_map(|(g, (order, writers))| {
+            writers
+                .into_iter()
+                .enumerate()
+                .map(move |(c, w)| (g, order, c, w))
+        })
+        .collect();
+    let encode = |(g, order, c, mut w): (usize, &[(usize, usize)], usize, ArrowColumnWriter)| {
+        let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+        for piece in order.chunks(ENCODE_SLICE_ROWS) {
+            let gathered = interleave(&arrays, piece).map_err(EncodeError::Arrow)?;
+            for leaf in compute_leaves(schema.field(c), &gathered).map_err(EncodeError::Parquet)? {
+                w.write(&leaf).map_err(EncodeError::Parquet)?;
             }
-            done.push((g, c, w.close().map_err(EncodeError::Parquet)?));
         }
+        Ok((g, w.close().map_err(EncodeError::Parquet)?))
     };
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut chunks = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..cores).map(|_| scope.spawn(encode)).collect();
-        let mut all = encode()?;
-        for h in helpers {
-            match h.join() {
-                Ok(done) => all.extend(done?),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        Ok::<_, EncodeError>(all)
-    })?;
-    chunks.sort_unstable_by_key(|(g, c, _)| (*g, *c));
+    // In the columns' order, so each group's chunks come out in column order.
+    let chunks: Vec<(usize, ArrowColumnChunk)> = columns
+        .into_par_iter()
+        .map(encode)
+        .collect::<Result<_, EncodeError>>()?;
     let mut out: Vec<Vec<ArrowColumnChunk>> = (0..count).map(|_| Vec::new()).collect();
-    for (g, _, chunk) in chunks {
+    for (g, chunk) in chunks {
         out[g].push(chunk);
     }
     Ok(out)
