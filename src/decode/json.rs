@@ -74,7 +74,11 @@ impl<'a> Cursor<'a> {
     }
 
     fn ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes().get(self.pos) {
+        while let Some(&b) = self.bytes().get(self.pos) {
+            // Any byte above the space is none of JSON's four whitespace bytes.
+            if b > b' ' || !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                break;
+            }
             self.pos += 1;
         }
     }
@@ -93,8 +97,14 @@ impl<'a> Cursor<'a> {
 
     /// The next byte that is not whitespace, not consumed.
     pub fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.bytes().get(self.pos).copied()
+        // Exports are compact: the next byte is rarely whitespace (one compare, one load).
+        match self.bytes().get(self.pos) {
+            Some(&b) if b > b' ' => Some(b),
+            _ => {
+                self.ws();
+                self.bytes().get(self.pos).copied()
+            }
+        }
     }
 
     fn eat(&mut self, b: u8) -> Result<()> {
