@@ -681,42 +681,60 @@ fn encode_files(
     level: i32,
 ) -> Result<Vec<Encoded>, EncodeError> {
     let problem_columns = problem_columns(batches)?;
-    let mut out = Vec::new();
-    for file in files {
-        let rows = file.len();
-        let mut buf = Vec::with_capacity(rows * 96);
-        let props = logs_file_props(level, rows);
-        let (mut writer, factory) = ArrowWriter::try_new(&mut buf, logs_schema(), Some(props))
+    let groups: Vec<[Vec<(usize, usize)>; 2]> = files
+        .iter()
+        .map(|file| split_problems(&problem_columns, file))
+        .collect();
+    let mut bufs: Vec<Vec<u8>> = files
+        .iter()
+        .map(|file| Vec::with_capacity(file.len() * 96))
+        .collect();
+    // Every file's writer and column writers first, so that all the files' columns share
+    // one queue: a file's last columns no longer leave a core waiting for the next file.
+    let mut writers = Vec::with_capacity(files.len());
+    let mut jobs = Vec::new();
+    // The file of each row group in `jobs`.
+    let mut file_of = Vec::new();
+    for (f, ((file, buf), groups)) in files.iter().zip(&mut bufs).zip(&groups).enumerate() {
+        let props = logs_file_props(level, file.len());
+        let (writer, factory) = ArrowWriter::try_new(buf, logs_schema(), Some(props))
             .and_then(ArrowWriter::into_serialized_writer)
             .map_err(EncodeError::Parquet)?;
-        let groups = split_problems(&problem_columns, file);
-        let mut jobs = Vec::new();
         for (i, group) in groups.iter().filter(|g| !g.is_empty()).enumerate() {
             let columns = factory
                 .create_column_writers(i)
                 .map_err(EncodeError::Parquet)?;
             jobs.push((group.as_slice(), columns));
+            file_of.push(f);
         }
-        for chunks in encode_columns(batches, jobs)? {
-            let mut row_group = writer.next_row_group().map_err(EncodeError::Parquet)?;
-            for chunk in chunks {
-                chunk
-                    .append_to_row_group(&mut row_group)
-                    .map_err(EncodeError::Parquet)?;
-            }
-            row_group.close().map_err(EncodeError::Parquet)?;
-        }
-        writer.close().map_err(EncodeError::Parquet)?;
-        let (first, last) = (file[0], file[rows - 1]);
-        out.push(Encoded {
-            bytes: buf,
-            rows: rows as u64,
-            min_ts: stamps[first.0][first.1],
-            max_ts: stamps[last.0][last.1],
-            shapes: None,
-        });
+        writers.push(writer);
     }
-    Ok(out)
+    for (chunks, f) in encode_columns(batches, jobs)?.into_iter().zip(file_of) {
+        let mut row_group = writers[f].next_row_group().map_err(EncodeError::Parquet)?;
+        for chunk in chunks {
+            chunk
+                .append_to_row_group(&mut row_group)
+                .map_err(EncodeError::Parquet)?;
+        }
+        row_group.close().map_err(EncodeError::Parquet)?;
+    }
+    for writer in writers {
+        writer.close().map_err(EncodeError::Parquet)?;
+    }
+    Ok(files
+        .iter()
+        .zip(bufs)
+        .map(|(file, bytes)| {
+            let (first, last) = (file[0], file[file.len() - 1]);
+            Encoded {
+                bytes,
+                rows: file.len() as u64,
+                min_ts: stamps[first.0][first.1],
+                max_ts: stamps[last.0][last.1],
+                shapes: None,
+            }
+        })
+        .collect())
 }
 
 /// How this gardener arranges a file's rows, recorded per file in the log: 1, the problem
@@ -773,10 +791,10 @@ type RowGroupJob<'a> = (&'a [(usize, usize)], Vec<ArrowColumnWriter>);
 /// Gathers each row group's rows (`order`) column by column and encodes them, a column at
 /// a time on every core (rayon's pool, one thread per core for the whole run): the writer
 /// waits on this encode while the decoders wait on the writer, so one core alone here left
-/// the other idle (~20% of a batch ingest). All of a file's row groups share one queue,
-/// largest columns first, so no core waits at the end of the first group, nor on a big
-/// payload column begun last (a quarter of a file's work: ingest ran at 150-170% CPU
-/// while one core finished it). Slices of [`ENCODE_SLICE_ROWS`] rows are gathered at
+/// the other idle (~20% of a batch ingest). All the row groups share one queue, largest
+/// columns first, so no core waits at the end of a group, nor on a big payload column
+/// begun last (a quarter of a file's work: ingest ran at 150-170% CPU at times while one
+/// core finished it). Slices of [`ENCODE_SLICE_ROWS`] rows are gathered at
 /// once: no sorted copy of a whole column is ever alive, the writers keep only encoded
 /// pages. Returns each group's chunks in column order (the lake schema is flat: writer
 /// `c` is field `c`).
