@@ -48,9 +48,19 @@ pub fn shape_id(shape: &str) -> i64 {
 /// when they hold this many, so memory stays bounded whatever the input.
 const RECENT_MESSAGES: usize = 1 << 16;
 
+/// What [`shape_cached`] remembers on a thread: the shape id of each recent message, and
+/// the text of each shape (a few hundred, where messages are hundreds of thousands: one
+/// copy of each text, and a map of ids small enough to stay in cache).
+#[derive(Default)]
+struct ShapeCache {
+    recent: IntMap<u64, i64>,
+    /// Keyed by shape id (a hash already).
+    shapes: IntMap<u64, String>,
+}
+
 thread_local! {
-    static SHAPE_CACHE: std::cell::RefCell<IntMap<u64, (String, i64)>> =
-        std::cell::RefCell::new(IntMap::default());
+    static SHAPE_CACHE: std::cell::RefCell<ShapeCache> =
+        std::cell::RefCell::new(ShapeCache::default());
 }
 
 /// Inserts into a cache of recent messages, emptying it first when it is full.
@@ -65,15 +75,19 @@ fn remember<V>(cache: &mut IntMap<u64, V>, key: u64, value: V) {
 /// which needs the shape text of every row).
 pub fn shape_cached(msg: &str, shape: &mut String) -> i64 {
     let key = xxh3_64(msg.as_bytes());
-    SHAPE_CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if let Some((s, id)) = cache.get(&key) {
-            shape.clone_from(s);
-            return *id;
+    SHAPE_CACHE.with_borrow_mut(|cache| {
+        if let Some(&id) = cache.recent.get(&key)
+            && let Some(text) = cache.shapes.get(&(id as u64))
+        {
+            shape.clone_from(text);
+            return id;
         }
         mask::shape_into(msg, shape);
         let id = shape_id(shape);
-        remember(&mut cache, key, (shape.clone(), id));
+        if !cache.shapes.contains_key(&(id as u64)) {
+            remember(&mut cache.shapes, id as u64, shape.clone());
+        }
+        remember(&mut cache.recent, key, id);
         id
     })
 }
@@ -222,6 +236,40 @@ pub fn mine_with<S: AsRef<str> + Sync>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cache answers as masking does: for repeated messages, past the point where it
+    /// forgets its messages, and where it forgot a shape's text but not the message.
+    #[test]
+    fn cached_shapes_are_the_masked_shapes() {
+        let word = |mut i: usize| {
+            let mut w = String::from("w");
+            while i > 0 {
+                w.push(char::from(b'a' + (i % 26) as u8));
+                i /= 26;
+            }
+            w
+        };
+        let n = RECENT_MESSAGES + 5_000;
+        // Distinct shapes (letters are words), each message met again a little later.
+        let messages = (0..n).flat_map(|i| {
+            let again = i.saturating_sub(3_000);
+            [
+                format!("open {} now", word(i)),
+                format!("open {} now", word(again)),
+            ]
+        });
+        let mut shape = String::new();
+        let mut masked = String::new();
+        for msg in messages.chain((0..50).map(|i| format!("user {i} signed in"))) {
+            let id = shape_cached(&msg, &mut shape);
+            mask::shape_into(&msg, &mut masked);
+            assert_eq!(
+                (shape.as_str(), id),
+                (masked.as_str(), shape_id(&masked)),
+                "{msg}"
+            );
+        }
+    }
 
     /// Ids written by miner version 2 stay the ids of the same templates (issue #13).
     #[test]
