@@ -571,6 +571,11 @@ fn severity(raw: Option<Raw<'_>>) -> Result<(&'static str, i32)> {
         return Ok(SEVERITIES[0]);
     };
     let text = raw.get();
+    // The usual form, a level's name as written by Cloud Logging: no copy made to compare.
+    let quoted = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+    if let Some(&found) = quoted.and_then(|name| SEVERITIES.iter().find(|(n, _)| *n == name)) {
+        return Ok(found);
+    }
     if let Ok(n) = text.parse::<i64>() {
         // An enum by number; values between levels fall to the level below.
         let idx = (n.clamp(0, 800) / 100) as usize;
@@ -1133,6 +1138,12 @@ mod tests {
         assert_eq!(sev("400"), "WARNING");
         assert_eq!(sev("\"warning\""), "WARNING");
         assert_eq!(sev("\"WARN\""), "WARNING");
+        // Each name as written, escaped, padded: the same level.
+        for (name, _) in SEVERITIES {
+            assert_eq!(sev(&format!("\"{name}\"")), name);
+            assert_eq!(sev(&format!("\" {} \"", name.to_lowercase())), name);
+        }
+        assert_eq!(sev(r#""IN\u0046O""#), "INFO");
         assert_eq!(sev("null"), "DEFAULT");
         assert_eq!(
             ok(r#"{"timestamp":"2025-01-01T00:00:00Z"}"#).severity,
