@@ -892,7 +892,9 @@ pub(super) async fn encode_off_thread(
     }
 }
 
-/// High-cardinality columns: a dictionary would only be built to be abandoned.
+/// High-cardinality columns: a dictionary would only be built to be abandoned, or kept
+/// holding every value (latencies: 57 K distinct of 57 K in a file; without one the column
+/// is 20% smaller and nothing is hashed).
 const NO_DICTIONARY: &[&str] = &[
     "timestamp",
     "receive_timestamp",
@@ -909,6 +911,7 @@ const NO_DICTIONARY: &[&str] = &[
     "message",
     "source_offset",
     "source_line",
+    "http_request_latency_ms",
 ];
 
 /// Columns whose min/max prune nothing (free text, random ids: every file spans nearly the
