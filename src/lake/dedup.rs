@@ -45,8 +45,8 @@ impl Hasher for KeyHasher {
 }
 
 /// The dedup key of one entry: xxh3-128 of its parts, joined in a buffer kept per thread
-/// and hashed at once (the streaming hasher fed the same bytes gives the same key, at 3x
-/// the instructions: it copies every part into its own block buffer first).
+/// and hashed at once (the streaming hasher, fed the same bytes, gives the same key but
+/// copies every part into its own block buffer first: 1.4% of ingest's instructions).
 pub fn key(log_name: Option<&str>, insert_id: Option<&str>, timestamp: i64, message: &str) -> u128 {
     thread_local! {
         static PARTS: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };

@@ -49,8 +49,9 @@ pub fn shape_id(shape: &str) -> i64 {
 const RECENT_MESSAGES: usize = 1 << 16;
 
 /// What [`shape_cached`] remembers on a thread: the shape id of each recent message, and
-/// the text of each shape (a few hundred, where messages are hundreds of thousands: one
-/// copy of each text, and a map of ids small enough to stay in cache).
+/// the text of each shape. Shapes are hundreds where messages are hundreds of thousands:
+/// a `String` per cached message (and a slot of 40 bytes, now 16) cost the storefront
+/// export's ingest 4% of its time.
 #[derive(Default)]
 struct ShapeCache {
     recent: IntMap<u64, i64>,
