@@ -193,7 +193,7 @@ impl<'a> Fields<'a> {
         }
         let i = seen
             .iter()
-            .position(|s| !s.text.is_empty() && rest.starts_with(s.text.as_str()))?;
+            .position(|s| rest.starts_with(s.text.as_str()))?;
         seen[..=i].rotate_right(1);
         let seen = &seen[0];
         let n = seen.text.len();
@@ -861,8 +861,8 @@ fn http<'a>(raw: Raw<'a>, h: &HttpFields<'a>) -> Result<Http<'a>> {
     })
 }
 
-/// The resource columns: from the places [`SeenResource`] keeps when the object is the
-/// one met before (deriving them was 7% of decoding), else derived and then kept there.
+/// The resource columns: from the places [`SeenResource`] keeps when the object is one
+/// met before (deriving them was 7% of decoding), else derived and then kept there.
 fn resource<'a>(row: &mut Row<'a>, f: &Fields<'a>) -> Result<()> {
     let Some(raw) = present(f.resource) else {
         return Ok(());

@@ -74,11 +74,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn ws(&mut self) {
-        while let Some(&b) = self.bytes().get(self.pos) {
-            // Any byte above the space is none of JSON's four whitespace bytes.
-            if b > b' ' || !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
-                break;
-            }
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes().get(self.pos) {
             self.pos += 1;
         }
     }
